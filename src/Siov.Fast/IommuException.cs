@@ -1,0 +1,55 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+
+namespace Siov.Fast;
+
+/// <summary>
+/// The one exception type that Siov.Fast operations raise for bad input or a refused
+/// operation. <see cref="Code"/> carries the kernel's errno name as a stable code; the
+/// message names the argument that was wrong and, for addresses, prints it in hex.
+/// </summary>
+/// <remarks>
+/// An operation that throws <see cref="IommuException"/> has changed nothing: every check
+/// runs before the first write. Hot-path methods (walks, translations) never throw; they
+/// return a status instead.
+/// </remarks>
+public sealed class IommuException : Exception
+{
+    /// <summary>Creates an exception with an errno code and a message that names what was wrong.</summary>
+    /// <param name="code">The errno name, e.g. <see cref="Errno.EINVAL"/>.</param>
+    /// <param name="message">What was wrong, without the errno prefix (it is added).</param>
+    public IommuException(Errno code, string message)
+        : base(code.ToString() + ": " + message)
+    {
+        Code = code;
+    }
+
+    /// <summary>The kernel errno name of the failure; stable across versions, safe to match on.</summary>
+    public Errno Code { get; }
+
+    /// <summary>Creates an exception with an errno code and a message (kept for the standard exception shape).</summary>
+    public IommuException() : this(Errno.EINVAL, "invalid argument") { }
+
+    /// <summary>Creates an EINVAL exception with the given message (kept for the standard exception shape).</summary>
+    /// <param name="message">What was wrong.</param>
+    public IommuException(string message) : this(Errno.EINVAL, message) { }
+
+    /// <summary>Creates an EINVAL exception wrapping another (kept for the standard exception shape).</summary>
+    /// <param name="message">What was wrong.</param>
+    /// <param name="innerException">The underlying failure.</param>
+    public IommuException(string message, Exception innerException)
+        : base("EINVAL: " + message, innerException)
+    {
+        Code = Errno.EINVAL;
+    }
+}
+
+/// <summary>Throw helpers kept out of line so that callers stay small enough to inline.</summary>
+internal static class Throw
+{
+    [DoesNotReturn]
+    public static void Iommu(Errno code, string message) => throw new IommuException(code, message);
+
+    /// <summary>Formats an address the way the kernel prints it: 0x followed by lower-case hex.</summary>
+    public static string Hex(ulong value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,527 @@
+using System.Runtime.CompilerServices;
+using Siov.Fast.Memory;
+
+namespace Siov.Fast.PageTables;
+
+/// <summary>
+/// A VT-d second-level I/O page table laid out in simulated host physical memory in the
+/// hardware format (VT-d spec sections 3.7 and 9.8): 3, 4 or 5 levels of 4 KiB tables,
+/// leaves of 4 KiB, 2 MiB and 1 GiB. <see cref="RootHpa"/> is what a context or PASID entry
+/// points to (SLPTPTR).
+/// </summary>
+/// <remarks>
+/// <para><b>Map</b> follows the kernel's <c>iommu_map</c>: IOVA, HPA and size must be 4 KiB
+/// aligned, and each step uses the largest page size that the table supports, that fits in
+/// what is left, and to which both the IOVA and the HPA are aligned (<c>iommu_pgsize</c>).</para>
+/// <para><b>Unmap</b> follows the Linux VT-d driver (<c>intel_iommu_unmap</c>): every leaf that
+/// intersects the range is removed <i>whole</i>, so unmapping 4 KiB of a 2 MiB superpage
+/// removes the whole superpage (there is no splitting). A table page is freed when the range
+/// covers everything it maps (<c>dma_pte_clear_level</c>); a partly covered table stays, even
+/// when it becomes empty. The return value is the total size of the leaves removed: the
+/// superpage's full size in the case above, and 0 when nothing in the range was mapped (the
+/// VT-d driver itself reports the requested size even over holes; the iommu core treats 0 as
+/// "nothing was mapped there").</para>
+/// <para><b>Concurrency.</b> Map and unmap serialize on a per-table lock. Walks take no lock:
+/// every entry is read once with an acquire load, and writers publish a new table page with a
+/// release store after it is zero-filled, so a walker sees either the old entry or a complete
+/// new one. Table pages freed by unmap go back to the frame allocator at once: a caller that
+/// walks concurrently with unmap must defer reuse (the remapping unit does).</para>
+/// <para>Every error is raised before the first write: a failed call leaves the table
+/// exactly as it was.</para>
+/// </remarks>
+public sealed unsafe class SecondLevelPageTable : IDisposable
+{
+    // A root pointer that no memory region can contain (above 2^52): walks after Dispose fault.
+    private const ulong DisposedRoot = 0xFFFF_FFFF_FFFF_F000UL;
+
+    private readonly PhysicalMemory _memory;
+    private readonly Lock _writeLock = new();
+    private readonly int _levels;
+    private readonly int _addressWidth;
+    private readonly ulong _hpaLimit;
+    private readonly ulong[] _leafSizesDescending;
+    // Reserved-bit masks indexed [level * 2 + PS]; see SecondLevelEntry for the layout.
+    private readonly ulong[] _reservedMasks = new ulong[(VtdPaging.MaxLevels + 1) * 2];
+    private ulong _root;
+    private int _tablePages;
+    private ulong _mappedBytes;
+
+    /// <summary>
+    /// Creates an empty table: allocates the top-level table page from <paramref name="memory"/>.
+    /// </summary>
+    /// <param name="memory">The simulated memory that holds the table pages.</param>
+    /// <param name="format">Levels, leaf sizes and host address width; <see cref="SecondLevelFormat.Default"/> when null.</param>
+    /// <exception cref="IommuException">EINVAL for a bad format or when the memory region reaches above
+    /// 2^HAW (its table pages could not be addressed); ENOMEM when no frame is free.</exception>
+    public SecondLevelPageTable(PhysicalMemory memory, SecondLevelFormat? format = null)
+    {
+        ArgumentNullException.ThrowIfNull(memory);
+        format ??= SecondLevelFormat.Default;
+        format.Validate();
+        if (memory.BaseHpa + memory.Size > 1UL << format.HostAddressWidth)
+            Throw.Iommu(Errno.EINVAL,
+                $"simulated memory ends at {Throw.Hex(memory.BaseHpa + memory.Size)}, above the {format.HostAddressWidth}-bit host address width");
+
+        _memory = memory;
+        Format = format;
+        _levels = format.Levels;
+        _addressWidth = format.AddressWidth;
+        _hpaLimit = 1UL << format.HostAddressWidth;
+        _leafSizesDescending = [.. new[] { PageSizes.Size1G, PageSizes.Size2M, PageSizes.Size4K }
+            .Where(s => (format.PageSizes & s) != 0).Select(s => (ulong)s)];
+        BuildReservedMasks(format);
+
+        _root = memory.Frames.Allocate();
+        _tablePages = 1;
+    }
+
+    /// <summary>The table's format (levels, leaf sizes, HAW).</summary>
+    public SecondLevelFormat Format { get; }
+
+    /// <summary>The memory the table pages live in.</summary>
+    public PhysicalMemory Memory => _memory;
+
+    /// <summary>Number of levels (3, 4 or 5).</summary>
+    public int Levels => _levels;
+
+    /// <summary>IOVA width in bits (39, 48 or 57): IOVAs at or above 2^AddressWidth cannot be mapped.</summary>
+    public int AddressWidth => _addressWidth;
+
+    /// <summary>HPA of the top-level table page (the SLPTPTR a context or PASID entry holds).</summary>
+    public ulong RootHpa => Volatile.Read(ref _root);
+
+    /// <summary>Table pages in use, the top-level page included (each 4 KiB).</summary>
+    public int TablePages => Volatile.Read(ref _tablePages);
+
+    /// <summary>Bytes currently mapped (sum of leaf sizes).</summary>
+    public ulong MappedBytes => Volatile.Read(ref _mappedBytes);
+
+    /// <summary>
+    /// Maps <c>[iova, iova + size)</c> to <c>[hpa, hpa + size)</c> with the given permissions,
+    /// using the largest leaves that alignment allows (kernel <c>iommu_map</c>).
+    /// </summary>
+    /// <param name="iova">First IOVA; 4 KiB aligned.</param>
+    /// <param name="hpa">First HPA; 4 KiB aligned.</param>
+    /// <param name="size">Bytes to map; a non-zero multiple of 4 KiB.</param>
+    /// <param name="protection">Read, Write or both.</param>
+    /// <exception cref="IommuException">
+    /// EINVAL: zero size, IOVA/HPA/size not 4 KiB aligned, no R/W in the protection, or HPA range
+    /// reaching 2^HAW. ERANGE: IOVA range reaching 2^AddressWidth. EEXIST: some part of the range
+    /// is already mapped. ENOMEM: not enough free frames for the new table pages. The table is
+    /// unchanged after any of them.
+    /// </exception>
+    /// <exception cref="ObjectDisposedException">The table was disposed.</exception>
+    public void Map(ulong iova, ulong hpa, ulong size, DmaProtection protection)
+    {
+        ValidateMap(iova, hpa, size, protection);
+        lock (_writeLock)
+        {
+            ObjectDisposedException.ThrowIf(_root == DisposedRoot, this);
+            int needed = CheckRangeFree(iova, hpa, size);
+            ulong[] frames = AllocateFrames(needed);
+            WriteLeaves(iova, hpa, size, protection, frames);
+        }
+    }
+
+    /// <summary>
+    /// Removes every leaf that intersects <c>[iova, iova + size)</c>, whole (VT-d driver
+    /// semantics: a partly covered superpage is unmapped entirely), and frees the table pages
+    /// that the range covers completely.
+    /// </summary>
+    /// <param name="iova">First IOVA; 4 KiB aligned.</param>
+    /// <param name="size">Bytes; a non-zero multiple of 4 KiB.</param>
+    /// <returns>Bytes unmapped: the total size of the leaves removed (may exceed <paramref name="size"/>
+    /// when a superpage was partly covered; 0 when nothing was mapped there).</returns>
+    /// <exception cref="IommuException">EINVAL: zero size or unaligned IOVA/size. ERANGE: the range
+    /// reaches 2^AddressWidth. The table is unchanged after either.</exception>
+    /// <exception cref="ObjectDisposedException">The table was disposed.</exception>
+    public ulong Unmap(ulong iova, ulong size)
+    {
+        if (size == 0)
+            Throw.Iommu(Errno.EINVAL, $"unmap of IOVA {Throw.Hex(iova)}: size is zero");
+        if ((iova & (VtdPaging.PageSize - 1)) != 0)
+            Throw.Iommu(Errno.EINVAL, $"unmap: IOVA {Throw.Hex(iova)} is not 4 KiB aligned");
+        if ((size & (VtdPaging.PageSize - 1)) != 0)
+            Throw.Iommu(Errno.EINVAL, $"unmap: size {Throw.Hex(size)} is not a multiple of 4 KiB");
+        CheckIovaRange(iova, size);
+        lock (_writeLock)
+        {
+            ObjectDisposedException.ThrowIf(_root == DisposedRoot, this);
+            ulong unmapped = ClearRange(_root, _levels, iova, iova + size - 1);
+            Volatile.Write(ref _mappedBytes, _mappedBytes - unmapped);
+            return unmapped;
+        }
+    }
+
+    /// <summary>
+    /// Walks the table for <paramref name="iova"/> and checks <paramref name="access"/> against the
+    /// effective permissions, as the remapping hardware does on an IOTLB miss. Never throws,
+    /// never allocates, takes no lock.
+    /// </summary>
+    /// <param name="iova">The I/O virtual address (any alignment).</param>
+    /// <param name="access">The access to check; <see cref="DmaAccess.None"/> checks presence only.</param>
+    /// <returns>The leaf, or a fault with the level and reason.</returns>
+    public WalkResult Walk(ulong iova, DmaAccess access = DmaAccess.None)
+    {
+        if ((iova >> _addressWidth) != 0)
+            return new WalkResult(WalkStatus.AddressBeyondWidth, _levels, 0, 0, DmaProtection.None, 0);
+
+        ulong table = Volatile.Read(ref _root);
+        ulong permissions = SecondLevelEntry.ReadBit | SecondLevelEntry.WriteBit;
+        for (int level = _levels; ; level--)
+        {
+            ulong* page = _memory.TablePointer(table);
+            if (page == null)
+                return new WalkResult(WalkStatus.InvalidTablePointer, level, 0, 0, DmaProtection.None, table);
+
+            int shift = VtdPaging.LevelShift(level);
+            // Each entry is read once; a concurrent writer's release store makes the table it points to complete.
+            ulong entry = Volatile.Read(ref page[(iova >> shift) & (VtdPaging.EntriesPerTable - 1)]);
+            if ((entry & (SecondLevelEntry.ReadBit | SecondLevelEntry.WriteBit)) == 0)
+                return new WalkResult(WalkStatus.NotPresent, level, 0, 0, DmaProtection.None, entry);
+
+            bool pageSize = (entry & SecondLevelEntry.PageSizeBit) != 0;
+            if ((entry & _reservedMasks[(level << 1) | (pageSize ? 1 : 0)]) != 0)
+                return new WalkResult(WalkStatus.ReservedBitsSet, level, 0, 0, DmaProtection.None, entry);
+
+            permissions &= entry;
+            if (level == 1 || pageSize)
+            {
+                ulong span = 1UL << shift;
+                ulong hpa = (entry & SecondLevelEntry.AddressMask) | (iova & (span - 1));
+                var granted = (DmaProtection)permissions;
+                WalkStatus status = ((int)access & ~(int)granted) switch
+                {
+                    0 => WalkStatus.Success,
+                    var missing when (missing & (int)DmaAccess.Read) != 0 => WalkStatus.ReadDenied,
+                    _ => WalkStatus.WriteDenied,
+                };
+                return new WalkResult(status, level, hpa, span, granted, entry);
+            }
+            table = entry & SecondLevelEntry.AddressMask;
+        }
+    }
+
+    /// <summary>The HPA <paramref name="iova"/> maps to, or 0 when it is not mapped (kernel <c>iommu_iova_to_phys</c>).</summary>
+    /// <param name="iova">The I/O virtual address.</param>
+    /// <returns>The HPA with the page offset, or 0.</returns>
+    public ulong IovaToPhys(ulong iova)
+    {
+        WalkResult walk = Walk(iova);
+        return walk.IsSuccess ? walk.Hpa : 0;
+    }
+
+    /// <summary>Lists every leaf in IOVA order (a consistent snapshot: taken under the writer lock).</summary>
+    /// <returns>The leaves; adjacent leaves are not merged.</returns>
+    public IReadOnlyList<IoMapping> GetMappings()
+    {
+        var list = new List<IoMapping>();
+        lock (_writeLock)
+        {
+            if (_root != DisposedRoot)
+                CollectLeaves(_root, _levels, 0, list);
+        }
+        return list;
+    }
+
+    /// <summary>Frees every table page, the top-level one included. Walks afterwards fault with
+    /// <see cref="WalkStatus.InvalidTablePointer"/>; map and unmap throw <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        lock (_writeLock)
+        {
+            if (_root == DisposedRoot)
+                return;
+            ulong root = _root;
+            Volatile.Write(ref _root, DisposedRoot);
+            FreeSubtree(root, _levels);
+            _mappedBytes = 0;
+        }
+    }
+
+    private void BuildReservedMasks(SecondLevelFormat format)
+    {
+        // Address bits 51:HAW, bit 11 and bit 62 are reserved at every level.
+        ulong aboveHaw = SecondLevelEntry.AddressMask & ~((1UL << format.HostAddressWidth) - 1);
+        ulong common = aboveHaw | SecondLevelEntry.Reserved11 | SecondLevelEntry.Reserved62;
+        for (int level = 1; level <= VtdPaging.MaxLevels; level++)
+        {
+            _reservedMasks[level << 1] = common;
+            ulong withPs = level switch
+            {
+                1 => common, // bit 7 is ignored in an SL-PTE
+                // A superpage leaf: the address bits below its size are reserved, and PS itself
+                // is reserved where the unit does not support that size (CAP_REG.SLLPS).
+                2 => (format.PageSizes & PageSizes.Size2M) != 0
+                    ? common | ((VtdPaging.EntrySpan(2) - 1) & SecondLevelEntry.AddressMask)
+                    : common | SecondLevelEntry.PageSizeBit,
+                3 => (format.PageSizes & PageSizes.Size1G) != 0
+                    ? common | ((VtdPaging.EntrySpan(3) - 1) & SecondLevelEntry.AddressMask)
+                    : common | SecondLevelEntry.PageSizeBit,
+                _ => common | SecondLevelEntry.PageSizeBit, // PS is reserved in SL-PML4E and SL-PML5E
+            };
+            _reservedMasks[(level << 1) | 1] = withPs;
+        }
+    }
+
+    private void ValidateMap(ulong iova, ulong hpa, ulong size, DmaProtection protection)
+    {
+        if (size == 0)
+            Throw.Iommu(Errno.EINVAL, $"map of IOVA {Throw.Hex(iova)}: size is zero");
+        if ((protection & ~DmaProtection.ReadWrite) != 0 || (protection & DmaProtection.ReadWrite) == 0)
+            Throw.Iommu(Errno.EINVAL, $"map of IOVA {Throw.Hex(iova)}: protection {(int)protection} must be Read, Write or both");
+        if ((iova & (VtdPaging.PageSize - 1)) != 0)
+            Throw.Iommu(Errno.EINVAL, $"map: IOVA {Throw.Hex(iova)} is not 4 KiB aligned");
+        if ((hpa & (VtdPaging.PageSize - 1)) != 0)
+            Throw.Iommu(Errno.EINVAL, $"map: HPA {Throw.Hex(hpa)} is not 4 KiB aligned");
+        if ((size & (VtdPaging.PageSize - 1)) != 0)
+            Throw.Iommu(Errno.EINVAL, $"map: size {Throw.Hex(size)} is not a multiple of 4 KiB");
+        CheckIovaRange(iova, size);
+        if (hpa >= _hpaLimit || size > _hpaLimit - hpa)
+            Throw.Iommu(Errno.EINVAL,
+                $"map: HPA range [{Throw.Hex(hpa)}, +{Throw.Hex(size)}) reaches beyond the {Format.HostAddressWidth}-bit host address width");
+    }
+
+    private void CheckIovaRange(ulong iova, ulong size)
+    {
+        ulong limit = 1UL << _addressWidth;
+        if (iova >= limit || size > limit - iova)
+            Throw.Iommu(Errno.ERANGE,
+                $"IOVA range [{Throw.Hex(iova)}, +{Throw.Hex(size)}) reaches beyond the {_addressWidth}-bit address width");
+    }
+
+    /// <summary>The kernel's iommu_pgsize: the largest supported size that fits and that IOVA and HPA are aligned to.</summary>
+    private ulong PickPageSize(ulong iova, ulong hpa, ulong remaining)
+    {
+        ulong alignment = iova | hpa;
+        foreach (ulong size in _leafSizesDescending)
+        {
+            if (size <= remaining && (alignment & (size - 1)) == 0)
+                return size;
+        }
+        return VtdPaging.PageSize; // unreachable: 4 KiB always fits an aligned, non-empty range
+    }
+
+    private ulong* TableAt(ulong tableHpa)
+    {
+        ulong* page = _memory.TablePointer(tableHpa);
+        if (page == null)
+            Throw.Iommu(Errno.EINVAL, $"corrupt page table: an entry points to {Throw.Hex(tableHpa)}, outside simulated memory");
+        return page;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsPresent(ulong entry) => (entry & (SecondLevelEntry.ReadBit | SecondLevelEntry.WriteBit)) != 0;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsLeaf(ulong entry, int level) => level == 1 || (entry & SecondLevelEntry.PageSizeBit) != 0;
+
+    /// <summary>
+    /// Pass one of a map: proves the whole range free without writing anything and counts the
+    /// table pages that pass two will create (each counted once, although many leaves share it).
+    /// </summary>
+    private int CheckRangeFree(ulong iova, ulong hpa, ulong size)
+    {
+        // counted[j] = 1 + index of the last table at level j already counted as missing.
+        Span<ulong> counted = stackalloc ulong[VtdPaging.MaxLevels + 1];
+        int needed = 0;
+        for (ulong offset = 0; offset < size;)
+        {
+            ulong va = iova + offset;
+            ulong pageSize = PickPageSize(va, hpa + offset, size - offset);
+            int target = VtdPaging.LeafLevel(pageSize);
+            ulong table = _root;
+            for (int level = _levels; ; level--)
+            {
+                ulong entry = TableAt(table)[VtdPaging.Index(va, level)];
+                if (!IsPresent(entry))
+                {
+                    for (int j = level - 1; j >= target; j--)
+                    {
+                        ulong key = (va >> VtdPaging.LevelShift(j + 1)) + 1;
+                        if (counted[j] != key)
+                        {
+                            counted[j] = key;
+                            needed++;
+                        }
+                    }
+                    break;
+                }
+                if (IsLeaf(entry, level))
+                    ThrowOverlap(va, pageSize, level, entry);
+                if (level == target)
+                {
+                    // A table where a superpage should go: allowed only when nothing under it is mapped
+                    // (unmapping small pages leaves empty tables behind); pass two frees it.
+                    if (SubtreeHasLeaf(entry & SecondLevelEntry.AddressMask, level - 1))
+                        ThrowOverlap(va, pageSize, level, entry);
+                    break;
+                }
+                table = entry & SecondLevelEntry.AddressMask;
+            }
+            offset += pageSize;
+        }
+        return needed;
+    }
+
+    private static void ThrowOverlap(ulong va, ulong pageSize, int level, ulong entry)
+    {
+        string what = IsLeaf(entry, level)
+            ? $"a {VtdPaging.EntrySpan(level) >> 10} KiB page at IOVA {Throw.Hex(va & ~(VtdPaging.EntrySpan(level) - 1))}"
+            : $"smaller pages under IOVA {Throw.Hex(va)}";
+        Throw.Iommu(Errno.EEXIST,
+            $"map: IOVA {Throw.Hex(va)} (+{Throw.Hex(pageSize)}) overlaps an existing mapping: {what} is already mapped");
+    }
+
+    private bool SubtreeHasLeaf(ulong tableHpa, int level)
+    {
+        ulong* page = TableAt(tableHpa);
+        for (int i = 0; i < VtdPaging.EntriesPerTable; i++)
+        {
+            ulong entry = page[i];
+            if (!IsPresent(entry))
+                continue;
+            if (IsLeaf(entry, level) || SubtreeHasLeaf(entry & SecondLevelEntry.AddressMask, level - 1))
+                return true;
+        }
+        return false;
+    }
+
+    private ulong[] AllocateFrames(int count)
+    {
+        if (count == 0)
+            return [];
+        var frames = new ulong[count];
+        for (int i = 0; i < count; i++)
+        {
+            if (!_memory.Frames.TryAllocate(out frames[i]))
+            {
+                for (int j = 0; j < i; j++)
+                    _memory.Frames.Free(frames[j]);
+                Throw.Iommu(Errno.ENOMEM,
+                    $"map needs {count} new page-table pages but simulated memory has only {i} free frames");
+            }
+        }
+        return frames;
+    }
+
+    /// <summary>Pass two of a map: cannot fail; every check was done by <see cref="CheckRangeFree"/>.</summary>
+    private void WriteLeaves(ulong iova, ulong hpa, ulong size, DmaProtection protection, ulong[] frames)
+    {
+        int nextFrame = 0;
+        List<(ulong Table, int Level)>? emptied = null;
+        for (ulong offset = 0; offset < size;)
+        {
+            ulong va = iova + offset;
+            ulong pageSize = PickPageSize(va, hpa + offset, size - offset);
+            int target = VtdPaging.LeafLevel(pageSize);
+            ulong table = _root;
+            for (int level = _levels; level > target; level--)
+            {
+                ulong* page = TableAt(table);
+                int index = VtdPaging.Index(va, level);
+                ulong entry = page[index];
+                if (!IsPresent(entry))
+                {
+                    // The frame is zero-filled; the release store publishes it only after that.
+                    entry = SecondLevelEntry.Table(frames[nextFrame++]).Value;
+                    Volatile.Write(ref page[index], entry);
+                    _tablePages++;
+                }
+                table = entry & SecondLevelEntry.AddressMask;
+            }
+
+            ulong* leafTable = TableAt(table);
+            int leafIndex = VtdPaging.Index(va, target);
+            ulong old = leafTable[leafIndex];
+            if (IsPresent(old))
+                (emptied ??= []).Add((old & SecondLevelEntry.AddressMask, target - 1));
+            Volatile.Write(ref leafTable[leafIndex], SecondLevelEntry.Leaf(hpa + offset, protection, target > 1).Value);
+            offset += pageSize;
+        }
+        Volatile.Write(ref _mappedBytes, _mappedBytes + size);
+
+        if (emptied != null)
+        {
+            foreach ((ulong table, int level) in emptied)
+                FreeSubtree(table, level);
+        }
+    }
+
+    /// <summary>Clears the part of <c>[first, last]</c> that the table at <paramref name="level"/> maps; returns leaf bytes removed.</summary>
+    private ulong ClearRange(ulong tableHpa, int level, ulong first, ulong last)
+    {
+        ulong* page = TableAt(tableHpa);
+        int shift = VtdPaging.LevelShift(level);
+        ulong span = 1UL << shift;
+        // IOVA of this table's entry 0; first and last always lie inside the table's range.
+        ulong tableBase = first & ~((span << VtdPaging.BitsPerLevel) - 1);
+        int firstIndex = VtdPaging.Index(first, level);
+        int lastIndex = VtdPaging.Index(last, level);
+        ulong unmapped = 0;
+        for (int i = firstIndex; i <= lastIndex; i++)
+        {
+            ulong entry = page[i];
+            if (!IsPresent(entry))
+                continue;
+            if (IsLeaf(entry, level))
+            {
+                Volatile.Write(ref page[i], 0);
+                unmapped += span;
+                continue;
+            }
+            ulong entryFirst = tableBase + (ulong)i * span;
+            ulong entryLast = entryFirst + span - 1;
+            ulong child = entry & SecondLevelEntry.AddressMask;
+            if (first <= entryFirst && last >= entryLast)
+            {
+                // The range covers the whole child table: unlink it first, then free it.
+                Volatile.Write(ref page[i], 0);
+                unmapped += FreeSubtree(child, level - 1);
+            }
+            else
+            {
+                unmapped += ClearRange(child, level - 1, Math.Max(first, entryFirst), Math.Min(last, entryLast));
+            }
+        }
+        return unmapped;
+    }
+
+    /// <summary>Frees a table page and every table under it; returns the leaf bytes it mapped.
+    /// A pointer outside memory (only a forged entry can hold one) is skipped, so Dispose never throws.</summary>
+    private ulong FreeSubtree(ulong tableHpa, int level)
+    {
+        ulong* page = _memory.TablePointer(tableHpa);
+        if (page == null || !_memory.Frames.IsAllocated(tableHpa))
+            return 0;
+        ulong leafBytes = 0;
+        ulong span = VtdPaging.EntrySpan(level);
+        for (int i = 0; i < VtdPaging.EntriesPerTable; i++)
+        {
+            ulong entry = page[i];
+            if (!IsPresent(entry))
+                continue;
+            leafBytes += IsLeaf(entry, level) ? span : FreeSubtree(entry & SecondLevelEntry.AddressMask, level - 1);
+        }
+        _memory.Frames.Free(tableHpa);
+        _tablePages--;
+        return leafBytes;
+    }
+
+    private void CollectLeaves(ulong tableHpa, int level, ulong tableBase, List<IoMapping> into)
+    {
+        ulong* page = TableAt(tableHpa);
+        ulong span = VtdPaging.EntrySpan(level);
+        for (int i = 0; i < VtdPaging.EntriesPerTable; i++)
+        {
+            ulong entry = page[i];
+            if (!IsPresent(entry))
+                continue;
+            ulong va = tableBase + (ulong)i * span;
+            if (IsLeaf(entry, level))
+                into.Add(new IoMapping(va, entry & SecondLevelEntry.AddressMask, span, (DmaProtection)(entry & 3)));
+            else
+                CollectLeaves(entry & SecondLevelEntry.AddressMask, level - 1, va, into);
+        }
+    }
+}
