@@ -74,6 +74,39 @@ public sealed class FrameAllocator
         return true;
     }
 
+    /// <summary>
+    /// Allocates <paramref name="count"/> physically contiguous zero-filled frames (a PASID
+    /// directory larger than 4 KiB needs them). They come from the part of the region that was
+    /// never handed out, so freed frames are not reused for this; each frame is freed on its own.
+    /// </summary>
+    /// <param name="count">Number of 4 KiB frames, 1 or more.</param>
+    /// <returns>HPA of the first frame.</returns>
+    /// <exception cref="IommuException">EINVAL when <paramref name="count"/> is below 1; ENOMEM when
+    /// no run of that many untouched frames is left.</exception>
+    public ulong AllocateContiguous(int count)
+    {
+        if (count < 1)
+            Throw.Iommu(Errno.EINVAL, $"contiguous allocation of {count} frames: the count must be at least 1");
+        if (count == 1)
+            return Allocate();
+        int first;
+        lock (_lock)
+        {
+            if (TotalFrames - _nextUntouched < count)
+                Throw.Iommu(Errno.ENOMEM,
+                    $"no run of {count} contiguous free frames is left ({TotalFrames - _nextUntouched} untouched frames)");
+            first = _nextUntouched;
+            _nextUntouched += count;
+            for (int frame = first; frame < first + count; frame++)
+                _allocated[frame >> 6] |= 1UL << frame;
+            _inUse += count;
+        }
+        ulong hpa = _memory.BaseHpa + (ulong)first * PhysicalMemory.FrameSize;
+        for (int i = 0; i < count; i++)
+            _memory.ClearFrame(hpa + (ulong)i * PhysicalMemory.FrameSize);
+        return hpa;
+    }
+
     /// <summary>Returns a frame to the allocator. The caller guarantees no walker still reads it.</summary>
     /// <param name="hpa">HPA of a frame returned by <see cref="Allocate"/>.</param>
     /// <exception cref="IommuException">EINVAL when the HPA is not a frame of this region or the frame is not allocated.</exception>

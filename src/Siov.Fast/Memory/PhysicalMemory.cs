@@ -1,3 +1,4 @@
+using Siov.Fast.Concurrency;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -66,6 +67,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
         _size = sizeBytes;
         BaseHpa = baseHpa;
         Frames = new FrameAllocator(this);
+        Reclaimer = new EpochReclaimer(Frames);
     }
 
     /// <summary>HPA of the first byte of the region.</summary>
@@ -76,6 +78,9 @@ public sealed unsafe class PhysicalMemory : IDisposable
 
     /// <summary>The 4 KiB frame allocator over this region.</summary>
     public FrameAllocator Frames { get; }
+
+    /// <summary>Defers the freeing of table pages until no page walk can still read them (see <see cref="EpochReclaimer"/>).</summary>
+    public EpochReclaimer Reclaimer { get; }
 
     /// <summary>True when <c>[hpa, hpa + length)</c> lies wholly inside the region.</summary>
     /// <param name="hpa">First byte's HPA.</param>

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Siov.Fast.Concurrency;
 using Siov.Fast.Memory;
 
 namespace Siov.Fast.PageTables;
@@ -24,8 +25,9 @@ namespace Siov.Fast.PageTables;
 /// <para><b>Concurrency.</b> Map and unmap serialize on a per-table lock. Walks take no lock:
 /// every entry is read once with an acquire load, and writers publish a new table page with a
 /// release store after it is zero-filled, so a walker sees either the old entry or a complete
-/// new one. Table pages freed by unmap go back to the frame allocator at once: a caller that
-/// walks concurrently with unmap must defer reuse (the remapping unit does).</para>
+/// new one. Table pages that unmap unlinks go to the memory's <see cref="EpochReclaimer"/>,
+/// which returns them to the frame allocator only after every walk that could still read them
+/// has finished (at once when no walk is running).</para>
 /// <para>Every error is raised before the first write: a failed call leaves the table
 /// exactly as it was.</para>
 /// </remarks>
@@ -40,8 +42,7 @@ public sealed unsafe class SecondLevelPageTable : IDisposable
     private readonly int _addressWidth;
     private readonly ulong _hpaLimit;
     private readonly ulong[] _leafSizesDescending;
-    // Reserved-bit masks indexed [level * 2 + PS]; see SecondLevelEntry for the layout.
-    private readonly ulong[] _reservedMasks = new ulong[(VtdPaging.MaxLevels + 1) * 2];
+    private readonly SecondLevelWalker _walker;
     private ulong _root;
     private int _tablePages;
     private ulong _mappedBytes;
@@ -69,7 +70,7 @@ public sealed unsafe class SecondLevelPageTable : IDisposable
         _hpaLimit = 1UL << format.HostAddressWidth;
         _leafSizesDescending = [.. new[] { PageSizes.Size1G, PageSizes.Size2M, PageSizes.Size4K }
             .Where(s => (format.PageSizes & s) != 0).Select(s => (ulong)s)];
-        BuildReservedMasks(format);
+        _walker = new SecondLevelWalker(memory, format.PageSizes, format.HostAddressWidth);
 
         _root = memory.Frames.Allocate();
         _tablePages = 1;
@@ -163,43 +164,9 @@ public sealed unsafe class SecondLevelPageTable : IDisposable
     /// <returns>The leaf, or a fault with the level and reason.</returns>
     public WalkResult Walk(ulong iova, DmaAccess access = DmaAccess.None)
     {
-        if ((iova >> _addressWidth) != 0)
-            return new WalkResult(WalkStatus.AddressBeyondWidth, _levels, 0, 0, DmaProtection.None, 0);
-
-        ulong table = Volatile.Read(ref _root);
-        ulong permissions = SecondLevelEntry.ReadBit | SecondLevelEntry.WriteBit;
-        for (int level = _levels; ; level--)
-        {
-            ulong* page = _memory.TablePointer(table);
-            if (page == null)
-                return new WalkResult(WalkStatus.InvalidTablePointer, level, 0, 0, DmaProtection.None, table);
-
-            int shift = VtdPaging.LevelShift(level);
-            // Each entry is read once; a concurrent writer's release store makes the table it points to complete.
-            ulong entry = Volatile.Read(ref page[(iova >> shift) & (VtdPaging.EntriesPerTable - 1)]);
-            if ((entry & (SecondLevelEntry.ReadBit | SecondLevelEntry.WriteBit)) == 0)
-                return new WalkResult(WalkStatus.NotPresent, level, 0, 0, DmaProtection.None, entry);
-
-            bool pageSize = (entry & SecondLevelEntry.PageSizeBit) != 0;
-            if ((entry & _reservedMasks[(level << 1) | (pageSize ? 1 : 0)]) != 0)
-                return new WalkResult(WalkStatus.ReservedBitsSet, level, 0, 0, DmaProtection.None, entry);
-
-            permissions &= entry;
-            if (level == 1 || pageSize)
-            {
-                ulong span = 1UL << shift;
-                ulong hpa = (entry & SecondLevelEntry.AddressMask) | (iova & (span - 1));
-                var granted = (DmaProtection)permissions;
-                WalkStatus status = ((int)access & ~(int)granted) switch
-                {
-                    0 => WalkStatus.Success,
-                    var missing when (missing & (int)DmaAccess.Read) != 0 => WalkStatus.ReadDenied,
-                    _ => WalkStatus.WriteDenied,
-                };
-                return new WalkResult(status, level, hpa, span, granted, entry);
-            }
-            table = entry & SecondLevelEntry.AddressMask;
-        }
+        // Protected: pages that a concurrent unmap unlinks stay allocated until this walk is done.
+        using EpochScope scope = _memory.Reclaimer.Protect();
+        return _walker.Walk(Volatile.Read(ref _root), _levels, iova, access);
     }
 
     /// <summary>The HPA <paramref name="iova"/> maps to, or 0 when it is not mapped (kernel <c>iommu_iova_to_phys</c>).</summary>
@@ -236,31 +203,6 @@ public sealed unsafe class SecondLevelPageTable : IDisposable
             Volatile.Write(ref _root, DisposedRoot);
             FreeSubtree(root, _levels);
             _mappedBytes = 0;
-        }
-    }
-
-    private void BuildReservedMasks(SecondLevelFormat format)
-    {
-        // Address bits 51:HAW, bit 11 and bit 62 are reserved at every level.
-        ulong aboveHaw = SecondLevelEntry.AddressMask & ~((1UL << format.HostAddressWidth) - 1);
-        ulong common = aboveHaw | SecondLevelEntry.Reserved11 | SecondLevelEntry.Reserved62;
-        for (int level = 1; level <= VtdPaging.MaxLevels; level++)
-        {
-            _reservedMasks[level << 1] = common;
-            ulong withPs = level switch
-            {
-                1 => common, // bit 7 is ignored in an SL-PTE
-                // A superpage leaf: the address bits below its size are reserved, and PS itself
-                // is reserved where the unit does not support that size (CAP_REG.SLLPS).
-                2 => (format.PageSizes & PageSizes.Size2M) != 0
-                    ? common | ((VtdPaging.EntrySpan(2) - 1) & SecondLevelEntry.AddressMask)
-                    : common | SecondLevelEntry.PageSizeBit,
-                3 => (format.PageSizes & PageSizes.Size1G) != 0
-                    ? common | ((VtdPaging.EntrySpan(3) - 1) & SecondLevelEntry.AddressMask)
-                    : common | SecondLevelEntry.PageSizeBit,
-                _ => common | SecondLevelEntry.PageSizeBit, // PS is reserved in SL-PML4E and SL-PML5E
-            };
-            _reservedMasks[(level << 1) | 1] = withPs;
         }
     }
 
@@ -503,7 +445,8 @@ public sealed unsafe class SecondLevelPageTable : IDisposable
                 continue;
             leafBytes += IsLeaf(entry, level) ? span : FreeSubtree(entry & SecondLevelEntry.AddressMask, level - 1);
         }
-        _memory.Frames.Free(tableHpa);
+        // Unlinked already; the reclaimer frees it once no walk can still be reading it.
+        _memory.Reclaimer.Retire(tableHpa);
         _tablePages--;
         return leafBytes;
     }

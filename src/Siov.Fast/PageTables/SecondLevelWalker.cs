@@ -1,0 +1,90 @@
+using System.Runtime.CompilerServices;
+using Siov.Fast.Memory;
+
+namespace Siov.Fast.PageTables;
+
+/// <summary>
+/// Walks VT-d second-level tables straight from simulated memory, starting at any root
+/// pointer: what the remapping hardware does on an IOTLB miss (VT-d spec section 3.7). It holds
+/// the reserved-bit masks for one host address width and set of supported leaf sizes; the
+/// level count comes with each walk, from the context or PASID entry that holds the root.
+/// </summary>
+/// <remarks>The caller protects the walk against page reclamation (an
+/// <see cref="Concurrency.EpochReclaimer"/> scope); the walker itself takes no lock, never
+/// allocates and never throws.</remarks>
+internal sealed unsafe class SecondLevelWalker
+{
+    private readonly PhysicalMemory _memory;
+    // Reserved-bit masks indexed [level * 2 + PS]; see SecondLevelEntry for the layout.
+    private readonly ulong[] _reservedMasks = new ulong[(VtdPaging.MaxLevels + 1) * 2];
+
+    public SecondLevelWalker(PhysicalMemory memory, PageSizes pageSizes, int hostAddressWidth)
+    {
+        _memory = memory;
+        // Address bits 51:HAW, bit 11 and bit 62 are reserved at every level.
+        ulong aboveHaw = SecondLevelEntry.AddressMask & ~((1UL << hostAddressWidth) - 1);
+        ulong common = aboveHaw | SecondLevelEntry.Reserved11 | SecondLevelEntry.Reserved62;
+        for (int level = 1; level <= VtdPaging.MaxLevels; level++)
+        {
+            _reservedMasks[level << 1] = common;
+            _reservedMasks[(level << 1) | 1] = level switch
+            {
+                1 => common, // bit 7 is ignored in an SL-PTE
+                // A superpage leaf: the address bits below its size are reserved, and PS itself
+                // is reserved where the unit does not support that size (CAP_REG.SLLPS).
+                2 => (pageSizes & PageSizes.Size2M) != 0
+                    ? common | ((VtdPaging.EntrySpan(2) - 1) & SecondLevelEntry.AddressMask)
+                    : common | SecondLevelEntry.PageSizeBit,
+                3 => (pageSizes & PageSizes.Size1G) != 0
+                    ? common | ((VtdPaging.EntrySpan(3) - 1) & SecondLevelEntry.AddressMask)
+                    : common | SecondLevelEntry.PageSizeBit,
+                _ => common | SecondLevelEntry.PageSizeBit, // PS is reserved in SL-PML4E and SL-PML5E
+            };
+        }
+    }
+
+    public PhysicalMemory Memory => _memory;
+
+    /// <summary>Walks the table rooted at <paramref name="root"/> with <paramref name="levels"/> levels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public WalkResult Walk(ulong root, int levels, ulong iova, DmaAccess access)
+    {
+        if ((iova >> VtdPaging.AddressWidth(levels)) != 0)
+            return new WalkResult(WalkStatus.AddressBeyondWidth, levels, 0, 0, DmaProtection.None, 0);
+
+        ulong table = root;
+        ulong permissions = SecondLevelEntry.ReadBit | SecondLevelEntry.WriteBit;
+        for (int level = levels; ; level--)
+        {
+            ulong* page = _memory.TablePointer(table);
+            if (page == null)
+                return new WalkResult(WalkStatus.InvalidTablePointer, level, 0, 0, DmaProtection.None, table);
+
+            int shift = VtdPaging.LevelShift(level);
+            // Each entry is read once; a writer's release store makes the table it points to complete.
+            ulong entry = Volatile.Read(ref page[(iova >> shift) & (VtdPaging.EntriesPerTable - 1)]);
+            if ((entry & (SecondLevelEntry.ReadBit | SecondLevelEntry.WriteBit)) == 0)
+                return new WalkResult(WalkStatus.NotPresent, level, 0, 0, DmaProtection.None, entry);
+
+            bool pageSize = (entry & SecondLevelEntry.PageSizeBit) != 0;
+            if ((entry & _reservedMasks[(level << 1) | (pageSize ? 1 : 0)]) != 0)
+                return new WalkResult(WalkStatus.ReservedBitsSet, level, 0, 0, DmaProtection.None, entry);
+
+            permissions &= entry;
+            if (level == 1 || pageSize)
+            {
+                ulong span = 1UL << shift;
+                ulong hpa = (entry & SecondLevelEntry.AddressMask) | (iova & (span - 1));
+                var granted = (DmaProtection)permissions;
+                WalkStatus status = ((int)access & ~(int)granted) switch
+                {
+                    0 => WalkStatus.Success,
+                    var missing when (missing & (int)DmaAccess.Read) != 0 => WalkStatus.ReadDenied,
+                    _ => WalkStatus.WriteDenied,
+                };
+                return new WalkResult(status, level, hpa, span, granted, entry);
+            }
+            table = entry & SecondLevelEntry.AddressMask;
+        }
+    }
+}
