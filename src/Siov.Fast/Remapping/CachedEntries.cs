@@ -1,0 +1,105 @@
+using System.Runtime.CompilerServices;
+using Siov.Fast.Caching;
+
+namespace Siov.Fast.Remapping;
+
+/// <summary>
+/// A decoded, validated context entry or PASID entry: what a context-cache or PASID-cache
+/// entry holds. Immutable; the caches swap whole references, so a reader sees either the old
+/// or the new entry, never a mix.
+/// </summary>
+internal sealed class TranslationTarget(bool passThrough, ushort domainId, uint pasidTag, ulong root, int levels, bool faultProcessingDisable)
+{
+    public readonly bool PassThrough = passThrough;
+    public readonly ushort DomainId = domainId;
+    public readonly uint PasidTag = pasidTag;
+    public readonly ulong Tag = Iotlb.Tag(domainId, pasidTag);
+    public readonly ulong Root = root;
+    public readonly int Levels = levels;
+    public readonly bool FaultProcessingDisable = faultProcessingDisable;
+}
+
+/// <summary>
+/// A context-cache entry for one requester id. In legacy mode <see cref="NoPasid"/> is the
+/// context entry's translation; in scalable mode it is the RID_PASID entry and
+/// <see cref="_pasidCache"/> caches PASID entries in the directory/table shape of the hardware
+/// ([PASID 19:6][PASID 5:0]), filled lazily.
+/// </summary>
+internal sealed class ContextCacheEntry
+{
+    private readonly TranslationTarget?[]?[] _pasidCache;
+
+    public ContextCacheEntry(TranslationTarget legacyTarget, bool faultProcessingDisable)
+    {
+        NoPasid = legacyTarget;
+        FaultProcessingDisable = faultProcessingDisable;
+        _pasidCache = [];
+    }
+
+    public ContextCacheEntry(bool pasidEnabled, uint ridPasid, uint pasidLimit, ulong pasidDirectory, bool faultProcessingDisable)
+    {
+        Scalable = true;
+        PasidEnabled = pasidEnabled;
+        RidPasid = ridPasid;
+        PasidLimit = pasidLimit;
+        PasidDirectory = pasidDirectory;
+        FaultProcessingDisable = faultProcessingDisable;
+        _pasidCache = new TranslationTarget?[]?[pasidLimit >> 6];
+    }
+
+    public readonly bool Scalable;
+    public readonly bool PasidEnabled;
+    public readonly uint RidPasid;
+    public readonly uint PasidLimit;
+    public readonly ulong PasidDirectory;
+    public readonly bool FaultProcessingDisable;
+
+    /// <summary>The translation for requests without a PASID (null until filled in scalable mode).</summary>
+    public TranslationTarget? NoPasid;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public TranslationTarget? Lookup(in DmaRequest request)
+    {
+        if (!request.HasPasid)
+            return NoPasid;
+        uint pasid = request.Pasid;
+        if (pasid >= PasidLimit || !PasidEnabled)
+            return null;
+        TranslationTarget?[]? row = _pasidCache[pasid >> 6];
+        return row?[pasid & 63];
+    }
+
+    /// <summary>Installs a PASID-cache entry; returns the slot so the caller can undo a stale fill.</summary>
+    public ref TranslationTarget? Slot(uint pasid)
+    {
+        ref TranslationTarget?[]? row = ref _pasidCache[pasid >> 6];
+        if (row == null)
+            Interlocked.CompareExchange(ref row, new TranslationTarget?[64], null);
+        return ref row![pasid & 63];
+    }
+
+    /// <summary>Drops cached PASID entries that match; returns how many.</summary>
+    public int Invalidate(Func<TranslationTarget, bool> match)
+    {
+        int removed = 0;
+        if (NoPasid is { } noPasid && Scalable && match(noPasid))
+        {
+            Volatile.Write(ref NoPasid, null);
+            removed++;
+        }
+        foreach (TranslationTarget?[]? row in _pasidCache)
+        {
+            if (row == null)
+                continue;
+            for (int i = 0; i < row.Length; i++)
+            {
+                if (row[i] is { } target && match(target))
+                {
+                    Volatile.Write(ref row[i], null);
+                    removed++;
+                }
+            }
+        }
+        return removed;
+    }
+}

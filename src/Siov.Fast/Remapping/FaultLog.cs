@@ -1,0 +1,156 @@
+using System.Globalization;
+
+namespace Siov.Fast.Remapping;
+
+/// <summary>
+/// One primary fault record (VT-d spec section 11.4.14, FRCD_REG): source id, PASID when the
+/// request had one, the faulting page address (the hardware records bits 63:12), the fault
+/// reason and whether the request was a read or a write.
+/// </summary>
+/// <param name="SourceId">Requester id of the faulting request.</param>
+/// <param name="HasPasid">PP: the request carried a PASID.</param>
+/// <param name="Pasid">PV: the PASID when <paramref name="HasPasid"/>, else 0.</param>
+/// <param name="Address">FI: the faulting address with bits 11:0 cleared.</param>
+/// <param name="Reason">FR: the fault reason code.</param>
+/// <param name="IsWrite">T: false for a read request (T = 1 in the register), true for a write.</param>
+public readonly record struct FaultRecord(ushort SourceId, bool HasPasid, uint Pasid, ulong Address, FaultReason Reason, bool IsWrite)
+{
+    /// <summary>
+    /// The line Linux prints for this fault (<c>dmar_fault_do_one</c>), for example
+    /// <c>DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x7c346000 [fault reason 0x06] PTE Read access is not set</c>.
+    /// </summary>
+    /// <returns>The formatted line, without a trailing newline.</returns>
+    public string ToLinuxString() => string.Create(CultureInfo.InvariantCulture,
+        $"DMAR: [{(IsWrite ? "DMA Write" : "DMA Read")} {(HasPasid ? "PASID 0x" + Pasid.ToString("x", CultureInfo.InvariantCulture) : "NO_PASID")}] " +
+        $"Request device [{RequesterIds.Format(SourceId)}] fault addr 0x{Address:x} [fault reason 0x{(byte)Reason:x2}] {FaultReasons.Describe(Reason)}");
+
+    /// <inheritdoc/>
+    public override string ToString() => ToLinuxString();
+}
+
+/// <summary>
+/// The primary fault log of a remapping unit: a bounded ring of <see cref="FaultRecord"/>s
+/// that software drains oldest first. When a fault arrives and every slot is full, the unit
+/// sets <see cref="PrimaryFaultOverflow"/> (FSTS_REG.PFO) and drops it; while PFO is set no new
+/// fault is recorded, as the hardware does, until software clears it (VT-d spec section 7.2.1).
+/// </summary>
+/// <remarks>Recording happens on the fault path only and takes a lock; translations that do
+/// not fault never touch the log.</remarks>
+public sealed class FaultLog
+{
+    private readonly Lock _lock = new();
+    private readonly FaultRecord[] _ring;
+    private int _head;
+    private int _count;
+    private bool _overflow;
+    private long _recorded;
+    private long _dropped;
+
+    /// <summary>Creates an empty log.</summary>
+    /// <param name="capacity">Number of fault records it holds, 1 to 65536.</param>
+    /// <exception cref="IommuException">EINVAL when the capacity is out of range.</exception>
+    public FaultLog(int capacity)
+    {
+        if (capacity is < 1 or > 65536)
+            Throw.Iommu(Errno.EINVAL, $"fault log capacity {capacity} is outside 1-65536");
+        _ring = new FaultRecord[capacity];
+    }
+
+    /// <summary>Number of records the log holds when full.</summary>
+    public int Capacity => _ring.Length;
+
+    /// <summary>Records waiting to be read.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+                return _count;
+        }
+    }
+
+    /// <summary>PFO: a fault was dropped because the log was full; no fault is recorded until <see cref="ClearOverflow"/>.</summary>
+    public bool PrimaryFaultOverflow
+    {
+        get
+        {
+            lock (_lock)
+                return _overflow;
+        }
+    }
+
+    /// <summary>Faults recorded since the unit was created.</summary>
+    public long Recorded => Volatile.Read(ref _recorded);
+
+    /// <summary>Faults dropped because of overflow since the unit was created.</summary>
+    public long Dropped => Volatile.Read(ref _dropped);
+
+    /// <summary>Records a fault, or drops it and sets PFO when the log is full (or PFO is already set).</summary>
+    /// <param name="record">The fault.</param>
+    /// <returns>True when it was recorded.</returns>
+    internal bool Record(in FaultRecord record)
+    {
+        lock (_lock)
+        {
+            if (_overflow || _count == _ring.Length)
+            {
+                _overflow = true;
+                _dropped++;
+                return false;
+            }
+            _ring[(_head + _count) % _ring.Length] = record;
+            _count++;
+            _recorded++;
+            return true;
+        }
+    }
+
+    /// <summary>Takes the oldest record out of the log (software reading a fault recording register and clearing its F bit).</summary>
+    /// <param name="record">The record, when there was one.</param>
+    /// <returns>False when the log is empty.</returns>
+    public bool TryRead(out FaultRecord record)
+    {
+        lock (_lock)
+        {
+            if (_count == 0)
+            {
+                record = default;
+                return false;
+            }
+            record = _ring[_head];
+            _head = (_head + 1) % _ring.Length;
+            _count--;
+            return true;
+        }
+    }
+
+    /// <summary>Takes every record out of the log, oldest first.</summary>
+    /// <returns>The records.</returns>
+    public IReadOnlyList<FaultRecord> ReadAll()
+    {
+        var list = new List<FaultRecord>();
+        while (TryRead(out FaultRecord record))
+            list.Add(record);
+        return list;
+    }
+
+    /// <summary>Copies the records without taking them out, oldest first.</summary>
+    /// <returns>The records.</returns>
+    public IReadOnlyList<FaultRecord> Peek()
+    {
+        lock (_lock)
+        {
+            var list = new FaultRecord[_count];
+            for (int i = 0; i < _count; i++)
+                list[i] = _ring[(_head + i) % _ring.Length];
+            return list;
+        }
+    }
+
+    /// <summary>Clears PFO (software writing 1 to FSTS_REG.PFO) so that faults are recorded again.</summary>
+    public void ClearOverflow()
+    {
+        lock (_lock)
+            _overflow = false;
+    }
+}

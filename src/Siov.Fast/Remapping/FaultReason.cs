@@ -1,0 +1,142 @@
+namespace Siov.Fast.Remapping;
+
+/// <summary>
+/// VT-d non-recoverable fault reason codes, as recorded in the FR field of a fault record
+/// (VT-d spec section 7.1.3 and appendix on fault reasons): 01h-0Dh in legacy mode, 30h-90h
+/// in scalable mode. <see cref="None"/> means the request did not fault.
+/// </summary>
+public enum FaultReason : byte
+{
+    /// <summary>No fault.</summary>
+    None = 0x00,
+
+    // Legacy mode (root table with TTM = 00b).
+
+    /// <summary>01h: the present bit of the root entry is clear.</summary>
+    RootEntryNotPresent = 0x01,
+    /// <summary>02h: the present bit of the context entry is clear.</summary>
+    ContextEntryNotPresent = 0x02,
+    /// <summary>03h: the context entry is invalid (translation type, address width or pass-through not supported).</summary>
+    InvalidContextEntry = 0x03,
+    /// <summary>04h: the address is beyond the address width of the context entry (or MGAW).</summary>
+    AccessBeyondMgaw = 0x04,
+    /// <summary>05h: a write request met a second-level entry without write permission (or not present).</summary>
+    PteWriteAccessNotSet = 0x05,
+    /// <summary>06h: a read request met a second-level entry without read permission (or not present).</summary>
+    PteReadAccessNotSet = 0x06,
+    /// <summary>07h: a second-level table pointer could not be accessed.</summary>
+    NextPageTablePointerInvalid = 0x07,
+    /// <summary>08h: the root table address could not be accessed.</summary>
+    RootTableAddressInvalid = 0x08,
+    /// <summary>09h: the context table pointer in the root entry could not be accessed.</summary>
+    ContextTablePointerInvalid = 0x09,
+    /// <summary>0Ah: reserved bits set in the root entry.</summary>
+    RootEntryReservedBits = 0x0A,
+    /// <summary>0Bh: reserved bits set in the context entry.</summary>
+    ContextEntryReservedBits = 0x0B,
+    /// <summary>0Ch: reserved bits set in a second-level paging entry.</summary>
+    PteReservedBits = 0x0C,
+    /// <summary>0Dh: the translation type of the context entry blocks the request.</summary>
+    TranslationBlocked = 0x0D,
+
+    // Scalable mode (root table with TTM = 01b); the legacy root table's answer to a request with a PASID.
+
+    /// <summary>30h: the root table address could not be accessed.</summary>
+    SmInvalidRootTableAddress = 0x30,
+    /// <summary>31h: a request with a PASID reached a legacy-mode (TTM = 00b) root table.</summary>
+    SmLegacyModeRequestWithPasid = 0x31,
+    /// <summary>38h: the root entry could not be accessed.</summary>
+    SmRootEntryAccessError = 0x38,
+    /// <summary>39h: the present bit of the (lower or upper) scalable-mode root entry is clear.</summary>
+    SmRootEntryNotPresent = 0x39,
+    /// <summary>3Ah: reserved bits set in the scalable-mode root entry.</summary>
+    SmRootEntryReservedBits = 0x3A,
+    /// <summary>40h: the scalable-mode context entry could not be accessed.</summary>
+    SmContextEntryAccessError = 0x40,
+    /// <summary>41h: the present bit of the scalable-mode context entry is clear.</summary>
+    SmContextEntryNotPresent = 0x41,
+    /// <summary>42h: reserved bits set in the scalable-mode context entry.</summary>
+    SmContextEntryReservedBits = 0x42,
+    /// <summary>43h: the scalable-mode context entry is invalid.</summary>
+    SmInvalidContextEntry = 0x43,
+    /// <summary>45h: a request with a PASID met a context entry whose PASIDE field is clear.</summary>
+    SmPasidNotEnabled = 0x45,
+    /// <summary>46h: the PASID is larger than the PASID directory of the context entry allows.</summary>
+    SmPasidTooLarge = 0x46,
+    /// <summary>50h: the PASID directory entry could not be accessed.</summary>
+    SmPasidDirectoryAccessError = 0x50,
+    /// <summary>51h: the present bit of the PASID directory entry is clear.</summary>
+    SmPasidDirectoryNotPresent = 0x51,
+    /// <summary>52h: reserved bits set in the PASID directory entry.</summary>
+    SmPasidDirectoryReservedBits = 0x52,
+    /// <summary>58h: the PASID table entry could not be accessed.</summary>
+    SmPasidEntryAccessError = 0x58,
+    /// <summary>59h: the present bit of the PASID table entry is clear.</summary>
+    SmPasidEntryNotPresent = 0x59,
+    /// <summary>5Ah: reserved bits set in the PASID table entry.</summary>
+    SmPasidEntryReservedBits = 0x5A,
+    /// <summary>5Bh: the PASID table entry is invalid (PGTT or AW not supported).</summary>
+    SmInvalidPasidEntry = 0x5B,
+    /// <summary>78h: a second-level paging entry could not be accessed.</summary>
+    SmSecondLevelAccessError = 0x78,
+    /// <summary>79h: R and W of a second-level paging entry are both clear (not present).</summary>
+    SmSecondLevelNotPresent = 0x79,
+    /// <summary>7Ah: reserved bits set in a second-level paging entry.</summary>
+    SmSecondLevelReservedBits = 0x7A,
+    /// <summary>83h: the address is beyond the address width of the PASID entry (or MGAW).</summary>
+    SmAddressBeyondWidth = 0x83,
+    /// <summary>85h: a write request without write permission.</summary>
+    SmNoWritePermission = 0x85,
+    /// <summary>86h: a read request without read permission.</summary>
+    SmNoReadPermission = 0x86,
+}
+
+/// <summary>The text Linux prints for each fault reason (<c>dmar_get_fault_reason</c>).</summary>
+public static class FaultReasons
+{
+    /// <summary>The description Linux prints after <c>[fault reason 0xNN]</c>; "Unknown" for a code it does not name.</summary>
+    /// <param name="reason">The fault reason code.</param>
+    /// <returns>The description.</returns>
+    public static string Describe(FaultReason reason) => reason switch
+    {
+        FaultReason.None => "Software",
+        FaultReason.RootEntryNotPresent => "Present bit in root entry is clear",
+        FaultReason.ContextEntryNotPresent => "Present bit in context entry is clear",
+        FaultReason.InvalidContextEntry => "Invalid context entry",
+        FaultReason.AccessBeyondMgaw => "Access beyond MGAW",
+        FaultReason.PteWriteAccessNotSet => "PTE Write access is not set",
+        FaultReason.PteReadAccessNotSet => "PTE Read access is not set",
+        FaultReason.NextPageTablePointerInvalid => "Next page table ptr is invalid",
+        FaultReason.RootTableAddressInvalid => "Root table address invalid",
+        FaultReason.ContextTablePointerInvalid => "Context table ptr is invalid",
+        FaultReason.RootEntryReservedBits => "non-zero reserved fields in RTP",
+        FaultReason.ContextEntryReservedBits => "non-zero reserved fields in CTP",
+        FaultReason.PteReservedBits => "non-zero reserved fields in PTE",
+        FaultReason.TranslationBlocked => "PCE for translation request specifies blocking",
+        FaultReason.SmInvalidRootTableAddress => "SM: Invalid Root Table Address",
+        FaultReason.SmLegacyModeRequestWithPasid => "SM: TTM 0 for request with PASID",
+        FaultReason.SmRootEntryAccessError => "SM: Error attempting to access Root Entry",
+        FaultReason.SmRootEntryNotPresent => "SM: Present bit in Root Entry is clear",
+        FaultReason.SmRootEntryReservedBits => "SM: Non-zero reserved field set in Root Entry",
+        FaultReason.SmContextEntryAccessError => "SM: Error attempting to access Context Entry",
+        FaultReason.SmContextEntryNotPresent => "SM: Present bit in Context Entry is clear",
+        FaultReason.SmContextEntryReservedBits => "SM: Non-zero reserved field set in the Context Entry",
+        FaultReason.SmInvalidContextEntry => "SM: Invalid Context Entry",
+        FaultReason.SmPasidNotEnabled => "SM: PASID Enable field in Context Entry is clear",
+        FaultReason.SmPasidTooLarge => "SM: PASID is larger than the max in Context Entry",
+        FaultReason.SmPasidDirectoryAccessError => "SM: Error attempting to access the PASID Directory Entry",
+        FaultReason.SmPasidDirectoryNotPresent => "SM: Present bit in Directory Entry is clear",
+        FaultReason.SmPasidDirectoryReservedBits => "SM: Non-zero reserved field set in PASID Directory Entry",
+        FaultReason.SmPasidEntryAccessError => "SM: Error attempting to access PASID Table Entry",
+        FaultReason.SmPasidEntryNotPresent => "SM: Present bit in PASID Table Entry is clear",
+        FaultReason.SmPasidEntryReservedBits => "SM: Non-zero reserved field set in PASID Table Entry",
+        FaultReason.SmInvalidPasidEntry => "SM: Invalid Scalable-Mode PASID Table Entry",
+        FaultReason.SmSecondLevelAccessError => "SM: Error attempting to access second-level paging entry",
+        FaultReason.SmSecondLevelNotPresent => "SM: Read/Write permission error in second-level paging entry",
+        FaultReason.SmSecondLevelReservedBits => "SM: Non-zero reserved field set in second-level paging entry",
+        FaultReason.SmAddressBeyondWidth => "SM: Address beyond the DMA hardware max",
+        FaultReason.SmNoWritePermission => "SM: No write permission for Write/AtomicOp request",
+        FaultReason.SmNoReadPermission => "SM: No read permission for Read/AtomicOp request",
+        _ => "Unknown",
+    };
+}

@@ -1,0 +1,321 @@
+using System.Runtime.CompilerServices;
+using Siov.Fast.Caching;
+using Siov.Fast.Concurrency;
+using Siov.Fast.PageTables;
+
+namespace Siov.Fast.Remapping;
+
+public sealed partial class RemappingUnit
+{
+    /// <summary>
+    /// Translates one DMA request as the hardware does (VT-d spec chapter 3): requester id to
+    /// context entry, PASID (or RID_PASID) to PASID entry in scalable mode, then the IOTLB or a
+    /// second-level walk. Never throws, never allocates, takes no lock on an IOTLB hit.
+    /// </summary>
+    /// <param name="request">The request.</param>
+    /// <returns>The HPA, page size and permissions, or the fault reason (legacy codes 01h-0Dh in
+    /// legacy mode, scalable-mode codes 30h-90h in scalable mode). A fault is also recorded in
+    /// <see cref="Faults"/> unless a fault-processing-disable bit covers it. Pass-through returns
+    /// the IOVA as the HPA, with a 4 KiB page size and read/write permission.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public TranslationResult Translate(in DmaRequest request) => TranslateOne(request, _counters.Current);
+
+    /// <summary>Translates one DMA request; see <see cref="Translate(in DmaRequest)"/>.</summary>
+    /// <param name="requesterId">Requester id (bus &lt;&lt; 8 | device &lt;&lt; 3 | function).</param>
+    /// <param name="pasid">PASID, or null for a request without PASID.</param>
+    /// <param name="iova">Input address.</param>
+    /// <param name="access">Read, Write or both.</param>
+    /// <returns>The translation or fault.</returns>
+    public TranslationResult Translate(ushort requesterId, uint? pasid, ulong iova, DmaAccess access) =>
+        TranslateOne(new DmaRequest(requesterId, pasid, iova, access), _counters.Current);
+
+    /// <summary>
+    /// Translates a batch: <c>results[i]</c> is exactly what <see cref="Translate(in DmaRequest)"/>
+    /// returns for <c>requests[i]</c>, in order. No allocation.
+    /// </summary>
+    /// <param name="requests">The requests.</param>
+    /// <param name="results">Receives one result per request; at least as long as <paramref name="requests"/>.</param>
+    /// <exception cref="IommuException">EINVAL when <paramref name="results"/> is shorter than <paramref name="requests"/> (nothing is translated).</exception>
+    public void Translate(ReadOnlySpan<DmaRequest> requests, Span<TranslationResult> results)
+    {
+        if (results.Length < requests.Length)
+            Throw.Iommu(Errno.EINVAL, $"batch translate: results has {results.Length} slots for {requests.Length} requests");
+        ThreadCounters counters = _counters.Current;
+        for (int i = 0; i < requests.Length; i++)
+            results[i] = TranslateOne(requests[i], counters);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private TranslationResult TranslateOne(in DmaRequest request, ThreadCounters counters)
+    {
+        counters.Translations++;
+        ContextCacheEntry? context = _contextCache[request.RequesterId];
+        TranslationTarget? target = context?.Lookup(request);
+        if (target != null && !target.PassThrough
+            && _iotlb.TryLookup(request.Iova, target.Tag, out ulong data, out int shift)
+            && ((uint)request.Access & ~(uint)data & 3) == 0)
+        {
+            counters.IotlbHits++;
+            return new TranslationResult((data & ~0xFFFUL) | (request.Iova & ((1UL << shift) - 1)), shift,
+                (DmaProtection)(data & 3), FaultReason.None);
+        }
+        return TranslateSlow(request, target, counters);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private TranslationResult TranslateSlow(in DmaRequest request, TranslationTarget? target, ThreadCounters counters)
+    {
+        if (target == null)
+        {
+            FaultReason reason = ResolveTarget(request, counters, out target, out bool suppress);
+            if (target == null)
+                return Fault(request, reason, suppress, counters);
+            if (!target.PassThrough
+                && _iotlb.TryLookup(request.Iova, target.Tag, out ulong data, out int shift)
+                && ((uint)request.Access & ~(uint)data & 3) == 0)
+            {
+                counters.IotlbHits++;
+                return new TranslationResult((data & ~0xFFFUL) | (request.Iova & ((1UL << shift) - 1)), shift,
+                    (DmaProtection)(data & 3), FaultReason.None);
+            }
+        }
+        if (target.PassThrough)
+        {
+            counters.PassThrough++;
+            return new TranslationResult(request.Iova, VtdPaging.PageShift, DmaProtection.ReadWrite, FaultReason.None);
+        }
+        return WalkAndFill(request, target, counters);
+    }
+
+    private TranslationResult WalkAndFill(in DmaRequest request, TranslationTarget target, ThreadCounters counters)
+    {
+        counters.IotlbMisses++;
+        ulong iova = request.Iova;
+        int mgaw = Capability.MaximumGuestAddressWidth;
+        if (mgaw < 64 && (iova >> mgaw) != 0)
+            return Fault(request, IsScalableMode ? FaultReason.SmAddressBeyondWidth : FaultReason.AccessBeyondMgaw,
+                target.FaultProcessingDisable, counters);
+
+        // Read before the walk: a fill is dropped if an invalidation ran after this point.
+        long sequence = Volatile.Read(ref _invalidationSequence);
+        WalkResult walk;
+        using (EpochScope scope = _memory.Reclaimer.Protect())
+            walk = _walker.Walk(target.Root, target.Levels, iova, request.Access);
+        counters.PageWalks++;
+
+        if (walk.Status is WalkStatus.Success or WalkStatus.ReadDenied or WalkStatus.WriteDenied)
+        {
+            int shift = VtdPaging.LevelShift(walk.Level);
+            _iotlb.Fill(iova, shift, target.Tag, walk.PageHpa, walk.Permissions, ref _invalidationSequence, sequence);
+            if (walk.Status == WalkStatus.Success)
+                return new TranslationResult(walk.Hpa, shift, walk.Permissions, FaultReason.None);
+        }
+        return Fault(request, WalkFaultReason(walk.Status, request.Access), target.FaultProcessingDisable, counters);
+    }
+
+    private FaultReason WalkFaultReason(WalkStatus status, DmaAccess access)
+    {
+        bool write = (access & DmaAccess.Write) != 0 && (access & DmaAccess.Read) == 0;
+        return (IsScalableMode, status) switch
+        {
+            (false, WalkStatus.NotPresent) => write ? FaultReason.PteWriteAccessNotSet : FaultReason.PteReadAccessNotSet,
+            (false, WalkStatus.ReadDenied) => FaultReason.PteReadAccessNotSet,
+            (false, WalkStatus.WriteDenied) => FaultReason.PteWriteAccessNotSet,
+            (false, WalkStatus.ReservedBitsSet) => FaultReason.PteReservedBits,
+            (false, WalkStatus.AddressBeyondWidth) => FaultReason.AccessBeyondMgaw,
+            (false, _) => FaultReason.NextPageTablePointerInvalid,
+            (true, WalkStatus.NotPresent) => FaultReason.SmSecondLevelNotPresent,
+            (true, WalkStatus.ReadDenied) => FaultReason.SmNoReadPermission,
+            (true, WalkStatus.WriteDenied) => FaultReason.SmNoWritePermission,
+            (true, WalkStatus.ReservedBitsSet) => FaultReason.SmSecondLevelReservedBits,
+            (true, WalkStatus.AddressBeyondWidth) => FaultReason.SmAddressBeyondWidth,
+            (true, _) => FaultReason.SmSecondLevelAccessError,
+        };
+    }
+
+    private TranslationResult Fault(in DmaRequest request, FaultReason reason, bool suppressRecording, ThreadCounters counters)
+    {
+        counters.Faults++;
+        if (!suppressRecording)
+        {
+            // T = write only for a pure write; a read or an atomic (read + write) is reported as a read.
+            bool isWrite = (request.Access & DmaAccess.Write) != 0 && (request.Access & DmaAccess.Read) == 0;
+            Faults.Record(new FaultRecord(request.RequesterId, request.HasPasid, request.Pasid,
+                request.Iova & ~(VtdPaging.PageSize - 1), reason, isWrite));
+        }
+        return TranslationResult.Faulted(reason);
+    }
+
+    /// <summary>
+    /// Context-cache or PASID-cache miss: reads the root, context, PASID directory and PASID
+    /// entries from memory, checks them as the hardware does, and caches what is valid.
+    /// </summary>
+    private FaultReason ResolveTarget(in DmaRequest request, ThreadCounters counters, out TranslationTarget? target, out bool suppress)
+    {
+        target = null;
+        suppress = false;
+        long sequence = Volatile.Read(ref _invalidationSequence);
+        using EpochScope scope = _memory.Reclaimer.Protect();
+
+        ContextCacheEntry? context = Volatile.Read(ref _contextCache[request.RequesterId]);
+        if (context == null)
+        {
+            counters.ContextCacheMisses++;
+            FaultReason reason = IsScalableMode
+                ? ReadScalableContext(request.RequesterId, out context)
+                : ReadLegacyContext(request, out context);
+            if (context == null)
+                return reason;
+            InstallContext(request.RequesterId, context, sequence);
+        }
+
+        if (!context.Scalable)
+        {
+            if (request.HasPasid)
+                return FaultReason.SmLegacyModeRequestWithPasid;
+            target = context.NoPasid;
+            return FaultReason.None;
+        }
+
+        suppress = context.FaultProcessingDisable;
+        uint pasid = request.HasPasid ? request.Pasid : context.RidPasid;
+        if (request.HasPasid && (!context.PasidEnabled || PasidWidth == 0))
+            return FaultReason.SmPasidNotEnabled;
+        if (pasid >= context.PasidLimit)
+            return FaultReason.SmPasidTooLarge;
+        TranslationTarget? cached = request.HasPasid ? context.Lookup(request) : Volatile.Read(ref context.NoPasid);
+        if (cached != null)
+        {
+            target = cached;
+            return FaultReason.None;
+        }
+
+        counters.PasidCacheMisses++;
+        FaultReason pasidReason = ReadPasidEntry(context, pasid, out target, ref suppress);
+        if (target == null)
+            return pasidReason;
+        ref TranslationTarget? slot = ref request.HasPasid ? ref context.Slot(pasid) : ref context.NoPasid;
+        InstallTarget(ref slot, target, sequence);
+        return FaultReason.None;
+    }
+
+    private void InstallContext(ushort requesterId, ContextCacheEntry context, long sequence)
+    {
+        ref ContextCacheEntry? slot = ref _contextCache[requesterId];
+        if (Interlocked.CompareExchange(ref slot, context, null) == null
+            && Volatile.Read(ref _invalidationSequence) != sequence)
+            Interlocked.CompareExchange(ref slot, null, context); // an invalidation raced with the read: undo
+    }
+
+    private void InstallTarget(ref TranslationTarget? slot, TranslationTarget target, long sequence)
+    {
+        if (Interlocked.CompareExchange(ref slot, target, null) == null
+            && Volatile.Read(ref _invalidationSequence) != sequence)
+            Interlocked.CompareExchange(ref slot, null, target);
+    }
+
+    private FaultReason ReadLegacyContext(in DmaRequest request, out ContextCacheEntry? context)
+    {
+        context = null;
+        if (request.HasPasid)
+            return FaultReason.SmLegacyModeRequestWithPasid;
+        ushort rid = request.RequesterId;
+        ulong rootLow = _memory.ReadUInt64(_rootTable + (ulong)(rid >> 8) * RootEntry.Size);
+        ulong rootHigh = _memory.ReadUInt64(_rootTable + (ulong)(rid >> 8) * RootEntry.Size + 8);
+        if ((rootLow & RootEntry.PresentBit) == 0)
+            return FaultReason.RootEntryNotPresent;
+        if ((rootLow & (RootEntry.ReservedLowBits | _reservedAboveHaw)) != 0 || rootHigh != 0)
+            return FaultReason.RootEntryReservedBits;
+        ulong entryHpa = (rootLow & RootEntry.PointerMask) + (ulong)(rid & 0xFF) * ContextEntry.Size;
+        if (!_memory.Contains(entryHpa, ContextEntry.Size))
+            return FaultReason.ContextTablePointerInvalid;
+        var entry = new ContextEntry(_memory.ReadUInt64(entryHpa), _memory.ReadUInt64(entryHpa + 8));
+        if (!entry.IsPresent)
+            return FaultReason.ContextEntryNotPresent;
+        if ((entry.Low & (ContextEntry.ReservedLowBits | _reservedAboveHaw)) != 0 || (entry.High & ContextEntry.ReservedHighBits) != 0)
+            return FaultReason.ContextEntryReservedBits;
+        TranslationTarget target;
+        switch (entry.TranslationType)
+        {
+            case 0:
+            case 1 when ExtendedCapability.DeviceTlb:
+                int levels = entry.AddressWidth + 2;
+                if (!Capability.SupportsLevels(levels))
+                    return FaultReason.InvalidContextEntry;
+                target = new TranslationTarget(false, entry.DomainId, Iotlb.NoPasid, entry.SecondLevelRoot, levels, entry.FaultProcessingDisable);
+                break;
+            case 2 when ExtendedCapability.PassThrough:
+                target = new TranslationTarget(true, entry.DomainId, Iotlb.NoPasid, 0, 0, entry.FaultProcessingDisable);
+                break;
+            default:
+                return FaultReason.InvalidContextEntry;
+        }
+        context = new ContextCacheEntry(target, entry.FaultProcessingDisable);
+        return FaultReason.None;
+    }
+
+    private FaultReason ReadScalableContext(ushort rid, out ContextCacheEntry? context)
+    {
+        context = null;
+        int devfn = rid & 0xFF;
+        ulong root = _memory.ReadUInt64(_rootTable + (ulong)(rid >> 8) * RootEntry.Size + (devfn >= 128 ? 8UL : 0));
+        if ((root & RootEntry.PresentBit) == 0)
+            return FaultReason.SmRootEntryNotPresent;
+        if ((root & (RootEntry.ReservedLowBits | _reservedAboveHaw)) != 0)
+            return FaultReason.SmRootEntryReservedBits;
+        ulong entryHpa = (root & RootEntry.PointerMask) + (ulong)(devfn & 0x7F) * ScalableContextEntry.Size;
+        if (!_memory.Contains(entryHpa, ScalableContextEntry.Size))
+            return FaultReason.SmContextEntryAccessError;
+        var entry = new ScalableContextEntry(_memory.ReadUInt64(entryHpa), _memory.ReadUInt64(entryHpa + 8));
+        if (!entry.IsPresent)
+            return FaultReason.SmContextEntryNotPresent;
+        if ((entry.Q0 & (ScalableContextEntry.ReservedQ0Bits | _reservedAboveHaw)) != 0
+            || (entry.Q1 & ScalableContextEntry.ReservedQ1Bits) != 0
+            || _memory.ReadUInt64(entryHpa + 16) != 0 || _memory.ReadUInt64(entryHpa + 24) != 0)
+            return FaultReason.SmContextEntryReservedBits;
+        if (entry.DeviceTlbEnable && !ExtendedCapability.DeviceTlb)
+            return FaultReason.SmInvalidContextEntry;
+        uint limit = 1u << (entry.PasidDirectorySizeField + 7 + 6);
+        context = new ContextCacheEntry(entry.PasidEnable, entry.RidPasid, limit, entry.PasidDirectory, entry.FaultProcessingDisable);
+        return FaultReason.None;
+    }
+
+    private FaultReason ReadPasidEntry(ContextCacheEntry context, uint pasid, out TranslationTarget? target, ref bool suppress)
+    {
+        target = null;
+        ulong directoryEntryHpa = context.PasidDirectory + (ulong)(pasid >> 6) * PasidDirectoryEntry.Size;
+        if (!_memory.Contains(directoryEntryHpa, PasidDirectoryEntry.Size))
+            return FaultReason.SmPasidDirectoryAccessError;
+        var directoryEntry = new PasidDirectoryEntry(_memory.ReadUInt64(directoryEntryHpa));
+        if (!directoryEntry.IsPresent)
+            return FaultReason.SmPasidDirectoryNotPresent;
+        suppress |= directoryEntry.FaultProcessingDisable;
+        if ((directoryEntry.Value & (PasidDirectoryEntry.ReservedBits | _reservedAboveHaw)) != 0)
+            return FaultReason.SmPasidDirectoryReservedBits;
+        ulong entryHpa = directoryEntry.PasidTable + (pasid & 63) * PasidEntry.Size;
+        if (!_memory.Contains(entryHpa, PasidEntry.Size))
+            return FaultReason.SmPasidEntryAccessError;
+        var entry = new PasidEntry(_memory.ReadUInt64(entryHpa), _memory.ReadUInt64(entryHpa + 8));
+        if (!entry.IsPresent)
+            return FaultReason.SmPasidEntryNotPresent;
+        suppress |= entry.FaultProcessingDisable;
+        if ((entry.Q0 & PasidEntry.ReservedQ0Bits) != 0 || (entry.Q1 & PasidEntry.ReservedQ1Bits) != 0)
+            return FaultReason.SmPasidEntryReservedBits;
+        switch (entry.TranslationType)
+        {
+            case PasidTranslationType.SecondLevel when ExtendedCapability.SecondLevelTranslation:
+                int levels = entry.AddressWidth + 2;
+                if (!Capability.SupportsLevels(levels))
+                    return FaultReason.SmInvalidPasidEntry;
+                if ((entry.SecondLevelRoot & _reservedAboveHaw) != 0)
+                    return FaultReason.SmPasidEntryReservedBits;
+                target = new TranslationTarget(false, entry.DomainId, pasid, entry.SecondLevelRoot, levels, suppress);
+                return FaultReason.None;
+            case PasidTranslationType.PassThrough when ExtendedCapability.PassThrough:
+                target = new TranslationTarget(true, entry.DomainId, pasid, 0, 0, suppress);
+                return FaultReason.None;
+            default:
+                return FaultReason.SmInvalidPasidEntry;
+        }
+    }
+}
