@@ -5,9 +5,10 @@ public static class UnitPresets
 {
     /// <summary>
     /// A current scalable-mode server unit, shaped after the Sapphire Rapids image Linux prints as
-    /// <c>cap 19ed008c40780c66 ecap 3ee9e86f050df</c>, with PASID support on and first-level
-    /// translation off (the model walks second-level tables only): 65536 domain ids, 3-, 4- and
-    /// 5-level tables, MGAW 57, 2 MiB and 1 GiB leaves, page-selective invalidation, 8 fault
+    /// <c>cap 19ed008c40780c66 ecap 3ee9e86f050df</c>, with these differences: 3-level tables
+    /// allowed too (SAGAW bit 1) and 8 fault records; PASID and page requests (PRS) on; first-level,
+    /// nested translation and memory types (FLTS, NEST, MTS) off, since the model walks second-level
+    /// tables only. So: 65536 domain ids, 3-, 4- and 5-level tables, MGAW 57, 2 MiB and 1 GiB leaves, page-selective invalidation, 8 fault
     /// records; pass-through, device-TLBs, 20-bit PASIDs, RID_PASID.
     /// </summary>
     public static CapabilityRegister ScalableCapability { get; } = new()
