@@ -22,5 +22,6 @@ internal static class ThreadIndex
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static int Assign() => t_index = Interlocked.Increment(ref s_last);
 }

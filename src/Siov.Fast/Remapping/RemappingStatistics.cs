@@ -65,6 +65,7 @@ internal sealed class CounterSet
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private ThreadCounters Register(int index)
     {
         lock (_lock)
