@@ -1,0 +1,328 @@
+using Siov.Fast.PageTables;
+using Siov.Fast.Remapping;
+
+namespace Siov.Fast.Iommu;
+
+public sealed partial class IommuCore
+{
+    /// <summary>
+    /// Allocates a domain (<c>iommu_domain_alloc</c>). A paging domain (UNMANAGED, DMA) gets an
+    /// empty second-level page table in <see cref="Memory"/>.
+    /// </summary>
+    /// <param name="type">The domain type.</param>
+    /// <param name="format">Page-table format of a paging domain; null picks one every registered unit
+    /// can walk (4 levels where all allow it, the leaf sizes all support, the smallest HAW).</param>
+    /// <returns>The domain.</returns>
+    /// <exception cref="IommuException">EINVAL for an undefined type or a bad format; ENOMEM when memory is full.</exception>
+    public IommuDomain DomainAlloc(IommuDomainType type, SecondLevelFormat? format = null)
+    {
+        if (!Enum.IsDefined(type))
+            Throw.Iommu(Errno.EINVAL, $"domain type {(int)type} is not BLOCKED, IDENTITY, UNMANAGED or DMA");
+        lock (_lock)
+            return NewDomain(type, format);
+    }
+
+    /// <summary>Frees a domain (<c>iommu_domain_free</c>) and its page table.</summary>
+    /// <param name="domain">A domain attached nowhere.</param>
+    /// <exception cref="IommuException">ENOENT for a freed domain; EBUSY while it is attached (normally, as
+    /// an aux domain or at a PASID) or is a group's default domain.</exception>
+    public void DomainFree(IommuDomain domain)
+    {
+        ArgumentNullException.ThrowIfNull(domain);
+        lock (_lock)
+        {
+            RequireDomain(domain);
+            if (domain.Groups.Count > 0 || domain.AuxDevices.Count > 0 || domain.PasidAttachments > 0)
+                Throw.Iommu(Errno.EBUSY, $"{domain} is attached; detach it first");
+            if (_groups.Values.Any(g => g.DefaultDomain == domain))
+                Throw.Iommu(Errno.EBUSY, $"{domain} is a group's default domain");
+            FreeDomainLocked(domain);
+        }
+    }
+
+    /// <summary>
+    /// Attaches a whole group to a domain (<c>iommu_attach_group</c>): every PCI device of the group is
+    /// switched from the group's current (default) domain to <paramref name="domain"/>.
+    /// </summary>
+    /// <param name="domain">The domain.</param>
+    /// <param name="group">A group of PCI functions.</param>
+    /// <exception cref="IommuException">ENOENT for a freed domain or group; EBUSY when the group is attached to
+    /// a domain other than its default one, or the domain is an aux domain of one of the group's devices;
+    /// EINVAL for a group of mdevs or the group's own default domain; EPERM when the SMMUv3 rules forbid it
+    /// (the domain is stickily aux); ENOSPC out of DIDs; EINVAL/ENODEV when a unit cannot use the domain's
+    /// table or pass-through. Nothing changes on an error.</exception>
+    public void AttachGroup(IommuDomain domain, IommuGroup group)
+    {
+        ArgumentNullException.ThrowIfNull(domain);
+        ArgumentNullException.ThrowIfNull(group);
+        lock (_lock)
+            AttachGroupLocked(domain, group);
+    }
+
+    /// <summary>Detaches a group from a domain (<c>iommu_detach_group</c>): its devices return to the
+    /// default domain (or to no domain, blocking DMA, when it has none).</summary>
+    /// <param name="domain">The domain the group is attached to.</param>
+    /// <param name="group">The group.</param>
+    /// <exception cref="IommuException">ENOENT when the group is not attached to that domain (or either is freed);
+    /// EINVAL for a group attached with <see cref="AuxAttachGroup"/> or for the default domain itself.</exception>
+    public void DetachGroup(IommuDomain domain, IommuGroup group)
+    {
+        ArgumentNullException.ThrowIfNull(domain);
+        ArgumentNullException.ThrowIfNull(group);
+        lock (_lock)
+            DetachGroupLocked(domain, group);
+    }
+
+    /// <summary>
+    /// Attaches a device to a domain (<c>iommu_attach_device</c>): allowed only for a device alone in
+    /// its group, since all devices of a group share one domain.
+    /// </summary>
+    /// <param name="domain">The domain.</param>
+    /// <param name="device">A PCI device alone in its group.</param>
+    /// <exception cref="IommuException">ENODEV for an mdev (it has no requester id: attach its
+    /// <see cref="MediatedDevice.IommuDevice"/>) or a removed device; EINVAL when its group has other devices;
+    /// otherwise as <see cref="AttachGroup"/>.</exception>
+    public void AttachDevice(IommuDomain domain, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(domain);
+        lock (_lock)
+            AttachGroupLocked(domain, SingletonGroup(device, "attach"));
+    }
+
+    /// <summary>Detaches a device from a domain (<c>iommu_detach_device</c>); the device returns to its default domain.</summary>
+    /// <param name="domain">The domain.</param>
+    /// <param name="device">A PCI device alone in its group.</param>
+    /// <exception cref="IommuException">As <see cref="AttachDevice"/> and <see cref="DetachGroup"/>.</exception>
+    public void DetachDevice(IommuDomain domain, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(domain);
+        lock (_lock)
+            DetachGroupLocked(domain, SingletonGroup(device, "detach"));
+    }
+
+    /// <summary>
+    /// The domain a device's group is attached to (<c>iommu_get_domain_for_dev</c>). For an mdev whose
+    /// group was attached with <see cref="AuxAttachGroup"/>, the aux domain: the gap seed 000 closes.
+    /// </summary>
+    /// <param name="device">Any device.</param>
+    /// <returns>The domain, or null when the device is in no group or the group has no domain.</returns>
+    public IommuDomain? GetDomainForDevice(Device device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        lock (_lock)
+            return device.Group?.Domain;
+    }
+
+    private IommuDomain NewDomain(IommuDomainType type, SecondLevelFormat? format)
+    {
+        SecondLevelPageTable? table = type is IommuDomainType.Unmanaged or IommuDomainType.Dma
+            ? new SecondLevelPageTable(Memory, format ?? CommonFormat())
+            : null;
+        var domain = new IommuDomain(_nextDomainId++, type, table, _lock);
+        _domains.Add(domain.Id, domain);
+        return domain;
+    }
+
+    private void FreeDomainLocked(IommuDomain domain)
+    {
+        domain.MarkFreed();
+        _domains.Remove(domain.Id);
+    }
+
+    private void RequireDomain(IommuDomain domain)
+    {
+        if (!domain.IsAlive || !_domains.TryGetValue(domain.Id, out IommuDomain? known) || known != domain)
+            Throw.Iommu(Errno.ENOENT, $"{domain} does not exist (freed, or of another core)");
+    }
+
+    private PciDevice RequirePci(Device device, string operation)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        if (device is not PciDevice pci)
+            throw new IommuException(Errno.ENODEV, $"{operation}: {device} is a mediated device, with no requester id of its own; use its iommu_device");
+        if (!_pciDevices.TryGetValue(pci.Address, out PciDevice? known) || known != pci)
+            Throw.Iommu(Errno.ENODEV, $"{operation}: {device} has been removed (or belongs to another core)");
+        return pci;
+    }
+
+    private IommuGroup SingletonGroup(Device device, string operation)
+    {
+        PciDevice pci = RequirePci(device, operation);
+        IommuGroup group = pci.Group ?? throw new IommuException(Errno.ENODEV, $"{operation}: {device} is in no iommu group");
+        if (group.Members.Count != 1)
+            Throw.Iommu(Errno.EINVAL, $"{operation}: {device} shares {group} with {group.Members.Count - 1} other device(s); attach the group");
+        return group;
+    }
+
+    private void AttachGroupLocked(IommuDomain domain, IommuGroup group)
+    {
+        RequireDomain(domain);
+        RequireGroup(group);
+        if (group.Members.Any(m => m is MediatedDevice))
+            Throw.Iommu(Errno.EINVAL, $"{group} holds mediated devices, which have no requester id; use AuxAttachGroup or attach the iommu_device");
+        if (domain == group.DefaultDomain)
+            Throw.Iommu(Errno.EINVAL, $"{domain} is the default domain of {group}; detach the other domain instead");
+        if (group.Domain != null && group.Domain != group.DefaultDomain)
+            Throw.Iommu(Errno.EBUSY, $"{group} is attached to {group.Domain}; detach it first");
+        foreach (PciDevice pci in group.Members.Cast<PciDevice>())
+        {
+            if (domain.AuxDevices.ContainsKey(pci))
+                Throw.Iommu(Errno.EBUSY, $"{domain} is an aux domain of {pci}; one device cannot use it both ways");
+            CheckNormalAttach(domain, pci);
+        }
+        SwitchGroup(group, group.Domain, domain);
+        if (group.Domain != null)
+        {
+            group.Domain.Groups.Remove(group);
+            UpdateMode(group.Domain);
+        }
+        group.Domain = domain;
+        domain.Groups.Add(group);
+        foreach (PciDevice pci in group.Members.Cast<PciDevice>())
+            MarkMode(domain, DomainAttachMode.Normal, pci.Unit);
+        UpdateMode(domain);
+    }
+
+    private void DetachGroupLocked(IommuDomain domain, IommuGroup group)
+    {
+        RequireDomain(domain);
+        RequireGroup(group);
+        if (group.Domain != domain)
+            Throw.Iommu(Errno.ENOENT, $"{group} is not attached to {domain}");
+        if (group.AuxParent != null)
+            Throw.Iommu(Errno.EINVAL, $"{group} was attached to {domain} as an aux domain; use AuxDetachGroup");
+        if (domain == group.DefaultDomain)
+            Throw.Iommu(Errno.EINVAL, $"{domain} is the default domain of {group}; it cannot be detached");
+        SwitchGroup(group, domain, group.DefaultDomain);
+        domain.Groups.Remove(group);
+        UpdateMode(domain);
+        group.Domain = group.DefaultDomain;
+        if (group.Domain != null)
+            group.Domain.Groups.Add(group);
+    }
+
+    /// <summary>Reprograms every PCI device of a group from one domain to another; all or nothing.</summary>
+    private void SwitchGroup(IommuGroup group, IommuDomain? from, IommuDomain? to)
+    {
+        var done = new List<PciDevice>();
+        foreach (PciDevice pci in group.Members.Cast<PciDevice>())
+        {
+            if (from != null)
+                Unprogram(pci, from);
+            try
+            {
+                if (to != null)
+                    Program(pci, to);
+            }
+            catch
+            {
+                // Put this device and the ones already switched back where they were.
+                if (from != null)
+                    Program(pci, from);
+                foreach (PciDevice back in done)
+                {
+                    if (to != null)
+                        Unprogram(back, to);
+                    if (from != null)
+                        Program(back, from);
+                }
+                throw;
+            }
+            done.Add(pci);
+        }
+    }
+
+    /// <summary>Points a device's requests without PASID at a domain: context entry (legacy) or RID_PASID entry.</summary>
+    private void Program(PciDevice pci, IommuDomain domain)
+    {
+        if (domain.Type == IommuDomainType.Blocked)
+            return; // no entry: every request faults
+        ushort did = AcquireDid(domain, pci.Unit, out bool fresh);
+        try
+        {
+            pci.Unit.AttachDevice(pci.RequesterId, did, domain.PageTable);
+        }
+        catch
+        {
+            if (fresh)
+                State(pci.Unit).DomainIds.Free(did);
+            throw;
+        }
+        domain.AddBinding(pci.Unit, did);
+    }
+
+    private void Unprogram(PciDevice pci, IommuDomain domain)
+    {
+        if (domain.Type == IommuDomainType.Blocked)
+            return;
+        pci.Unit.DetachDevice(pci.RequesterId); // invalidates the context/PASID cache and IOTLB
+        ReleaseDid(domain, pci.Unit);
+    }
+
+    /// <summary>Points one PASID of a device at a domain (a scalable-mode PASID entry).</summary>
+    private void ProgramPasid(PciDevice pci, uint pasid, IommuDomain domain)
+    {
+        ushort did = AcquireDid(domain, pci.Unit, out bool fresh);
+        try
+        {
+            if (domain.PageTable == null)
+                pci.Unit.SetupPasidPassThrough(pci.RequesterId, pasid, did);
+            else
+                pci.Unit.SetupPasidSecondLevel(pci.RequesterId, pasid, did, domain.PageTable);
+        }
+        catch
+        {
+            if (fresh)
+                State(pci.Unit).DomainIds.Free(did);
+            throw;
+        }
+        domain.AddBinding(pci.Unit, did);
+    }
+
+    private void UnprogramPasid(PciDevice pci, uint pasid, IommuDomain domain)
+    {
+        pci.Unit.TearDownPasidEntry(pci.RequesterId, pasid); // invalidates the PASID cache and IOTLB
+        ReleaseDid(domain, pci.Unit);
+    }
+
+    /// <summary>The domain's DID on a unit, allocated on first use there (<c>domain_attach_iommu</c>).</summary>
+    private ushort AcquireDid(IommuDomain domain, RemappingUnit unit, out bool fresh)
+    {
+        fresh = false;
+        if (domain.Bindings.TryGetValue(unit, out var binding))
+            return binding.Did;
+        UnitState state = State(unit);
+        if (!state.DomainIds.TryAllocate(uint.MaxValue, out uint did))
+            Throw.Iommu(Errno.ENOSPC, $"unit at {Throw.Hex(unit.Options.RegisterBase)} has no free domain id (CAP_REG.ND allows {unit.NumberOfDomains})");
+        fresh = true;
+        return (ushort)did;
+    }
+
+    private void ReleaseDid(IommuDomain domain, RemappingUnit unit)
+    {
+        ushort? did = domain.RemoveBinding(unit);
+        if (did.HasValue)
+            State(unit).DomainIds.Free(did.Value);
+    }
+
+    /// <summary>SMMUv3: a domain that has been an aux domain cannot be attached normally (sticky mode).</summary>
+    private void CheckNormalAttach(IommuDomain domain, PciDevice pci)
+    {
+        if (State(pci.Unit).Vendor == IommuVendor.ArmSmmuV3 && (domain.Mode & DomainAttachMode.Aux) != 0)
+            Throw.Iommu(Errno.EPERM, $"SMMUv3 rule: {domain} is an aux domain and stays one (the mode is sticky); it cannot be attached normally to {pci}");
+    }
+
+    /// <summary>Records an attach mode; on an SMMUv3 unit it sticks for the domain's life.</summary>
+    private void MarkMode(IommuDomain domain, DomainAttachMode mode, RemappingUnit unit)
+    {
+        if (State(unit).Vendor == IommuVendor.ArmSmmuV3)
+            domain.StickyMode |= mode;
+        UpdateMode(domain);
+    }
+
+    private static void UpdateMode(IommuDomain domain)
+    {
+        DomainAttachMode live = (domain.Groups.Count > 0 ? DomainAttachMode.Normal : 0) | (domain.AuxDevices.Count > 0 ? DomainAttachMode.Aux : 0);
+        domain.Mode = live | domain.StickyMode;
+    }
+}

@@ -1,0 +1,248 @@
+using Siov.Fast.PageTables;
+using Siov.Fast.Remapping;
+
+namespace Siov.Fast.Iommu;
+
+/// <summary>Domain types (<c>IOMMU_DOMAIN_*</c>, include/linux/iommu.h).</summary>
+public enum IommuDomainType
+{
+    /// <summary><c>IOMMU_DOMAIN_BLOCKED</c>: all DMA is blocked (no entry is programmed, so every request faults).</summary>
+    Blocked = 0,
+
+    /// <summary><c>IOMMU_DOMAIN_IDENTITY</c>: DMA addresses are system physical addresses (pass-through
+    /// entries; needs ECAP_REG.PT).</summary>
+    Identity = 1,
+
+    /// <summary><c>IOMMU_DOMAIN_UNMANAGED</c>: mappings managed by the user (VFIO, KVM); the only type
+    /// that can be an aux domain.</summary>
+    Unmanaged = 2,
+
+    /// <summary><c>IOMMU_DOMAIN_DMA</c>: the kernel DMA API's domain, a driver's IOVA space.</summary>
+    Dma = 3,
+}
+
+/// <summary>How a domain has been attached, for the SMMUv3 sticky-mode rule (seed 004).</summary>
+public enum DomainAttachMode
+{
+    /// <summary>Never attached.</summary>
+    None = 0,
+
+    /// <summary>Attached to a device or group by requester id (primary domain).</summary>
+    Normal = 1,
+
+    /// <summary>Attached as an aux domain through a PASID.</summary>
+    Aux = 2,
+
+    /// <summary>Both at once (VT-d only).</summary>
+    NormalAndAux = Normal | Aux,
+}
+
+/// <summary>
+/// An iommu domain (<c>struct iommu_domain</c>): an I/O address space. A paging domain
+/// (UNMANAGED or DMA) owns a VT-d second-level page table in the core's simulated memory and,
+/// on each remapping unit it is used on, a domain id (DID) that tags its IOTLB entries.
+/// </summary>
+/// <remarks>
+/// <see cref="Map"/> and <see cref="Unmap"/> serialize per domain; <see cref="Unmap"/> returns
+/// only after the IOTLB of every unit the domain is attached on has been invalidated for the
+/// range, so no translation that starts afterwards sees the old mapping.
+/// </remarks>
+public sealed class IommuDomain
+{
+    private readonly Lock _mapLock = new();
+    // Unit -> (DID, number of entries programmed with it). Changed under the core lock and _mapLock.
+    internal readonly Dictionary<RemappingUnit, (ushort Did, int Entries)> Bindings = [];
+    internal readonly List<IommuGroup> Groups = [];                 // groups attached normally
+    internal readonly Dictionary<PciDevice, int> AuxDevices = [];   // aux attachments, with sub-device refcount
+    internal int PasidAttachments;                                   // iommu_attach_device_pasid users
+    internal DomainAttachMode StickyMode;                            // modes seen on SMMUv3 units
+    private readonly Lock _coreLock;
+
+    internal IommuDomain(int id, IommuDomainType type, SecondLevelPageTable? table, Lock coreLock)
+    {
+        Id = id;
+        Type = type;
+        PageTable = table;
+        _coreLock = coreLock;
+    }
+
+    /// <summary>Domain number in this core (not a DID: those are per unit, see <see cref="GetDomainId"/>).</summary>
+    public int Id { get; }
+
+    /// <summary>The domain type.</summary>
+    public IommuDomainType Type { get; }
+
+    /// <summary>The second-level page table of a paging domain (UNMANAGED, DMA); null for BLOCKED and IDENTITY.</summary>
+    public SecondLevelPageTable? PageTable { get; }
+
+    /// <summary>True for UNMANAGED and DMA domains, which translate through <see cref="PageTable"/>.</summary>
+    public bool IsPaging => PageTable != null;
+
+    /// <summary>The attach modes seen so far. Under VT-d rules it follows the live attachments; under
+    /// SMMUv3 rules the first mode is sticky for the domain's life.</summary>
+    public DomainAttachMode Mode { get; internal set; }
+
+    /// <summary>True when the domain is an aux domain: attached (now, or stickily under SMMUv3) through a
+    /// PASID as an auxiliary domain. The domain itself carries this (the reviewers' side in seed 001).</summary>
+    public bool IsAux => (Mode & DomainAttachMode.Aux) != 0;
+
+    /// <summary>The PASID of the aux domain (the VT-d driver's <c>default_pasid</c>): one PASID for every
+    /// device the domain is aux-attached to; null when it is aux-attached nowhere.</summary>
+    public uint? Pasid { get; internal set; }
+
+    /// <summary>SMMUv3 rule: the primary domain of the devices this aux domain is attached to; null otherwise.</summary>
+    public IommuDomain? AuxParent { get; internal set; }
+
+    /// <summary>False once freed with <see cref="IommuCore.DomainFree"/>.</summary>
+    public bool IsAlive { get; internal set; } = true;
+
+    /// <summary>The DID this domain uses on <paramref name="unit"/>, or null when it is not attached there.</summary>
+    /// <param name="unit">A remapping unit.</param>
+    /// <returns>The DID or null.</returns>
+    public ushort? GetDomainId(RemappingUnit unit)
+    {
+        lock (_coreLock)
+            return Bindings.TryGetValue(unit, out var binding) ? binding.Did : null;
+    }
+
+    /// <summary>The groups attached to the domain normally, a snapshot.</summary>
+    public IReadOnlyList<IommuGroup> AttachedGroups
+    {
+        get
+        {
+            lock (_coreLock)
+                return Groups.ToArray();
+        }
+    }
+
+    /// <summary>The devices the domain is aux-attached to, a snapshot.</summary>
+    public IReadOnlyList<PciDevice> AuxAttachedDevices
+    {
+        get
+        {
+            lock (_coreLock)
+                return AuxDevices.Keys.ToArray();
+        }
+    }
+
+    /// <summary>True while anything is attached: a group, an aux device or a PASID attachment.</summary>
+    public bool IsAttached
+    {
+        get
+        {
+            lock (_coreLock)
+                return Groups.Count > 0 || AuxDevices.Count > 0 || PasidAttachments > 0;
+        }
+    }
+
+    /// <summary>
+    /// Maps <c>[iova, iova + size)</c> to <c>[hpa, hpa + size)</c> (kernel <c>iommu_map</c>), with
+    /// the largest page sizes alignment allows. Takes effect for translations at once.
+    /// </summary>
+    /// <param name="iova">First IOVA, 4 KiB aligned.</param>
+    /// <param name="hpa">First HPA, 4 KiB aligned.</param>
+    /// <param name="size">Bytes, a non-zero multiple of 4 KiB.</param>
+    /// <param name="protection">Read, Write or both.</param>
+    /// <exception cref="IommuException">EINVAL for a BLOCKED or IDENTITY domain or a freed one; otherwise as
+    /// <see cref="SecondLevelPageTable.Map"/> (EINVAL, ERANGE, EEXIST, ENOMEM). Nothing changes on an error.</exception>
+    public void Map(ulong iova, ulong hpa, ulong size, DmaProtection protection)
+    {
+        SecondLevelPageTable table = RequirePaging("map");
+        lock (_mapLock)
+        {
+            RequireAlive();
+            table.Map(iova, hpa, size, protection);
+        }
+    }
+
+    /// <summary>
+    /// Unmaps <c>[iova, iova + size)</c> (kernel <c>iommu_unmap</c> with the VT-d driver's rule: a leaf
+    /// that intersects the range goes whole), then invalidates the IOTLB of every unit the domain is
+    /// attached on, page-selective for the range under the domain's DID (all PASIDs).
+    /// </summary>
+    /// <param name="iova">First IOVA, 4 KiB aligned.</param>
+    /// <param name="size">Bytes, a non-zero multiple of 4 KiB.</param>
+    /// <returns>Bytes unmapped (0 over a hole; more than <paramref name="size"/> when a superpage was partly covered).</returns>
+    /// <exception cref="IommuException">EINVAL for a non-paging or freed domain, zero or unaligned input; ERANGE
+    /// beyond the address width. Nothing changes on an error.</exception>
+    public ulong Unmap(ulong iova, ulong size)
+    {
+        SecondLevelPageTable table = RequirePaging("unmap");
+        lock (_mapLock)
+        {
+            RequireAlive();
+            ulong unmapped = table.Unmap(iova, size);
+            // Every leaf removed intersects the range, and page-selective invalidation drops any entry
+            // that overlaps it (a superpage entry whole), so the range itself is enough.
+            if (unmapped != 0)
+            {
+                foreach ((RemappingUnit unit, (ushort did, int _)) in Bindings)
+                    unit.InvalidateIotlbRange(did, null, iova, size);
+            }
+            return unmapped;
+        }
+    }
+
+    /// <summary>The HPA an IOVA maps to, or 0 (kernel <c>iommu_iova_to_phys</c>). For IDENTITY, the IOVA itself.</summary>
+    /// <param name="iova">The IOVA.</param>
+    /// <returns>The HPA with page offset, or 0 when unmapped or BLOCKED.</returns>
+    public ulong IovaToPhys(ulong iova) => Type switch
+    {
+        IommuDomainType.Identity => iova,
+        IommuDomainType.Blocked => 0,
+        _ => IsAlive ? PageTable!.IovaToPhys(iova) : 0,
+    };
+
+    /// <summary>The leaves of the page table in IOVA order (empty for BLOCKED and IDENTITY).</summary>
+    /// <returns>The mappings.</returns>
+    public IReadOnlyList<IoMapping> GetMappings() => IsAlive && PageTable != null ? PageTable.GetMappings() : [];
+
+    /// <inheritdoc/>
+    public override string ToString() => $"domain {Id} ({Type})";
+
+    internal void AddBinding(RemappingUnit unit, ushort did)
+    {
+        lock (_mapLock)
+        {
+            Bindings[unit] = Bindings.TryGetValue(unit, out var b) ? (b.Did, b.Entries + 1) : (did, 1);
+        }
+    }
+
+    /// <summary>Drops one entry's use of the unit's DID; returns the DID when it was the last.</summary>
+    internal ushort? RemoveBinding(RemappingUnit unit)
+    {
+        lock (_mapLock)
+        {
+            var b = Bindings[unit];
+            if (b.Entries > 1)
+            {
+                Bindings[unit] = (b.Did, b.Entries - 1);
+                return null;
+            }
+            Bindings.Remove(unit);
+            return b.Did;
+        }
+    }
+
+    internal void MarkFreed()
+    {
+        lock (_mapLock)
+        {
+            IsAlive = false;
+            PageTable?.Dispose();
+        }
+    }
+
+    private SecondLevelPageTable RequirePaging(string operation)
+    {
+        if (PageTable == null)
+            Throw.Iommu(Errno.EINVAL, $"{operation}: domain {Id} is {Type.ToString().ToUpperInvariant()}, which has no page table");
+        return PageTable;
+    }
+
+    private void RequireAlive()
+    {
+        if (!IsAlive)
+            Throw.Iommu(Errno.EINVAL, $"domain {Id} has been freed");
+    }
+}
