@@ -1,15 +1,63 @@
-// The admin server. It starts on 127.0.0.1:5080 unless --urls or ASPNETCORE_URLS says otherwise.
+// The admin server: a minimal API over the engine. It starts on 127.0.0.1:5080 unless --urls or
+// ASPNETCORE_URLS says otherwise, on the embedded default platform (ModelledPlatform.CreateDefault).
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Siov.Fast.Api.Apis;
+using Siov.Fast.Api.Infrastructure;
+using Siov.Fast.Platforms;
+
 var builder = WebApplication.CreateBuilder(args);
-if (string.IsNullOrEmpty(builder.Configuration["urls"]))
-    builder.WebHost.UseUrls("http://127.0.0.1:5080");
+string urls = builder.Configuration["urls"] ?? "";
+if (string.IsNullOrEmpty(urls))
+{
+    urls = "http://127.0.0.1:5080";
+    builder.WebHost.UseUrls(urls);
+}
+
+builder.Services.AddSingleton(ApiKeyOptions.From(builder.Configuration, urls));
+builder.Services.AddSingleton(_ => new PlatformState(PlatformLoader.Load(builder.Configuration)));
+builder.Services.ConfigureHttpJsonOptions(o =>
+{
+    o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+    o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+});
+builder.Services.AddProblemDetails();
+builder.Services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
+{
+    doc.Info.Title = "Siov.Fast admin API";
+    doc.Info.Description = "Platforms, iommu groups, domains, aux domains, mdevs, VFIO containers and DMA translation. "
+        + "Errors are RFC 9457 problem+json bodies whose 'code' is the kernel errno name.";
+    return Task.CompletedTask;
+}));
 
 var app = builder.Build();
-app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
-app.MapGet("/", () => Results.Ok(new
+app.UseMiddleware<ErrorMiddleware>();
+app.UseStatusCodePages(async ctx =>
 {
-    name = "Siov.Fast admin server",
-    version = typeof(Siov.Fast.IommuException).Assembly.GetName().Version?.ToString(),
-}));
+    // Routing misses (an unknown path, a wrong method) answer problem+json as well.
+    HttpContext http = ctx.HttpContext;
+    if (!http.Response.HasStarted && http.Response.ContentLength is null && string.IsNullOrEmpty(http.Response.ContentType))
+    {
+        int status = http.Response.StatusCode;
+        await Problems.WriteAsync(http, status == 404 ? "ENOENT" : "EINVAL", status,
+            (status == 404 ? "ENOENT: no such resource: " : $"EINVAL: HTTP {status} for ") + http.Request.Path);
+    }
+});
+app.UseMiddleware<ApiKeyMiddleware>();
+
+app.MapOpenApi();
+app.UseSwaggerUI(o =>
+{
+    o.SwaggerEndpoint("/openapi/v1.json", "Siov.Fast v1");
+    o.RoutePrefix = "swagger";
+});
+app.MapGet("/", () => TypedResults.Redirect("/swagger")).ExcludeFromDescription();
+app.MapPlatformApi();
+app.MapDomainsApi();
+app.MapMdevApi();
+app.MapContainersApi();
+app.MapFaultsApi();
+app.MapTranslateApi();
 app.Run();
 
 /// <summary>Entry point, visible to WebApplicationFactory tests.</summary>

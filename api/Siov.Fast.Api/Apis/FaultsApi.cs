@@ -1,0 +1,56 @@
+using System.Text;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Siov.Fast.Api.Infrastructure;
+using Siov.Fast.Remapping;
+
+namespace Siov.Fast.Api.Apis;
+
+/// <summary><c>/faults</c> and <c>/stats</c>: what the units recorded and counted.</summary>
+internal static class FaultsApi
+{
+    public static IEndpointRouteBuilder MapFaultsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/faults", List).WithName("ListFaults").WithTags("faults")
+            .WithSummary("Recorded faults per unit (oldest first, not drained); ?format=linux answers text/plain lines as Linux prints them");
+        app.MapDelete("/faults", Drain).WithName("DrainFaults").WithTags("faults")
+            .WithSummary("Drain every unit's fault log and clear primary fault overflow; answers what was drained");
+        app.MapGet("/stats", Stats).WithName("GetStats").WithTags("stats")
+            .WithSummary("Per-unit counters: translations, IOTLB hits/misses, walks, invalidations, faults");
+        return app;
+    }
+
+    public static Results<Ok<FaultLogDto[]>, ContentHttpResult, ProblemHttpResult> List(string? format, PlatformState state)
+    {
+        FaultLogDto[] logs = [.. state.Platform.Units.Select(u => Log(state, u, u.Faults.Peek()))];
+        return format switch
+        {
+            null or "json" => TypedResults.Ok(logs),
+            "linux" => TypedResults.Text(string.Concat(logs.SelectMany(l => l.Faults).Select(f => f.Linux + "\n")), "text/plain", Encoding.UTF8),
+            _ => Problems.Invalid($"query parameter 'format' is '{format}', expected json or linux"),
+        };
+    }
+
+    public static Ok<FaultLogDto[]> Drain(PlatformState state) =>
+        TypedResults.Ok(state.Platform.Units.Select(u =>
+        {
+            FaultLogDto log = Log(state, u, u.Faults.ReadAll());
+            u.Faults.ClearOverflow();
+            return log;
+        }).ToArray());
+
+    public static Ok<StatsDto[]> Stats(PlatformState state) =>
+        TypedResults.Ok(state.Platform.Units.Select(u =>
+        {
+            RemappingStatistics s = u.Statistics;
+            return new StatsDto(Dto.UnitName(state.Platform, u), s.Translations, s.IotlbHits, s.IotlbMisses, s.PageWalks, s.PassThrough,
+                s.ContextCacheMisses, s.PasidCacheMisses, s.Faults, s.FaultsRecorded, s.FaultsDropped,
+                s.IotlbInvalidations, s.ContextCacheInvalidations, s.PasidCacheInvalidations, s.IotlbHitRate);
+        }).ToArray());
+
+    private static FaultLogDto Log(PlatformState state, RemappingUnit unit, IReadOnlyList<FaultRecord> records)
+    {
+        string name = Dto.UnitName(state.Platform, unit);
+        return new FaultLogDto(name, unit.Faults.PrimaryFaultOverflow, unit.Faults.Recorded, unit.Faults.Dropped,
+            [.. records.Select(r => Dto.Fault(name, r))]);
+    }
+}

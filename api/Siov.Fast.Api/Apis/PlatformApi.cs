@@ -1,0 +1,112 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Siov.Fast.Api.Infrastructure;
+using Siov.Fast.Iommu;
+
+namespace Siov.Fast.Api.Apis;
+
+/// <summary><c>/healthz</c>, <c>/platform</c>, <c>/devices</c> and <c>/groups</c>: what was loaded.</summary>
+internal static class PlatformApi
+{
+    public static IEndpointRouteBuilder MapPlatformApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/healthz", Health).WithName("Health").WithSummary("Liveness: 200 with status ok").WithTags("platform");
+        app.MapGet("/platform", GetPlatform).WithName("GetPlatform")
+            .WithSummary("The modelled platform: name and remapping units with their CAP/ECAP registers").WithTags("platform");
+
+        RouteGroupBuilder devices = app.MapGroup("/devices").WithTags("devices");
+        devices.MapGet("/", ListDevices).WithName("ListDevices").WithSummary("PCI devices with their unit, group, domain and PASIDs");
+        devices.MapGet("/{bdf}", GetDevice).WithName("GetDevice").WithSummary("One PCI device, by SSSS:BB:DD.F or BB:DD.F");
+        devices.MapGet("/{bdf}/features/aux", GetAux).WithName("GetAuxFeature").WithSummary("IOMMU_DEV_FEAT_AUX: supported and enabled");
+        devices.MapPost("/{bdf}/features/aux", EnableAux).WithName("EnableAuxFeature").WithSummary("Enable IOMMU_DEV_FEAT_AUX (iommu_dev_enable_feature)");
+        devices.MapDelete("/{bdf}/features/aux", DisableAux).WithName("DisableAuxFeature").WithSummary("Disable IOMMU_DEV_FEAT_AUX (EBUSY while aux domains are attached)");
+
+        RouteGroupBuilder groups = app.MapGroup("/groups").WithTags("groups");
+        groups.MapGet("/", ListGroups).WithName("ListGroups").WithSummary("iommu groups with member devices in sysfs form");
+        groups.MapGet("/{id:int}", GetGroup).WithName("GetGroup").WithSummary("One iommu group");
+        return app;
+    }
+
+    public static Ok<HealthDto> Health() => TypedResults.Ok(new HealthDto("ok"));
+
+    public static Ok<PlatformDto> GetPlatform(PlatformState state)
+    {
+        var p = state.Platform;
+        return TypedResults.Ok(new PlatformDto(p.Name, p.Description, p.Memory.Size, p.Memory.Frames.FreeFrames,
+            [.. p.Units.Select(u => Dto.Unit(p, u))]));
+    }
+
+    public static Ok<DeviceDto[]> ListDevices(PlatformState state) =>
+        TypedResults.Ok(state.Platform.Core.PciDevices.Select(d => Dto.Device(state.Platform, d)).ToArray());
+
+    public static Results<Ok<DeviceDto>, ProblemHttpResult> GetDevice(string bdf, PlatformState state) =>
+        Lookup.Device(state, bdf, out PciDevice? device, out ProblemHttpResult? problem)
+            ? TypedResults.Ok(Dto.Device(state.Platform, device))
+            : problem;
+
+    public static Results<Ok<AuxFeatureDto>, ProblemHttpResult> GetAux(string bdf, PlatformState state)
+    {
+        if (!Lookup.Device(state, bdf, out PciDevice? device, out ProblemHttpResult? problem))
+            return problem;
+        IommuCore core = state.Platform.Core;
+        return TypedResults.Ok(new AuxFeatureDto(device.Name, core.DevHasFeature(device, IommuDevFeature.Aux), core.DevFeatureEnabled(device, IommuDevFeature.Aux)));
+    }
+
+    public static Results<Ok<AuxFeatureDto>, ProblemHttpResult> EnableAux(string bdf, PlatformState state)
+    {
+        if (!Lookup.Device(state, bdf, out PciDevice? device, out ProblemHttpResult? problem))
+            return problem;
+        state.Platform.Core.DevEnableFeature(device, IommuDevFeature.Aux);
+        return TypedResults.Ok(new AuxFeatureDto(device.Name, true, true));
+    }
+
+    public static Results<Ok<AuxFeatureDto>, ProblemHttpResult> DisableAux(string bdf, PlatformState state)
+    {
+        if (!Lookup.Device(state, bdf, out PciDevice? device, out ProblemHttpResult? problem))
+            return problem;
+        state.Platform.Core.DevDisableFeature(device, IommuDevFeature.Aux);
+        return TypedResults.Ok(new AuxFeatureDto(device.Name, true, false));
+    }
+
+    public static Ok<GroupDto[]> ListGroups(PlatformState state) => TypedResults.Ok(state.Platform.Core.Groups.Select(Dto.Group).ToArray());
+
+    public static Results<Ok<GroupDto>, ProblemHttpResult> GetGroup(int id, PlatformState state) =>
+        state.Platform.Core.FindGroup(id) is { } group ? TypedResults.Ok(Dto.Group(group)) : Problems.NotFound($"no iommu group {id}");
+}
+
+internal sealed record HealthDto(string Status);
+
+internal sealed record AuxFeatureDto(string Device, bool Supported, bool Enabled);
+
+/// <summary>Id lookups that answer 400 for a malformed id and 404 for an unknown one.</summary>
+internal static class Lookup
+{
+    public static bool Device(PlatformState state, string? bdf, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PciDevice? device,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out ProblemHttpResult? problem)
+    {
+        device = null;
+        problem = null;
+        if (!PciAddress.TryParse(bdf, out PciAddress address))
+        {
+            problem = Problems.Invalid($"device '{bdf}' is not a PCI address (SSSS:BB:DD.F or BB:DD.F)");
+            return false;
+        }
+        device = state.Platform.Core.FindPciDevice(address);
+        if (device == null)
+            problem = Problems.NotFound($"no PCI device {address}");
+        return device != null;
+    }
+
+    public static bool Domain(PlatformState state, int id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IommuDomain? domain,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out ProblemHttpResult? problem)
+    {
+        domain = state.Platform.Core.FindDomain(id);
+        problem = domain == null ? Problems.NotFound($"no domain {id}") : null;
+        return domain != null;
+    }
+
+    public static IommuGroup Group(PlatformState state, int id) =>
+        state.Platform.Core.FindGroup(id) ?? throw new IommuException(Errno.ENOENT, $"no iommu group {id}");
+
+    public static PciDevice DeviceOrThrow(PlatformState state, string? bdf, string field = "device") =>
+        state.Platform.Core.FindPciDevice(Hex.ParseDevice(bdf, field)) ?? throw new IommuException(Errno.ENOENT, $"no PCI device {bdf}");
+}

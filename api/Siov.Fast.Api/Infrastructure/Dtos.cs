@@ -1,0 +1,146 @@
+using Siov.Fast.Iommu;
+using Siov.Fast.PageTables;
+using Siov.Fast.Platforms;
+using Siov.Fast.Remapping;
+using Siov.Fast.Vfio;
+
+namespace Siov.Fast.Api.Infrastructure;
+
+// Wire shapes. Names are snake_case on the wire; addresses are "0x..." hex strings.
+
+internal sealed record UnitDto(string Name, string RegisterBase, string Mode, string Vendor, string Cap, string Ecap,
+    int[] Levels, int Mgaw, int HostAddressWidth, int DomainIds, int PasidWidth, string[] PageSizes, int IotlbCapacity, int FaultLogCapacity);
+
+internal sealed record PlatformDto(string Name, string Description, ulong MemoryBytes, int FreeFrames, UnitDto[] Units);
+
+internal sealed record PasidDto(uint Pasid, int Domain, bool Aux);
+
+internal sealed record DeviceDto(string Bdf, string RequesterId, string Unit, int? Group, int PasidWidth, bool Ats, bool Pri,
+    bool AuxSupported, bool AuxEnabled, int? Domain, PasidDto[] Pasids, bool MdevParent);
+
+internal sealed record GroupDto(int Id, string[] Devices, string[] Sysfs, int? Domain, int? DefaultDomain, string? AuxParent, bool InContainer);
+
+internal sealed record DomainIdDto(string Unit, int Did);
+
+internal sealed record DomainDto(int Id, string Type, bool IsAux, string Mode, uint? Pasid, int? Levels, int? AddressWidth,
+    string MappedBytes, int[] Groups, string[] AuxDevices, DomainIdDto[] DomainIds);
+
+internal sealed record CreateDomainRequest(string? Type);
+
+internal sealed record MapRequest(string? Iova, string? Hpa, string? Size, string? Prot);
+
+internal sealed record MapBatchRequest(MapRequest[]? Mappings);
+
+internal sealed record MappingDto(string Iova, string Hpa, string Size, string Prot);
+
+internal sealed record UnmapDto(string Iova, string Size, string Unmapped);
+
+internal sealed record AttachRequest(string? Device, int? Group, bool? Aux, uint? Pasid);
+
+internal sealed record AttachmentDto(string Kind, string? Device, int? Group, uint? Pasid);
+
+internal sealed record MdevTypeDto(string Parent, string Id, string Name, string Description, string DeviceApi, int AvailableInstances,
+    int MaxInstances, bool IommuBacked);
+
+internal sealed record CreateMdevRequest(string? Parent, string? Type, string? Uuid);
+
+internal sealed record MdevDto(string Uuid, string Parent, string Type, int? Group, string? IommuDevice, string Isolation, int? Domain);
+
+internal sealed record ContainerDto(int Id, int[] Groups, int[] Domains, MappingDto[] Mappings, MappingDto[] Pinned);
+
+internal sealed record ContainerGroupRequest(int? Group);
+
+internal sealed record FaultDto(string Unit, string SourceId, uint? Pasid, string Address, string ReasonCode, string Reason, bool Write, string Linux);
+
+internal sealed record FaultLogDto(string Unit, bool PrimaryFaultOverflow, long Recorded, long Dropped, FaultDto[] Faults);
+
+internal sealed record StatsDto(string Unit, long Translations, long IotlbHits, long IotlbMisses, long Walks, long PassThrough,
+    long ContextCacheMisses, long PasidCacheMisses, long Faults, long FaultsRecorded, long FaultsDropped,
+    long IotlbInvalidations, long ContextInvalidations, long PasidInvalidations, double IotlbHitRate);
+
+internal sealed record TranslateRequest(string? Device, uint? Pasid, string? Iova, string? Access);
+
+internal sealed record TranslateBatchRequest(TranslateRequest[]? Requests);
+
+internal sealed record FaultInfoDto(string Code, string Reason);
+
+internal sealed record TranslateResultDto(bool Ok, string? Hpa, string? PageSize, string? Permissions, FaultInfoDto? Fault);
+
+internal sealed record TranslateBatchResult(TranslateResultDto[] Results);
+
+/// <summary>Builds wire shapes from engine objects.</summary>
+internal static class Dto
+{
+    private static readonly int[] LevelChoices = [3, 4, 5];
+    private static readonly (PageSizes Size, string Name)[] SizeNames = [(PageSizes.Size4K, "4K"), (PageSizes.Size2M, "2M"), (PageSizes.Size1G, "1G")];
+
+    public static string UnitName(ModelledPlatform platform, RemappingUnit unit)
+    {
+        int index = 0;
+        foreach (RemappingUnit u in platform.Units)
+        {
+            if (u == unit)
+                return "dmar" + index;
+            index++;
+        }
+        return "unit@" + Hex.Format(unit.Options.RegisterBase);
+    }
+
+    public static UnitDto Unit(ModelledPlatform platform, RemappingUnit u) => new(
+        UnitName(platform, u), Hex.Format(u.Options.RegisterBase), u.IsScalableMode ? "scalable" : "legacy",
+        platform.Core.GetVendor(u) == IommuVendor.IntelVtd ? "intel-vtd" : "arm-smmuv3",
+        Hex.Format(u.Capability.Encode()), Hex.Format(u.ExtendedCapability.Encode()),
+        [.. LevelChoices.Where(u.Capability.SupportsLevels)], u.Capability.MaximumGuestAddressWidth, u.Options.HostAddressWidth,
+        u.NumberOfDomains, u.PasidWidth,
+        [.. SizeNames.Where(p => (u.PageSizes & p.Size) != 0 || p.Size == PageSizes.Size4K).Select(p => p.Name)],
+        u.Iotlb.Capacity, u.Faults.Capacity);
+
+    public static DeviceDto Device(ModelledPlatform platform, PciDevice d)
+    {
+        IommuCore core = platform.Core;
+        return new DeviceDto(d.Name, "0x" + d.RequesterId.ToString("x4", System.Globalization.CultureInfo.InvariantCulture),
+            UnitName(platform, d.Unit), d.Group?.Id, d.Capabilities.PasidWidth, d.Capabilities.Ats, d.Capabilities.Pri,
+            core.DevHasFeature(d, IommuDevFeature.Aux), core.DevFeatureEnabled(d, IommuDevFeature.Aux),
+            core.GetDomainForDevice(d)?.Id,
+            [.. d.GetPasidDomains().OrderBy(p => p.Key).Select(p => new PasidDto(p.Key, p.Value.Id, p.Value.AuxAttachedDevices.Contains(d)))],
+            core.MdevParents.Contains(d));
+    }
+
+    public static GroupDto Group(IommuGroup g)
+    {
+        IReadOnlyList<Device> devices = g.Devices;
+        return new GroupDto(g.Id, [.. devices.Select(d => d.Name)], [.. g.SysfsPaths()], g.Domain?.Id, g.DefaultDomain?.Id,
+            g.AuxParent?.Name, g.Owner != null);
+    }
+
+    public static DomainDto Domain(ModelledPlatform platform, IommuDomain d) => new(
+        d.Id, d.Type.ToString().ToUpperInvariant(), d.IsAux, d.Mode.ToString(), d.Pasid,
+        d.PageTable?.Levels, d.PageTable?.AddressWidth, Hex.Format(d.PageTable?.MappedBytes ?? 0),
+        [.. d.AttachedGroups.Select(g => g.Id)], [.. d.AuxAttachedDevices.Select(x => x.Name)],
+        [.. platform.Units.Where(u => d.GetDomainId(u).HasValue).Select(u => new DomainIdDto(UnitName(platform, u), d.GetDomainId(u)!.Value))]);
+
+    public static MappingDto Mapping(ulong iova, ulong hpa, ulong size, DmaProtection prot) =>
+        new(Hex.Format(iova), Hex.Format(hpa), Hex.Format(size), Hex.Protection(prot));
+
+    public static MdevTypeDto MdevType(MdevType t) => new(t.Parent.Name, t.Id, t.Spec.Name, t.Spec.Description, t.Spec.DeviceApi,
+        t.AvailableInstances, t.Spec.MaxInstances, t.Spec.IommuBacked);
+
+    public static MdevDto Mdev(IommuCore core, MediatedDevice m) => new(m.Uuid.ToString(), m.Parent.Name, m.Type.Id, m.Group?.Id,
+        m.IommuDevice?.Name, m.Isolation, core.GetDomainForDevice(m)?.Id);
+
+    public static ContainerDto Container(int id, VfioContainer c)
+    {
+        MappingDto[] mappings = [.. c.DmaMappings.Select(m => Mapping(m.Iova, m.Hpa, m.Size, m.Protection))];
+        return new ContainerDto(id, [.. c.Groups.Select(g => g.Id)], [.. c.Domains.Select(d => d.Id)], mappings,
+            [.. c.PinnedRanges.Select(m => Mapping(m.Iova, m.Hpa, m.Size, m.Protection))]);
+    }
+
+    public static FaultDto Fault(string unit, FaultRecord r) => new(unit, RequesterIds.Format(r.SourceId), r.HasPasid ? r.Pasid : null,
+        Hex.Format(r.Address), "0x" + ((byte)r.Reason).ToString("x2", System.Globalization.CultureInfo.InvariantCulture),
+        FaultReasons.Describe(r.Reason), r.IsWrite, r.ToLinuxString());
+
+    public static TranslateResultDto Result(TranslationResult r) => r.IsSuccess
+        ? new TranslateResultDto(true, Hex.Format(r.Hpa), Hex.Format(r.PageSize), Hex.Protection(r.Permissions), null)
+        : new TranslateResultDto(false, null, null, null,
+            new FaultInfoDto("0x" + ((byte)r.Fault).ToString("x2", System.Globalization.CultureInfo.InvariantCulture), FaultReasons.Describe(r.Fault)));
+}

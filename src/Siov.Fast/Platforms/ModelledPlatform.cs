@@ -1,0 +1,140 @@
+using Siov.Fast.Iommu;
+using Siov.Fast.Memory;
+using Siov.Fast.Remapping;
+
+namespace Siov.Fast.Platforms;
+
+/// <summary>
+/// A live modelled machine: simulated memory, its remapping units, and the IOMMU core with the
+/// machine's devices and groups. <see cref="CreateDefault"/> builds the embedded default platform.
+/// </summary>
+public sealed class ModelledPlatform : IDisposable
+{
+    private readonly RemappingUnit?[] _unitByRequesterId = new RemappingUnit?[65536];
+    private readonly List<RemappingUnit> _units = [];
+
+    /// <summary>Creates an empty platform with <paramref name="memoryBytes"/> of simulated memory for tables.</summary>
+    /// <param name="name">Short name, shown by the admin server's <c>/platform</c>.</param>
+    /// <param name="description">One sentence on what the platform is.</param>
+    /// <param name="memoryBytes">Bytes of simulated memory for page tables, a multiple of 4 KiB.</param>
+    /// <param name="options">IOMMU core settings.</param>
+    /// <exception cref="IommuException">As <see cref="PhysicalMemory"/>'s constructor (EINVAL, ENOMEM).</exception>
+    public ModelledPlatform(string name, string description, ulong memoryBytes = 256UL << 20, IommuCoreOptions? options = null)
+    {
+        Name = name;
+        Description = description;
+        Memory = new PhysicalMemory(memoryBytes);
+        Core = new IommuCore(Memory, options);
+    }
+
+    /// <summary>Short name.</summary>
+    public string Name { get; }
+
+    /// <summary>What the platform is.</summary>
+    public string Description { get; }
+
+    /// <summary>Simulated memory holding every table.</summary>
+    public PhysicalMemory Memory { get; }
+
+    /// <summary>The IOMMU core: devices, groups, domains.</summary>
+    public IommuCore Core { get; }
+
+    /// <summary>The remapping units in the order added.</summary>
+    public IReadOnlyList<RemappingUnit> Units => _units;
+
+    /// <summary>The unit that takes requests of segment 0 from requester ids no device claims (the
+    /// INCLUDE_PCI_ALL unit of a DMAR table); the last unit added with <c>catchAll</c>.</summary>
+    public RemappingUnit? CatchAllUnit { get; private set; }
+
+    /// <summary>Creates a unit over the platform's memory and registers it with the core.</summary>
+    /// <param name="capability">CAP_REG.</param>
+    /// <param name="extendedCapability">ECAP_REG.</param>
+    /// <param name="options">Unit settings (register base, HAW, ...).</param>
+    /// <param name="vendor">Aux-domain rules.</param>
+    /// <param name="catchAll">True for the unit that takes every device no other unit claims.</param>
+    /// <returns>The unit.</returns>
+    /// <exception cref="IommuException">As <see cref="RemappingUnit"/>'s constructor.</exception>
+    public RemappingUnit AddUnit(CapabilityRegister capability, ExtendedCapabilityRegister extendedCapability,
+        RemappingUnitOptions options, IommuVendor vendor = IommuVendor.IntelVtd, bool catchAll = false)
+    {
+        var unit = new RemappingUnit(Memory, capability, extendedCapability, options);
+        Core.AddUnit(unit, vendor);
+        _units.Add(unit);
+        if (catchAll)
+            CatchAllUnit = unit;
+        return unit;
+    }
+
+    /// <summary>Adds a PCI device behind a unit (see <see cref="IommuCore.AddPciDevice"/>) and routes its requester id there.</summary>
+    /// <param name="address">Segment 0 address.</param>
+    /// <param name="unit">Its unit.</param>
+    /// <param name="capabilities">PASID, ATS, PRI.</param>
+    /// <param name="group">A group to share, or null for one of its own.</param>
+    /// <returns>The device.</returns>
+    /// <exception cref="IommuException">As <see cref="IommuCore.AddPciDevice"/>.</exception>
+    public PciDevice AddDevice(PciAddress address, RemappingUnit unit, PciDeviceCapabilities? capabilities = null, IommuGroup? group = null)
+    {
+        PciDevice device = Core.AddPciDevice(address, unit, capabilities, group);
+        if (address.Segment == 0)
+            _unitByRequesterId[address.RequesterId] = unit;
+        return device;
+    }
+
+    /// <summary>The unit that translates requests of a segment-0 requester id: the device's unit, else the
+    /// catch-all unit (which faults them: no context entry), else the first unit.</summary>
+    /// <param name="requesterId">Requester id.</param>
+    /// <returns>The unit.</returns>
+    public RemappingUnit UnitFor(ushort requesterId) => _unitByRequesterId[requesterId] ?? CatchAllUnit ?? _units[0];
+
+    /// <summary>
+    /// The embedded default platform, "siov-demo": a 2023-class server with two scalable-mode VT-d units
+    /// shaped after the Sapphire Rapids registers Linux prints (<see cref="UnitPresets.ScalableCapability"/>),
+    /// HAW 46, and the devices that let a user walk seed 002 at once:
+    /// <list type="bullet">
+    /// <item>dmar0 at 0xFED90000 for the integrated graphics 00:02.0 (endpoint scope);</item>
+    /// <item>dmar1 at 0xFED91000, INCLUDE_PCI_ALL, for everything else;</item>
+    /// <item>01:00.0, an accelerator with 20-bit PASIDs, ATS and PRI (a DSA-like parent) offering mdev type
+    /// <c>idxd-wq</c> (8 IOMMU-backed work queues);</item>
+    /// <item>02:00.0, a NIC with ATS and no PASID (a VM's whole physical device);</item>
+    /// <item>03:00.0 and 03:00.1, two functions without ACS, so one iommu group;</item>
+    /// <item>04:00.0, a GPU offering mdev type <c>nvidia-63</c> with vendor-defined isolation (no iommu_device);</item>
+    /// <item>00:14.0 (USB) and 00:1f.2 (SATA), plain endpoints.</item>
+    /// </list>
+    /// </summary>
+    /// <param name="options">IOMMU core settings.</param>
+    /// <returns>The platform.</returns>
+    public static ModelledPlatform CreateDefault(IommuCoreOptions? options = null)
+    {
+        var platform = new ModelledPlatform("siov-demo",
+            "embedded default: two scalable-mode VT-d units (Sapphire Rapids registers), a PASID-capable accelerator with mdev work queues, a NIC, a two-function group, a vGPU parent",
+            options: options);
+        RemappingUnit gfx = platform.AddUnit(UnitPresets.ScalableCapability, UnitPresets.ScalableExtendedCapability,
+            new RemappingUnitOptions { RegisterBase = 0xFED9_0000 });
+        RemappingUnit main = platform.AddUnit(UnitPresets.ScalableCapability, UnitPresets.ScalableExtendedCapability,
+            new RemappingUnitOptions { RegisterBase = 0xFED9_1000 }, catchAll: true);
+
+        platform.AddDevice(PciAddress.Parse("00:02.0"), gfx, new PciDeviceCapabilities { PasidWidth = 20 });
+        platform.AddDevice(PciAddress.Parse("00:14.0"), main);
+        platform.AddDevice(PciAddress.Parse("00:1f.2"), main);
+        PciDevice accelerator = platform.AddDevice(PciAddress.Parse("01:00.0"), main, PciDeviceCapabilities.ScalableIov);
+        platform.AddDevice(PciAddress.Parse("02:00.0"), main, new PciDeviceCapabilities { Ats = true });
+        PciDevice fn0 = platform.AddDevice(PciAddress.Parse("03:00.0"), main);
+        platform.AddDevice(PciAddress.Parse("03:00.1"), main, group: fn0.Group);
+        PciDevice gpu = platform.AddDevice(PciAddress.Parse("04:00.0"), main);
+
+        platform.Core.MdevRegisterParent(accelerator,
+            [new MdevTypeSpec("idxd-wq", "dedicated work queue", "a DSA work queue assigned whole, DMA tagged with a PASID", "vfio-pci", 8, IommuBacked: true)]);
+        platform.Core.MdevRegisterParent(gpu,
+            [new MdevTypeSpec("nvidia-63", "GRID P40-1Q", "a vGPU isolated by the GPU's own MMU (vendor-defined)", "vfio-pci", 4, IommuBacked: false)]);
+        return platform;
+    }
+
+    /// <summary>Frees the core's tables, the units' caches and the memory.</summary>
+    public void Dispose()
+    {
+        Core.Dispose();
+        foreach (RemappingUnit unit in _units)
+            unit.Dispose();
+        Memory.Dispose();
+    }
+}
