@@ -159,6 +159,9 @@ public sealed partial class PciTopology
             string line = lines[i].TrimEnd('\r');
             if (line.Length == 0)
                 continue;
+            // pciutils' own warnings ("pcilib: ...", "lspci: ...") are not part of the listing.
+            if (line.StartsWith("pcilib:", StringComparison.Ordinal) || line.StartsWith("lspci:", StringComparison.Ordinal))
+                continue;
             if (!char.IsWhiteSpace(line[0]))
             {
                 Match m = HeaderLine().Match(line);

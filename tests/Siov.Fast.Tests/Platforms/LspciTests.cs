@@ -61,6 +61,20 @@ public class LspciTests
         Assert.Throws<IommuException>(() => PciTopology.ParseLspci(""));
     }
 
+    [Fact]
+    public void ParseLspci_PciutilsWarnings_AreIgnored()
+    {
+        PciTopology topology = PciTopology.ParseLspci("pcilib: Error reading /sys/bus/pci/devices/0000:00:08.3/label\n" + Sample);
+        Assert.Equal(3, topology.Functions.Length);
+    }
+
+    [Fact]
+    public void SharedFile_Absent_IsNullSoTheR820FactsSkip()
+    {
+        Assert.Null(PlatformTestData.SharedFile("no-such-capture.lspci.txt"));
+        Assert.Equal(PlatformTestData.SharedFile(PlatformTestData.R820Lspci) is null, new R820LspciFactAttribute().Skip is not null);
+    }
+
     [R820LspciFact]
     public void ParseLspci_R820_HandCheckedFunctions()
     {
