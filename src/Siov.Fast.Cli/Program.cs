@@ -1,0 +1,3 @@
+using Siov.Fast.Cli;
+
+return SiovCommand.Run(args, Console.Out, Console.Error);
