@@ -5,12 +5,32 @@ namespace Siov.Fast.Api.Infrastructure;
 /// <summary>Builds the platform the server starts on from its options.</summary>
 internal static class PlatformLoader
 {
-    /// <summary>With no platform option, the embedded default platform (<see cref="ModelledPlatform.CreateDefault"/>).</summary>
+    /// <summary>
+    /// <c>--dmar FILE</c> (or <c>--ivrs FILE</c>) with optional <c>--lspci FILE</c> and <c>--dmesg FILE</c>
+    /// loads a real platform (<see cref="ModelledPlatform.FromDescription"/>); with none, the embedded default
+    /// platform (<see cref="ModelledPlatform.CreateDefault"/>). Keys may also be given as <c>Siov:Dmar</c> etc.
+    /// </summary>
     public static ModelledPlatform Load(IConfiguration config)
     {
-        string name = config["Siov:Platform"] ?? "default";
-        if (name is not ("default" or "siov-demo"))
-            throw new InvalidOperationException($"Siov:Platform '{name}' is unknown; use 'default'");
-        return ModelledPlatform.CreateDefault();
+        string? dmar = Option(config, "dmar"), ivrs = Option(config, "ivrs"), lspci = Option(config, "lspci"), dmesg = Option(config, "dmesg");
+        if (dmar == null && ivrs == null)
+        {
+            if (lspci != null || dmesg != null)
+                throw new InvalidOperationException("--lspci and --dmesg describe a platform given with --dmar or --ivrs; give the table too");
+            return ModelledPlatform.CreateDefault();
+        }
+        try
+        {
+            PlatformDescription description = PlatformDescription.Load(
+                dmar == null ? null : File.ReadAllBytes(dmar), ivrs == null ? null : File.ReadAllBytes(ivrs),
+                lspci == null ? null : File.ReadAllText(lspci), dmesg == null ? null : File.ReadAllText(dmesg));
+            return ModelledPlatform.FromDescription(description);
+        }
+        catch (IommuException e)
+        {
+            throw new InvalidOperationException($"platform files (dmar {dmar ?? "-"}, ivrs {ivrs ?? "-"}, lspci {lspci ?? "-"}, dmesg {dmesg ?? "-"}): {e.Message}", e);
+        }
     }
+
+    private static string? Option(IConfiguration config, string key) => config[key] ?? config["Siov:" + key];
 }

@@ -6,7 +6,7 @@ namespace Siov.Fast.Platforms;
 /// <summary>An iommu group: devices that the IOMMU cannot isolate from one another.</summary>
 /// <param name="Id">Group number, 0.. in order of each group's lowest address.</param>
 /// <param name="Devices">The members, sorted by address.</param>
-public sealed record IommuGroup(int Id, ImmutableArray<PciAddress> Devices)
+public sealed record GroupDescription(int Id, ImmutableArray<PciAddress> Devices)
 {
     /// <summary>The sysfs link paths, <c>/sys/kernel/iommu_groups/N/devices/0000:BB:DD.F</c>.</summary>
     public IEnumerable<string> SysfsPaths =>
@@ -42,7 +42,7 @@ public static class IommuGrouping
     /// <param name="topology">The PCI hierarchy, or null when unknown: then each device is alone except
     /// functions of one device, which share a group since nothing shows that they isolate.</param>
     /// <returns>The groups, numbered 0.. in order of their lowest address.</returns>
-    public static ImmutableArray<IommuGroup> Compute(IEnumerable<PciAddress> devices, PciTopology? topology)
+    public static ImmutableArray<GroupDescription> Compute(IEnumerable<PciAddress> devices, PciTopology? topology)
     {
         ArgumentNullException.ThrowIfNull(devices);
         PciAddress[] all = devices.Distinct().Order().ToArray();
@@ -118,7 +118,7 @@ public static class IommuGrouping
         return Enumerable.Range(0, all.Length)
             .GroupBy(Find)
             .OrderBy(g => g.Key)
-            .Select((g, id) => new IommuGroup(id, g.Select(i => all[i]).ToImmutableArray()))
+            .Select((g, id) => new GroupDescription(id, g.Select(i => all[i]).ToImmutableArray()))
             .ToImmutableArray();
     }
 

@@ -54,11 +54,20 @@ public sealed class ModelledPlatform : IDisposable
     /// <param name="catchAll">True for the unit that takes every device no other unit claims.</param>
     /// <returns>The unit.</returns>
     /// <exception cref="IommuException">As <see cref="RemappingUnit"/>'s constructor.</exception>
+    /// <param name="segment">The PCI segment the unit serves.</param>
     public RemappingUnit AddUnit(CapabilityRegister capability, ExtendedCapabilityRegister extendedCapability,
-        RemappingUnitOptions options, IommuVendor vendor = IommuVendor.IntelVtd, bool catchAll = false)
+        RemappingUnitOptions options, IommuVendor vendor = IommuVendor.IntelVtd, bool catchAll = false, ushort segment = 0)
     {
         var unit = new RemappingUnit(Memory, capability, extendedCapability, options);
-        Core.AddUnit(unit, vendor);
+        try
+        {
+            Core.AddUnit(unit, vendor, segment);
+        }
+        catch
+        {
+            unit.Dispose();
+            throw;
+        }
         _units.Add(unit);
         if (catchAll)
             CatchAllUnit = unit;
@@ -127,6 +136,74 @@ public sealed class ModelledPlatform : IDisposable
         platform.Core.MdevRegisterParent(gpu,
             [new MdevTypeSpec("nvidia-63", "GRID P40-1Q", "a vGPU isolated by the GPU's own MMU (vendor-defined)", "vfio-pci", 4, IommuBacked: false)]);
         return platform;
+    }
+
+    /// <summary>The RMRR ranges each device needs identity-mapped (from a real platform's DMAR); empty for others.</summary>
+    public IReadOnlyDictionary<PciAddress, IReadOnlyList<ReservedRegion>> ReservedRegions => _reserved;
+
+    private readonly Dictionary<PciAddress, IReadOnlyList<ReservedRegion>> _reserved = [];
+
+    /// <summary>
+    /// Builds the live machine a <see cref="PlatformDescription"/> describes: one VT-d unit per DRHD with the
+    /// register images of its profile (boot-log <c>cap</c>/<c>ecap</c>, or the documented default), every
+    /// device that a unit translates (PASID width, ATS where the platform allows it, PRI from lspci), the
+    /// iommu groups as computed, and each device's RMRR ranges identity-mapped (read/write) in its default
+    /// domain, as the kernel's <c>iommu_create_device_direct_mappings</c> does.
+    /// </summary>
+    /// <param name="description">The platform.</param>
+    /// <param name="options">IOMMU core settings.</param>
+    /// <returns>The platform.</returns>
+    /// <exception cref="IommuException">ENODEV for a platform without DMAR units (AMD-Vi units are parsed but not
+    /// modelled); what a unit's registers or a device raise (EINVAL, ENOSPC, ENOMEM).</exception>
+    public static ModelledPlatform FromDescription(PlatformDescription description, IommuCoreOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(description);
+        if (description.Units.IsEmpty)
+            Throw.Iommu(Errno.ENODEV, "the platform has no DMAR remapping units (AMD-Vi IVHD units are parsed, not modelled)");
+        string name = description.Dmar?.Header.OemTableId.Trim() is { Length: > 0 } oem ? oem : "dmar-platform";
+        var platform = new ModelledPlatform(name,
+            $"from ACPI tables: {description.Units.Length} DRHD unit(s), {description.Devices.Length} device(s), {description.Groups.Length} iommu group(s)",
+            options: options);
+        try
+        {
+            var units = new Dictionary<ulong, RemappingUnit>();
+            foreach (PlatformUnit u in description.Units)
+            {
+                units[u.RegisterBase] = platform.AddUnit(u.DecodedCapability, u.DecodedExtendedCapability,
+                    new RemappingUnitOptions { RegisterBase = u.RegisterBase, HostAddressWidth = Math.Clamp(u.HostAddressWidth, 32, 52) },
+                    catchAll: u.IncludePciAll && u.Segment == 0, segment: u.Segment);
+            }
+            var groups = new Dictionary<int, IommuGroup>();
+            foreach (PlatformDevice d in description.Devices)
+            {
+                if (d.UnitRegisterBase is not ulong unitBase || !units.TryGetValue(unitBase, out RemappingUnit? unit))
+                    continue; // no remapping unit translates it
+                var caps = new PciDeviceCapabilities
+                {
+                    PasidWidth = d.Function?.MaxPasidWidth ?? 0,
+                    Ats = (d.Function?.Ats ?? false) && d.AtsAllowed,
+                    Pri = d.Function?.Pri ?? false,
+                };
+                PciDevice device = platform.AddDevice(d.Address, unit, caps, groups.GetValueOrDefault(d.GroupId));
+                groups.TryAdd(d.GroupId, device.Group!);
+                if (d.ReservedRegions.IsEmpty)
+                    continue;
+                platform._reserved[d.Address] = d.ReservedRegions;
+                IommuDomain? domain = device.Group!.DefaultDomain;
+                foreach (ReservedRegion r in d.ReservedRegions)
+                {
+                    ulong start = r.Base & ~0xFFFUL, size = ((r.Limit | 0xFFF) + 1) - start;
+                    if (domain is { IsPaging: true } && domain.IovaToPhys(start) == 0)
+                        domain.Map(start, start, size, DmaProtection.ReadWrite); // a group member may have mapped it already
+                }
+            }
+            return platform;
+        }
+        catch
+        {
+            platform.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Frees the core's tables, the units' caches and the memory.</summary>

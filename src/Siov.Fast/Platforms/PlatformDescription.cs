@@ -88,7 +88,7 @@ public sealed class PlatformDescription
     public ImmutableArray<PlatformDevice> Devices { get; private init; }
 
     /// <summary>The iommu groups.</summary>
-    public ImmutableArray<IommuGroup> Groups { get; private init; }
+    public ImmutableArray<GroupDescription> Groups { get; private init; }
 
     /// <summary>Builds a platform from whatever is known about it.</summary>
     /// <param name="dmarBytes">DMAR table bytes, or null.</param>
@@ -122,11 +122,11 @@ public sealed class PlatformDescription
         IEnumerable<PciAddress> addresses = topology is not null
             ? topology.Functions.Select(f => f.Address)
             : TableDevices(dmar, ivrs);
-        ImmutableArray<IommuGroup> groups = IommuGrouping.Compute(addresses, topology);
+        ImmutableArray<GroupDescription> groups = IommuGrouping.Compute(addresses, topology);
         var groupOf = groups.SelectMany(g => g.Devices.Select(d => (d, g.Id))).ToDictionary(x => x.d, x => x.Id);
 
         var devices = ImmutableArray.CreateBuilder<PlatformDevice>();
-        foreach (IommuGroup group in groups)
+        foreach (GroupDescription group in groups)
             foreach (PciAddress address in group.Devices)
                 devices.Add(new PlatformDevice(address, topology?.Find(address),
                     UnitFor(dmar, ivrs, topology, address), groupOf[address],
@@ -233,7 +233,7 @@ public sealed class PlatformDescription
                 text.Append(" rmrr ").Append(r);
             text.AppendLine();
         }
-        foreach (IommuGroup g in Groups)
+        foreach (GroupDescription g in Groups)
             foreach (string path in g.SysfsPaths)
                 text.AppendLine(path);
         return text.ToString();

@@ -58,7 +58,7 @@ public class PlatformDescriptionTests
     public void Groups_R820_FollowAcsCapability()
     {
         PlatformDescription platform = R820(PlatformTestData.R820LspciText());
-        IommuGroup GroupOf(string address) => platform.Groups[platform.FindDevice(A(address))!.GroupId];
+        GroupDescription GroupOf(string address) => platform.Groups[platform.FindDevice(A(address))!.GroupId];
 
         // 00:1c.0/00:1c.7 (PCH root ports, no ACS capability, one multifunction device) take the switch
         // below 00:1c.7 and the VGA behind the PCIe-to-PCI bridge 09:00.0 with them.
@@ -95,7 +95,7 @@ public class PlatformDescriptionTests
             02:00.0 Ethernet controller [0200]: nic [15b3:0002]
             	Capabilities: [60] Express (v2) Endpoint, MSI 00
             """;
-        ImmutableArray<IommuGroup> groups = IommuGrouping.Compute(PciTopology.ParseLspci(lspci).Functions.Select(f => f.Address),
+        ImmutableArray<GroupDescription> groups = IommuGrouping.Compute(PciTopology.ParseLspci(lspci).Functions.Select(f => f.Address),
             PciTopology.ParseLspci(lspci));
 
         Assert.Equal([[A("00:01.0")], [A("00:02.0"), A("02:00.0")], [A("01:00.0")]], groups.Select(g => g.Devices.ToArray()));

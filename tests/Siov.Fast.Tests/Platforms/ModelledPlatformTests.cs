@@ -1,0 +1,81 @@
+using Siov.Fast.Iommu;
+using Siov.Fast.Platforms;
+using Siov.Fast.Remapping;
+
+namespace Siov.Fast.Tests.Platforms;
+
+/// <summary>From a description (or the embedded default) to live units, devices and groups.</summary>
+public class ModelledPlatformTests
+{
+    [Fact]
+    public void Default_OffersTheSeed002Ingredients()
+    {
+        using ModelledPlatform p = ModelledPlatform.CreateDefault();
+        Assert.All(p.Units, u => Assert.True(u.IsScalableMode));
+        PciDevice parent = p.Core.FindPciDevice(PciAddress.Parse("01:00.0"))!;
+        Assert.True(p.Core.DevHasFeature(parent, IommuDevFeature.Aux));
+        Assert.Equal(8, Assert.Single(p.Core.GetMdevTypes(parent)).AvailableInstances);
+        PciDevice fn1 = p.Core.FindPciDevice(PciAddress.Parse("03:00.1"))!;
+        Assert.Equal(2, fn1.Group!.Devices.Count);
+        Assert.Same(p.Units[0], p.UnitFor(0x0010));   // 00:02.0 on dmar0
+        Assert.Same(p.Units[1], p.UnitFor(0x7700));   // nobody's: the INCLUDE_PCI_ALL unit, which faults it
+        Assert.Equal(FaultReason.SmRootEntryNotPresent, p.UnitFor(0x7700).Translate(0x7700, null, 0, DmaAccess.Read).Fault);
+        Assert.Equal(FaultReason.SmContextEntryNotPresent, p.UnitFor(0x0108).Translate(0x0108, null, 0, DmaAccess.Read).Fault);
+    }
+
+    [R820LspciFact]
+    public void R820_UnitsDevicesGroupsAndRmrrIdentityMappings()
+    {
+        PlatformDescription d = PlatformDescription.Load(PlatformTestData.Bytes("dell-poweredge-r820.dmar"), null, PlatformTestData.R820LspciText());
+        using ModelledPlatform p = ModelledPlatform.FromDescription(d);
+        Assert.Equal(4, p.Units.Count);
+        Assert.All(p.Units, u => Assert.False(u.IsScalableMode)); // no boot log: the legacy default profile
+
+        PciDevice nic = p.Core.FindPciDevice(PciAddress.Parse("40:05.0"))!;
+        Assert.Equal(0xCF00_0000UL, nic.Unit.Options.RegisterBase);
+        Assert.Equal(0xDF10_0000UL, p.Core.FindPciDevice(PciAddress.Parse("00:1f.2"))!.Unit.Options.RegisterBase);
+
+        // RMRR: 00:1a.0's ranges are identity-mapped, read/write, in its default domain (from the .dsl by hand).
+        PciDevice usb = p.Core.FindPciDevice(PciAddress.Parse("00:1a.0"))!;
+        Assert.Equal(0xBF45_8123UL, usb.Translate(null, 0xBF45_8123, DmaAccess.Write).Hpa);
+        Assert.Equal(0xBF46_FFFFUL, usb.Translate(null, 0xBF46_FFFF, DmaAccess.Read).Hpa);
+        Assert.Equal(0xBF45_0000UL, usb.Translate(null, 0xBF45_0000, DmaAccess.Read).Hpa);
+        Assert.False(usb.Translate(null, 0xBF47_0000, DmaAccess.Read).IsSuccess);
+        Assert.False(nic.Translate(null, 0xBF45_8000, DmaAccess.Read).IsSuccess); // another device's RMRR is not its
+
+        // Groups as the description computed them, for every device a unit translates.
+        foreach (PlatformDevice pd in d.Devices.Where(x => x.UnitRegisterBase.HasValue))
+        {
+            PciDevice live = p.Core.FindPciDevice(pd.Address)!;
+            string[] expected = d.Groups[pd.GroupId].Devices.Select(a => a.ToString()).Order(StringComparer.Ordinal).ToArray();
+            Assert.Equal(expected, live.Group!.Devices.Select(x => x.Name).Order(StringComparer.Ordinal).ToArray());
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(PlatformTestData.DmarTables), MemberType = typeof(PlatformTestData))]
+    public void EveryRealDmar_BuildsAPlatformFromItsScopes(string name)
+    {
+        PlatformDescription d = PlatformDescription.Load(PlatformTestData.Bytes(name), null);
+        using ModelledPlatform p = ModelledPlatform.FromDescription(d);
+        Assert.Equal(d.Units.Length, p.Units.Count);
+        Assert.Equal(d.Devices.Count(x => x.UnitRegisterBase.HasValue), p.Core.PciDevices.Count);
+    }
+
+    [Fact]
+    public void IvrsOnly_IsEnodev_AndBootLogRegistersSelectScalableMode()
+    {
+        PlatformDescription amd = PlatformDescription.Load(null, PlatformTestData.Bytes("supermicro-h8dgu.ivrs"));
+        Assert.Equal(Errno.ENODEV, Assert.Throws<IommuException>(() => ModelledPlatform.FromDescription(amd)).Code);
+
+        // The asrock table's units with scalable-mode registers from a boot log: scalable mode, PASIDs.
+        PlatformDescription plain = PlatformDescription.Load(PlatformTestData.Bytes("asrock-h170-pro4s.dmar"), null);
+        ulong cap = UnitPresets.ScalableCapability.Encode(), ecap = UnitPresets.ScalableExtendedCapability.Encode();
+        string log = "DMAR: Host address width 39\n" + string.Concat(plain.Units.Select((u, i) =>
+            $"DMAR: dmar{i}: reg_base_addr {u.RegisterBase:x} ver 6:0 cap {cap:x} ecap {ecap:x}\n"));
+        PlatformDescription d = PlatformDescription.Load(PlatformTestData.Bytes("asrock-h170-pro4s.dmar"), null, null, log);
+        using ModelledPlatform p = ModelledPlatform.FromDescription(d);
+        Assert.All(p.Units, u => Assert.True(u.IsScalableMode));
+        Assert.All(p.Units, u => Assert.Equal(20, u.PasidWidth));
+    }
+}
