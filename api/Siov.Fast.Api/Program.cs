@@ -7,6 +7,8 @@ using Siov.Fast.Api.Infrastructure;
 using Siov.Fast.Platforms;
 
 var builder = WebApplication.CreateBuilder(args);
+// dotnet run keeps the caller's directory (RunWorkingDirectory), so appsettings.json may not be there: log levels live here.
+builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 string urls = builder.Configuration["urls"] ?? "";
 if (string.IsNullOrEmpty(urls))
 {
@@ -14,8 +16,17 @@ if (string.IsNullOrEmpty(urls))
     builder.WebHost.UseUrls(urls);
 }
 
-builder.Services.AddSingleton(ApiKeyOptions.From(builder.Configuration, urls));
-builder.Services.AddSingleton(_ => new PlatformState(PlatformLoader.Load(builder.Configuration)));
+try
+{
+    // Both fail fast, before the server listens: a bad platform file or a missing API key is a start-up error.
+    builder.Services.AddSingleton(ApiKeyOptions.From(builder.Configuration, urls));
+    builder.Services.AddSingleton(new PlatformState(PlatformLoader.Load(builder.Configuration)));
+}
+catch (InvalidOperationException e)
+{
+    Console.Error.WriteLine("siov admin server: " + e.Message);
+    return 2;
+}
 builder.Services.ConfigureHttpJsonOptions(o =>
 {
     o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
@@ -59,6 +70,7 @@ app.MapContainersApi();
 app.MapFaultsApi();
 app.MapTranslateApi();
 app.Run();
+return 0;
 
 /// <summary>Entry point, visible to WebApplicationFactory tests.</summary>
 public partial class Program;

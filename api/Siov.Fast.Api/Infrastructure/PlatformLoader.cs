@@ -26,7 +26,7 @@ internal static class PlatformLoader
                 lspci == null ? null : File.ReadAllText(lspci), dmesg == null ? null : File.ReadAllText(dmesg));
             return ModelledPlatform.FromDescription(description);
         }
-        catch (IommuException e)
+        catch (Exception e) when (e is IommuException or IOException or UnauthorizedAccessException)
         {
             throw new InvalidOperationException($"platform files (dmar {dmar ?? "-"}, ivrs {ivrs ?? "-"}, lspci {lspci ?? "-"}, dmesg {dmesg ?? "-"}): {e.Message}", e);
         }
