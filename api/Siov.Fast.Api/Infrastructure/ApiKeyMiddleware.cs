@@ -78,7 +78,8 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
         }
         catch (BadHttpRequestException e) when (!context.Response.HasStarted)
         {
-            int status = e.StatusCode == StatusCodes.Status413PayloadTooLarge ? e.StatusCode : StatusCodes.Status400BadRequest;
+            int status = e.StatusCode is StatusCodes.Status413PayloadTooLarge or StatusCodes.Status415UnsupportedMediaType
+                ? e.StatusCode : StatusCodes.Status400BadRequest;
             string detail = e.InnerException is System.Text.Json.JsonException json ? $"{e.Message} {json.Message}" : e.Message;
             await Problems.WriteAsync(context, status == 413 ? "E2BIG" : "EINVAL", status, (status == 413 ? "E2BIG: " : "EINVAL: ") + detail).ConfigureAwait(false);
         }
