@@ -51,7 +51,7 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyOptions optio
             && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), options.KeyHash))
             return next(context);
         return Problems.WriteAsync(context, "EPERM", StatusCodes.Status401Unauthorized,
-            "EPERM: this server listens beyond loopback; mutating calls need the API key in X-Api-Key");
+            "EPERM: mutating calls on this server need the API key in X-Api-Key (or Authorization: Bearer)");
     }
 
     private static bool IsMutating(HttpRequest request) =>
