@@ -12,13 +12,13 @@ internal static class ContainersApi
         RouteGroupBuilder containers = app.MapGroup("/containers").WithTags("containers");
         containers.MapGet("/", List).WithName("ListContainers").WithSummary("VFIO containers");
         containers.MapPost("/", Create).WithName("CreateContainer").WithSummary("Open a VFIO type1 container");
-        containers.MapGet("/{id:int}", Get).WithName("GetContainer").WithSummary("Groups, domains, DMA mappings and pinned ranges");
-        containers.MapDelete("/{id:int}", Delete).WithName("DeleteContainer").WithSummary("Close a container: every group is detached");
-        containers.MapPost("/{id:int}/groups", AttachGroup).WithName("ContainerAttachGroup")
+        containers.MapGet("/{id}", Get).WithName("GetContainer").WithSummary("Groups, domains, DMA mappings and pinned ranges");
+        containers.MapDelete("/{id}", Delete).WithName("DeleteContainer").WithSummary("Close a container: every group is detached");
+        containers.MapPost("/{id}/groups", AttachGroup).WithName("ContainerAttachGroup")
             .WithSummary("vfio_iommu_type1_attach_group: {group}; mdev groups are aux-attached through their iommu_device");
-        containers.MapDelete("/{id:int}/groups/{group:int}", DetachGroup).WithName("ContainerDetachGroup").WithSummary("vfio_iommu_type1_detach_group");
-        containers.MapPost("/{id:int}/dma", MapDma).WithName("ContainerMapDma").WithSummary("VFIO_IOMMU_MAP_DMA: {iova, hpa, size, prot} into every domain");
-        containers.MapDelete("/{id:int}/dma", UnmapDma).WithName("ContainerUnmapDma")
+        containers.MapDelete("/{id}/groups/{group}", DetachGroup).WithName("ContainerDetachGroup").WithSummary("vfio_iommu_type1_detach_group");
+        containers.MapPost("/{id}/dma", MapDma).WithName("ContainerMapDma").WithSummary("VFIO_IOMMU_MAP_DMA: {iova, hpa, size, prot} into every domain");
+        containers.MapDelete("/{id}/dma", UnmapDma).WithName("ContainerUnmapDma")
             .WithSummary("VFIO_IOMMU_UNMAP_DMA of ?iova=&size= (type1v2: a mapping cut in two is EINVAL)");
         return app;
     }

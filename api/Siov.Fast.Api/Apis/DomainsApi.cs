@@ -15,20 +15,20 @@ internal static class DomainsApi
         RouteGroupBuilder domains = app.MapGroup("/domains").WithTags("domains");
         domains.MapGet("/", List).WithName("ListDomains").WithSummary("Live domains");
         domains.MapPost("/", Create).WithName("CreateDomain").WithSummary("iommu_domain_alloc: type BLOCKED, IDENTITY, UNMANAGED or DMA");
-        domains.MapGet("/{id:int}", Get).WithName("GetDomain").WithSummary("One domain with its groups, aux devices, PASID and per-unit domain ids");
-        domains.MapDelete("/{id:int}", Delete).WithName("DeleteDomain").WithSummary("iommu_domain_free (EBUSY while attached)");
+        domains.MapGet("/{id}", Get).WithName("GetDomain").WithSummary("One domain with its groups, aux devices, PASID and per-unit domain ids");
+        domains.MapDelete("/{id}", Delete).WithName("DeleteDomain").WithSummary("iommu_domain_free (EBUSY while attached)");
 
-        domains.MapGet("/{id:int}/mappings", ListMappings).WithName("ListMappings").WithSummary("Page-table leaves in IOVA order");
-        domains.MapPost("/{id:int}/mappings", Map).WithName("MapRange").WithSummary("iommu_map: iova, hpa, size as \"0x...\" hex, prot r|w|rw");
-        domains.MapPost("/{id:int}/mappings/batch", MapBatch).WithName("MapRanges")
+        domains.MapGet("/{id}/mappings", ListMappings).WithName("ListMappings").WithSummary("Page-table leaves in IOVA order");
+        domains.MapPost("/{id}/mappings", Map).WithName("MapRange").WithSummary("iommu_map: iova, hpa, size as \"0x...\" hex, prot r|w|rw");
+        domains.MapPost("/{id}/mappings/batch", MapBatch).WithName("MapRanges")
             .WithSummary($"Many iommu_map calls in one request (at most {MaxMapBatch}); stops at the first error, reporting how many were mapped");
-        domains.MapDelete("/{id:int}/mappings", Unmap).WithName("UnmapRange")
+        domains.MapDelete("/{id}/mappings", Unmap).WithName("UnmapRange")
             .WithSummary("iommu_unmap of ?iova=&size=; answers the bytes unmapped (a partly covered superpage goes whole)");
 
-        domains.MapGet("/{id:int}/attachments", ListAttachments).WithName("ListAttachments").WithSummary("Groups, aux devices and PASID attachments of the domain");
-        domains.MapPost("/{id:int}/attachments", Attach).WithName("Attach")
+        domains.MapGet("/{id}/attachments", ListAttachments).WithName("ListAttachments").WithSummary("Groups, aux devices and PASID attachments of the domain");
+        domains.MapPost("/{id}/attachments", Attach).WithName("Attach")
             .WithSummary("Attach: {group} or {device} normally; {device, aux:true} as an aux domain (answer carries the PASID); {group, device, aux:true} for an mdev group; {device|group, pasid} at a PASID");
-        domains.MapDelete("/{id:int}/attachments", Detach).WithName("Detach")
+        domains.MapDelete("/{id}/attachments", Detach).WithName("Detach")
             .WithSummary("Detach with the same fields as query parameters: ?group=, ?device=, &aux=true, &pasid=");
         return app;
     }
@@ -109,7 +109,11 @@ internal static class DomainsApi
             return problem;
         var list = new List<AttachmentDto>();
         list.AddRange(domain.AttachedGroups.Select(g => new AttachmentDto("group", null, g.Id, null)));
-        list.AddRange(domain.AuxAttachedDevices.Select(d => new AttachmentDto("aux", d.Name, null, domain.Pasid)));
+        // A parent aux-attached only through mdev groups is listed once, as "aux-group" (below), not also as "aux":
+        // an aux detach of the device alone would be refused with EBUSY.
+        var auxGroups = state.Platform.Core.Groups.Where(g => g.Domain == domain && g.AuxParent != null).ToArray();
+        list.AddRange(domain.AuxAttachedDevices.Where(d => !auxGroups.Any(g => g.AuxParent == d))
+            .Select(d => new AttachmentDto("aux", d.Name, null, domain.Pasid)));
         foreach (PciDevice device in state.Platform.Core.PciDevices)
         {
             foreach ((uint pasid, IommuDomain at) in device.GetPasidDomains())
@@ -118,8 +122,7 @@ internal static class DomainsApi
                     list.Add(new AttachmentDto("pasid", device.Name, device.Group?.Id, pasid));
             }
         }
-        list.AddRange(state.Platform.Core.Groups.Where(g => g.Domain == domain && g.AuxParent != null)
-            .Select(g => new AttachmentDto("aux-group", g.AuxParent!.Name, g.Id, domain.Pasid)));
+        list.AddRange(auxGroups.Select(g => new AttachmentDto("aux-group", g.AuxParent!.Name, g.Id, domain.Pasid)));
         return TypedResults.Ok(list.ToArray());
     }
 

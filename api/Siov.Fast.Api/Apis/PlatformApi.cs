@@ -22,7 +22,7 @@ internal static class PlatformApi
 
         RouteGroupBuilder groups = app.MapGroup("/groups").WithTags("groups");
         groups.MapGet("/", ListGroups).WithName("ListGroups").WithSummary("iommu groups with member devices in sysfs form");
-        groups.MapGet("/{id:int}", GetGroup).WithName("GetGroup").WithSummary("One iommu group");
+        groups.MapGet("/{id}", GetGroup).WithName("GetGroup").WithSummary("One iommu group");
         return app;
     }
 

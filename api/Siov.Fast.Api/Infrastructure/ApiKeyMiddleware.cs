@@ -51,7 +51,7 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyOptions optio
             && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), options.KeyHash))
             return next(context);
         return Problems.WriteAsync(context, "EPERM", StatusCodes.Status401Unauthorized,
-            "EPERM: this server listens beyond loopback; mutating calls need the API key in X-Api-Key");
+            "EPERM: mutating calls on this server need the API key in X-Api-Key (or Authorization: Bearer)");
     }
 
     private static bool IsMutating(HttpRequest request) =>
@@ -78,7 +78,8 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
         }
         catch (BadHttpRequestException e) when (!context.Response.HasStarted)
         {
-            int status = e.StatusCode == StatusCodes.Status413PayloadTooLarge ? e.StatusCode : StatusCodes.Status400BadRequest;
+            int status = e.StatusCode is StatusCodes.Status413PayloadTooLarge or StatusCodes.Status415UnsupportedMediaType
+                ? e.StatusCode : StatusCodes.Status400BadRequest;
             string detail = e.InnerException is System.Text.Json.JsonException json ? $"{e.Message} {json.Message}" : e.Message;
             await Problems.WriteAsync(context, status == 413 ? "E2BIG" : "EINVAL", status, (status == 413 ? "E2BIG: " : "EINVAL: ") + detail).ConfigureAwait(false);
         }
