@@ -15,7 +15,10 @@ internal static class InProcessDriver
     public static LoadResult Run(LoadOptions options)
     {
         var setup = Stopwatch.StartNew();
-        using WorkloadPlatform platform = WorkloadPlatform.Create(options.Workload);
+        RemappingUnitOptions unitOptions = options.IotlbEntries > 0
+            ? RemappingUnitOptions.Default with { IotlbCapacity = options.IotlbEntries }
+            : RemappingUnitOptions.Default;
+        using WorkloadPlatform platform = WorkloadPlatform.Create(options.Workload, unitOptions);
         Console.Error.WriteLine($"siov-load: {options.Workload.Name} set up in {setup.Elapsed.TotalSeconds:F2} s " +
             $"({platform.Tables.Sum(t => t.TablePages)} table pages, IOTLB {platform.Unit.Iotlb.Capacity} entries, {platform.Unit.Iotlb.Path} probe)");
 
@@ -33,7 +36,8 @@ internal static class InProcessDriver
         long hits = after.IotlbHits - before.IotlbHits;
         long misses = after.IotlbMisses - before.IotlbMisses;
         return new LoadResult(requests, seconds, checksum, faults,
-            hits + misses == 0 ? 0 : (double)hits / (hits + misses), churn?.OpsPerSecond ?? 0);
+            hits + misses == 0 ? 0 : (double)hits / (hits + misses), churn?.OpsPerSecond ?? 0,
+            platform.Unit.Iotlb.Capacity);
     }
 
     private sealed class EngineWorker(WorkloadPlatform platform, ulong stream, int batch) : Worker

@@ -28,6 +28,7 @@ internal sealed record LoadOptions(
     int Batch,
     double ChurnRate,
     long WarmupPerThread,
+    int IotlbEntries,         // 0: the unit's default
     bool Json);
 
 /// <summary>What a run measured.</summary>
@@ -37,4 +38,5 @@ internal sealed record LoadResult(
     ulong Checksum,
     long Faults,
     double? IotlbHitRate,
-    double ChurnOpsPerSecond);
+    double ChurnOpsPerSecond,
+    int IotlbEntries = 0);

@@ -36,12 +36,17 @@ var warmupOption = new Option<long>("--warmup")
     Description = "Untimed, unchecked requests per thread before the run (another stream), to compile and warm caches",
     DefaultValueFactory = _ => 1_000_000,
 };
+var iotlbOption = new Option<int>("--iotlb")
+{
+    Description = "IOTLB entries of the in-process unit (0: the unit's default, 65536)",
+    DefaultValueFactory = _ => 0,
+};
 var jsonOption = new Option<bool>("--json") { Description = "Print one JSON line with the result on stdout" };
 
 var root = new RootCommand("Drives the standard translation workloads (docs/workloads.md) and reports translations per second and a checksum.")
 {
     workloadOption, threadsOption, requestsOption, secondsOption, seedOption, modeOption, urlOption, batchOption,
-    churnOption, warmupOption, jsonOption,
+    churnOption, warmupOption, iotlbOption, jsonOption,
 };
 
 root.SetAction(parse =>
@@ -63,6 +68,7 @@ root.SetAction(parse =>
         parse.GetValue(batchOption),
         parse.GetValue(churnOption),
         parse.GetValue(warmupOption),
+        parse.GetValue(iotlbOption),
         parse.GetValue(jsonOption));
     try
     {
@@ -99,6 +105,8 @@ string? Validate(ParseResult parse)
         return "give --requests or --seconds, not both";
     if (parse.GetValue(churnOption) < 0)
         return "--churn must not be negative";
+    if (parse.GetValue(iotlbOption) is < 0 or > 1 << 26)
+        return "--iotlb must be 0 (default) to 67108864 entries";
     if (parse.GetValue(warmupOption) < 0)
         return "--warmup must not be negative";
     return null;

@@ -40,6 +40,7 @@ internal static class Report
             json.WriteNumber("seed", options.Seed);
             json.WriteNumber("batch", options.Batch);
             json.WriteNumber("churn_ops_per_sec", Math.Round(result.ChurnOpsPerSecond, 1));
+            json.WriteNumber("iotlb_entries", result.IotlbEntries);
             json.WriteEndObject();
         }
         Console.Out.WriteLine(Encoding.UTF8.GetString(buffer.ToArray()));
