@@ -92,6 +92,7 @@ internal static class Harness
             throw Unwrap(setupFailure);
         }
         onStart?.Invoke();
+        TimeSpan cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
         long start = Stopwatch.GetTimestamp();
         if (options.Seconds > 0)
             Volatile.Write(ref deadline, start + (long)(options.Seconds * Stopwatch.Frequency));
@@ -113,6 +114,7 @@ internal static class Harness
             lastTicks = now;
         }
         long end = endTicks.Max();
+        CpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpuStart).TotalSeconds;
         onStop?.Invoke();
         if (failures.FirstOrDefault(f => f != null) is { } failure)
             throw Unwrap(failure);
@@ -128,6 +130,10 @@ internal static class Harness
         }
         return (requests, (double)(end - start) / Stopwatch.Frequency, checksum, faults);
     }
+
+    /// <summary>Processor time the whole process used during the last timed phase (every thread, the
+    /// progress thread's wake-ups included): wall time minus the time other processes took the cores.</summary>
+    public static double CpuSeconds { get; private set; }
 
     private static Exception Unwrap(Exception e) => e is AggregateException { InnerException: { } inner } ? inner : e;
 }

@@ -15,9 +15,9 @@ internal static class InProcessDriver
     public static LoadResult Run(LoadOptions options)
     {
         var setup = Stopwatch.StartNew();
-        RemappingUnitOptions unitOptions = options.IotlbEntries > 0
-            ? RemappingUnitOptions.Default with { IotlbCapacity = options.IotlbEntries }
-            : RemappingUnitOptions.Default;
+        RemappingUnitOptions unitOptions = RemappingUnitOptions.Default with { IotlbProbePath = options.Probe };
+        if (options.IotlbEntries > 0)
+            unitOptions = unitOptions with { IotlbCapacity = options.IotlbEntries };
         using WorkloadPlatform platform = WorkloadPlatform.Create(options.Workload, unitOptions);
         Console.Error.WriteLine($"siov-load: {options.Workload.Name} set up in {setup.Elapsed.TotalSeconds:F2} s " +
             $"({platform.Tables.Sum(t => t.TablePages)} table pages, IOTLB {platform.Unit.Iotlb.Capacity} entries, {platform.Unit.Iotlb.Path} probe)");

@@ -29,6 +29,7 @@ internal sealed record LoadOptions(
     double ChurnRate,
     long WarmupPerThread,
     int IotlbEntries,         // 0: the unit's default
+    Siov.Fast.Caching.IotlbProbePath Probe,
     bool Json);
 
 /// <summary>What a run measured.</summary>

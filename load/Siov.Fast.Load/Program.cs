@@ -41,12 +41,18 @@ var iotlbOption = new Option<int>("--iotlb")
     Description = "IOTLB entries of the in-process unit (0: the unit's default, 65536)",
     DefaultValueFactory = _ => 0,
 };
+var probeOption = new Option<string>("--probe")
+{
+    Description = "IOTLB probe implementation of the in-process unit: auto, vector512, vector256, scalar",
+    DefaultValueFactory = _ => "auto",
+};
+probeOption.AcceptOnlyFromAmong("auto", "vector512", "vector256", "scalar");
 var jsonOption = new Option<bool>("--json") { Description = "Print one JSON line with the result on stdout" };
 
 var root = new RootCommand("Drives the standard translation workloads (docs/workloads.md) and reports translations per second and a checksum.")
 {
     workloadOption, threadsOption, requestsOption, secondsOption, seedOption, modeOption, urlOption, batchOption,
-    churnOption, warmupOption, iotlbOption, jsonOption,
+    churnOption, warmupOption, iotlbOption, probeOption, jsonOption,
 };
 
 root.SetAction(parse =>
@@ -69,6 +75,7 @@ root.SetAction(parse =>
         parse.GetValue(churnOption),
         parse.GetValue(warmupOption),
         parse.GetValue(iotlbOption),
+        Enum.Parse<Siov.Fast.Caching.IotlbProbePath>(parse.GetValue(probeOption)!, ignoreCase: true),
         parse.GetValue(jsonOption));
     try
     {
