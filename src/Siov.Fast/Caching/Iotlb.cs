@@ -139,6 +139,12 @@ public sealed unsafe class Iotlb : IDisposable
             pageShift = 12;
             return true;
         }
+        // 2 MiB leaves are common (huge2m, Linux's default for large buffers): probed inline too.
+        if ((sizes & 2) != 0 && ProbeSize(iova, tag, 1, out pageHpaAndPermissions))
+        {
+            pageShift = 21;
+            return true;
+        }
         return TryLookupLarge(iova, tag, sizes, out pageHpaAndPermissions, out pageShift);
     }
 
@@ -167,13 +173,10 @@ public sealed unsafe class Iotlb : IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool TryLookupLarge(ulong iova, ulong tag, int sizes, out ulong data, out int pageShift)
     {
-        for (int code = 1; code <= 2; code++)
+        if ((sizes & 4) != 0 && ProbeSize(iova, tag, 2, out data))
         {
-            if ((sizes & (1 << code)) != 0 && ProbeSize(iova, tag, code, out data))
-            {
-                pageShift = s_shifts[code];
-                return true;
-            }
+            pageShift = 30;
+            return true;
         }
         data = 0;
         pageShift = 0;

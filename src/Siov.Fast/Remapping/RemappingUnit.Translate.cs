@@ -70,30 +70,63 @@ public sealed partial class RemappingUnit
         long hits = 0;
         // After a batch that mostly missed, also follow the tables ahead and prefetch the leaf entry.
         bool walkAhead = counters.WalkAhead;
-        for (int i = 0; i < requests.Length; i++)
+        int i = 0;
+        while (true)
         {
-            if ((uint)(i + PrefetchDistance) < (uint)requests.Length)
-                PrefetchProbe(requests[i + PrefetchDistance], walkAhead);
-            ref readonly DmaRequest request = ref requests[i];
-            TranslationTarget? target = _contextCache[request.RequesterId]?.Lookup(request);
-            if (target != null && !target.PassThrough
-                && _iotlb.TryLookup(request.Iova, target.Tag, out ulong data, out int shift)
-                && ((uint)request.Access & ~(uint)data & 3) == 0)
-            {
-                hits++;
-                results[i] = new TranslationResult((data & ~0xFFFUL) | (request.Iova & ((1UL << shift) - 1)), shift,
-                    (DmaProtection)(data & 3), FaultReason.None);
-                continue;
-            }
+            // The hit loop makes no call, so its state stays in registers; it stops at a miss.
+            int stop = walkAhead ? TranslateHits<WalkAhead>(requests, results, i) : TranslateHits<NoWalkAhead>(requests, results, i);
+            hits += stop - i;
+            if (stop == requests.Length)
+                break;
             if (!inEpoch)
             {
                 epoch = _memory.Reclaimer.Protect();
                 inEpoch = true;
             }
-            results[i] = TranslateSlow(request, target, counters, walkProtected: true);
+            ref readonly DmaRequest request = ref requests[stop];
+            TranslationTarget? target = _contextCache[request.RequesterId]?.Lookup(request);
+            results[stop] = TranslateSlow(request, target, counters, walkProtected: true);
+            i = stop + 1;
         }
         hitCount = hits;
         counters.WalkAhead = (requests.Length - hits) * 8 > requests.Length;
+    }
+
+    private interface IWalkAhead
+    {
+        static abstract bool Enabled { get; }
+    }
+
+    private readonly struct WalkAhead : IWalkAhead
+    {
+        public static bool Enabled => true;
+    }
+
+    private readonly struct NoWalkAhead : IWalkAhead
+    {
+        public static bool Enabled => false;
+    }
+
+    /// <summary>Translates from <paramref name="start"/> while requests hit the IOTLB; returns the
+    /// index of the first request that did not (or the batch length).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int TranslateHits<TWalk>(ReadOnlySpan<DmaRequest> requests, Span<TranslationResult> results, int start)
+        where TWalk : struct, IWalkAhead
+    {
+        for (int i = start; i < requests.Length; i++)
+        {
+            if ((uint)(i + PrefetchDistance) < (uint)requests.Length)
+                PrefetchProbe(requests[i + PrefetchDistance], TWalk.Enabled);
+            ref readonly DmaRequest request = ref requests[i];
+            TranslationTarget? target = _contextCache[request.RequesterId]?.Lookup(request);
+            if (target == null || target.PassThrough
+                || !_iotlb.TryLookup(request.Iova, target.Tag, out ulong data, out int shift)
+                || ((uint)request.Access & ~(uint)data & 3) != 0)
+                return i;
+            results[i] = new TranslationResult((data & ~0xFFFUL) | (request.Iova & ((1UL << shift) - 1)), shift,
+                (DmaProtection)(data & 3), FaultReason.None);
+        }
+        return requests.Length;
     }
 
     /// <summary>How many requests ahead the batch loop prefetches IOTLB sets.</summary>

@@ -104,6 +104,30 @@ public class StandardWorkloadTests
     }
 
     [Fact]
+    public void BatchStatistics_CountEveryRequestOnce()
+    {
+        StandardWorkload workload = StandardWorkload.Hot4k;
+        using WorkloadPlatform platform = WorkloadPlatform.Create(workload);
+        var random = SplitMix64.ForThread(42, 0);
+        var requests = new DmaRequest[2000];
+        workload.Fill(ref random, requests);
+        int distinctPages = requests.Select(r => r.Iova >> 12).Distinct().Count();
+        var results = new TranslationResult[256];
+        // Batches of 256: the first mostly misses, so later ones run with the walk-ahead prefetch.
+        for (int start = 0; start < requests.Length; start += 256)
+        {
+            int n = Math.Min(256, requests.Length - start);
+            platform.Unit.Translate(requests.AsSpan(start, n), results);
+        }
+        RemappingStatistics stats = platform.Unit.Statistics;
+        Assert.Equal(2000L, stats.Translations);
+        Assert.Equal((long)distinctPages, stats.IotlbMisses);     // each page's first request walks
+        Assert.Equal(2000L - distinctPages, stats.IotlbHits);
+        platform.Unit.Translate(requests.AsSpan(0, 256), results);
+        Assert.Equal((2256L, 2256L - distinctPages), (platform.Unit.Statistics.Translations, platform.Unit.Statistics.IotlbHits));
+    }
+
+    [Fact]
     public void Find_KnowsTheFourWorkloads()
     {
         Assert.Equal(["hot4k", "cold4k", "huge2m", "siov64"], StandardWorkload.All.Select(w => w.Name));
