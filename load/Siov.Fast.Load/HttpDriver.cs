@@ -123,6 +123,18 @@ internal static class BatchWire
         record[15] = request.HasPasid ? (byte)1 : (byte)0;
     }
 
+    /// <summary>A request body: the first <paramref name="count"/> requests of thread 0's stream.</summary>
+    public static byte[] Body(StandardWorkload workload, ulong seed, int count)
+    {
+        var random = SplitMix64.ForThread(seed, 0);
+        var requests = new DmaRequest[count];
+        workload.Fill(ref random, requests);
+        var body = new byte[count * RecordSize];
+        for (int k = 0; k < count; k++)
+            WriteRequest(body.AsSpan(k * RecordSize), requests[k]);
+        return body;
+    }
+
     public static (ulong Hpa, byte Fault) ReadResult(ReadOnlySpan<byte> record) =>
         (BinaryPrimitives.ReadUInt64LittleEndian(record), record[10]);
 }

@@ -24,7 +24,7 @@ var modeOption = new Option<string>("--mode")
     DefaultValueFactory = _ => "inproc",
 };
 modeOption.AcceptOnlyFromAmong("inproc", "http", "bare");
-var urlOption = new Option<Uri>("--url") { Description = "Admin server base URL (http mode)", DefaultValueFactory = _ => new Uri("http://127.0.0.1:5080/") };
+var urlOption = new Option<string>("--url") { Description = "Admin server base URL (http mode)", DefaultValueFactory = _ => "http://127.0.0.1:5080/" };
 var batchOption = new Option<int>("--batch") { Description = "Requests per batch call (1: one Translate call per request)", DefaultValueFactory = _ => 256 };
 var churnOption = new Option<double>("--churn")
 {
@@ -47,12 +47,16 @@ var probeOption = new Option<string>("--probe")
     DefaultValueFactory = _ => "auto",
 };
 probeOption.AcceptOnlyFromAmong("auto", "vector512", "vector256", "scalar");
+var writeBodyOption = new Option<string?>("--write-body")
+{
+    Description = "Write the first --batch request records of thread 0 (binary POST /translate/batch body, for wrk) to this file and exit",
+};
 var jsonOption = new Option<bool>("--json") { Description = "Print one JSON line with the result on stdout" };
 
 var root = new RootCommand("Drives the standard translation workloads (docs/workloads.md) and reports translations per second and a checksum.")
 {
     workloadOption, threadsOption, requestsOption, secondsOption, seedOption, modeOption, urlOption, batchOption,
-    churnOption, warmupOption, iotlbOption, probeOption, jsonOption,
+    churnOption, warmupOption, iotlbOption, probeOption, writeBodyOption, jsonOption,
 };
 
 root.SetAction(parse =>
@@ -62,6 +66,13 @@ root.SetAction(parse =>
         Console.Error.WriteLine("siov-load: " + error);
         return 1;
     }
+    if (parse.GetValue(writeBodyOption) is { } bodyPath)
+    {
+        StandardWorkload bodyWorkload = StandardWorkload.Find(parse.GetValue(workloadOption)!)!;
+        File.WriteAllBytes(bodyPath, BatchWire.Body(bodyWorkload, parse.GetValue(seedOption), parse.GetValue(batchOption)));
+        Console.Error.WriteLine($"siov-load: wrote {parse.GetValue(batchOption)} {bodyWorkload.Name} request records to {bodyPath}");
+        return 0;
+    }
     double? seconds = parse.GetValue(secondsOption);
     var options = new LoadOptions(
         StandardWorkload.Find(parse.GetValue(workloadOption)!)!,
@@ -70,7 +81,7 @@ root.SetAction(parse =>
         seconds ?? 0,
         parse.GetValue(seedOption),
         Enum.Parse<LoadMode>(parse.GetValue(modeOption)!, ignoreCase: true),
-        parse.GetValue(urlOption)!,
+        new Uri(parse.GetValue(urlOption)!.TrimEnd('/') + "/"),
         parse.GetValue(batchOption),
         parse.GetValue(churnOption),
         parse.GetValue(warmupOption),
@@ -100,6 +111,8 @@ return root.Parse(args).Invoke();
 
 string? Validate(ParseResult parse)
 {
+    if (!Uri.TryCreate(parse.GetValue(urlOption), UriKind.Absolute, out Uri? url) || url.Scheme is not ("http" or "https"))
+        return "--url must be an absolute http:// or https:// URL";
     if (parse.GetValue(threadsOption) < 1)
         return "--threads must be at least 1";
     if (parse.GetValue(batchOption) is < 1 or > 1_048_576)
