@@ -38,7 +38,9 @@ public sealed partial class RemappingUnit
     /// <exception cref="IommuException">EINVAL when <paramref name="results"/> is shorter than <paramref name="requests"/> (nothing is translated).</exception>
     /// <remarks>The batch loop looks <see cref="PrefetchDistance"/> requests ahead and prefetches the
     /// IOTLB set that request will probe, so the cache misses of several requests overlap; it counts
-    /// translations and hits in locals and adds them to the thread's counters once per batch.</remarks>
+    /// translations and hits in locals and adds them to the thread's counters once per batch. After
+    /// a batch that mostly missed, it also prefetches the leaf entry of the walk ahead. Its walks run
+    /// inside one epoch scope, entered at the batch's first miss and left at its end.</remarks>
     public void Translate(ReadOnlySpan<DmaRequest> requests, Span<TranslationResult> results)
     {
         if (results.Length < requests.Length)
