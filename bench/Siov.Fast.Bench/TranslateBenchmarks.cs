@@ -25,12 +25,18 @@ public class TranslateBenchmarks
     private SecondLevelPageTable _table = null!;
     private RemappingUnit _unit = null!;
     private RemappingUnit _missUnit = null!;
+    private SecondLevelPageTable _table5 = null!;
+    private RemappingUnit _missUnit5 = null!;
     private DmaRequest[] _requests = null!;
     private TranslationResult[] _results = null!;
 
-    /// <summary>The IOTLB probe implementation.</summary>
-    [Params(IotlbProbePath.Vector512, IotlbProbePath.Vector256, IotlbProbePath.Scalar)]
+    /// <summary>The IOTLB probe implementation (only those this processor accelerates).</summary>
+    [ParamsSource(nameof(Paths))]
     public IotlbProbePath Path { get; set; }
+
+    /// <summary>Vector512 where AVX-512 is present, Vector256 where AVX2 is, and Scalar.</summary>
+    public static IEnumerable<IotlbProbePath> Paths =>
+        new[] { IotlbProbePath.Vector512, IotlbProbePath.Vector256, IotlbProbePath.Scalar }.Where(Iotlb.IsSupported);
 
     [GlobalSetup]
     public void Setup()
@@ -45,6 +51,12 @@ public class TranslateBenchmarks
         _missUnit = new RemappingUnit(_memory, UnitPresets.ScalableCapability, UnitPresets.ScalableExtendedCapability,
             new RemappingUnitOptions { IotlbProbePath = Path, IotlbCapacity = Iotlb.Ways });
         _missUnit.AttachDevice(Requester, 1, _table);
+        _table5 = new SecondLevelPageTable(_memory, new SecondLevelFormat { Levels = 5 });
+        for (ulong i = 0; i < Pages; i++)
+            _table5.Map(IovaBase + i * 4096, 0x100_0000_0000 + ((i * 0x9E37_79B1) & (Pages - 1)) * 4096, 4096, DmaProtection.ReadWrite);
+        _missUnit5 = new RemappingUnit(_memory, UnitPresets.ScalableCapability, UnitPresets.ScalableExtendedCapability,
+            new RemappingUnitOptions { IotlbProbePath = Path, IotlbCapacity = Iotlb.Ways });
+        _missUnit5.AttachDevice(Requester, 1, _table5);
 
         ulong state = 42;
         _requests = new DmaRequest[Requests];
@@ -71,7 +83,9 @@ public class TranslateBenchmarks
     {
         _unit.Dispose();
         _missUnit.Dispose();
+        _missUnit5.Dispose();
         _table.Dispose();
+        _table5.Dispose();
         _memory.Dispose();
     }
 
@@ -92,6 +106,25 @@ public class TranslateBenchmarks
     {
         _unit.Translate(_requests, _results);
         return _results[^1];
+    }
+
+    /// <summary>The same misses through the batch call (walk-ahead prefetch after the first batch).</summary>
+    [Benchmark(OperationsPerInvoke = Requests)]
+    public TranslationResult TranslateMissBatch()
+    {
+        _missUnit.Translate(_requests, _results);
+        return _results[^1];
+    }
+
+    /// <summary>Nearly every request misses a one-set IOTLB and walks the 5-level table.</summary>
+    [Benchmark(OperationsPerInvoke = Requests)]
+    public ulong TranslateMiss5Level()
+    {
+        ulong sum = 0;
+        DmaRequest[] requests = _requests;
+        for (int i = 0; i < requests.Length; i++)
+            sum += _missUnit5.Translate(requests[i]).Hpa;
+        return sum;
     }
 
     /// <summary>Nearly every request misses a one-set IOTLB and walks the 4-level table.</summary>

@@ -42,6 +42,8 @@ internal sealed class ThreadCounters
     public long ContextCacheMisses;
     public long PasidCacheMisses;
     public long Faults;
+    /// <summary>The last batch mostly missed the IOTLB: the next one prefetches page walks too.</summary>
+    public bool WalkAhead;
 #pragma warning disable CS0169, IDE0051
     private readonly long _padAfter0, _padAfter1, _padAfter2, _padAfter3, _padAfter4, _padAfter5, _padAfter6, _padAfter7;
 #pragma warning restore CS0169, IDE0051

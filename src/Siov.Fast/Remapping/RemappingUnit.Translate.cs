@@ -36,13 +36,115 @@ public sealed partial class RemappingUnit
     /// <param name="requests">The requests.</param>
     /// <param name="results">Receives one result per request; at least as long as <paramref name="requests"/>.</param>
     /// <exception cref="IommuException">EINVAL when <paramref name="results"/> is shorter than <paramref name="requests"/> (nothing is translated).</exception>
+    /// <remarks>The batch loop looks <see cref="PrefetchDistance"/> requests ahead and prefetches the
+    /// IOTLB set that request will probe, so the cache misses of several requests overlap; it counts
+    /// translations and hits in locals and adds them to the thread's counters once per batch. After
+    /// a batch that mostly missed, it also prefetches the leaf entry of the walk ahead. Its walks run
+    /// inside one epoch scope, entered at the batch's first miss and left at its end.</remarks>
     public void Translate(ReadOnlySpan<DmaRequest> requests, Span<TranslationResult> results)
     {
         if (results.Length < requests.Length)
             Throw.Iommu(Errno.EINVAL, $"batch translate: results has {results.Length} slots for {requests.Length} requests");
         ThreadCounters counters = _counters.Current;
-        for (int i = 0; i < requests.Length; i++)
-            results[i] = TranslateOne(requests[i], counters);
+        results = results[..requests.Length];
+        long hits = 0;
+        // Entered at the batch's first miss and held to its end: one compare-and-swap per batch
+        // instead of one per walk. It only delays the freeing of unlinked table pages by a batch.
+        EpochScope epoch = default;
+        bool inEpoch = false;
+        try
+        {
+            TranslateBatch(requests, results, counters, ref hits, ref epoch, ref inEpoch);
+        }
+        finally
+        {
+            epoch.Dispose();
+        }
+        // Plain adds to this thread's own block (see ThreadCounters); readers may see them a batch late.
+        counters.Translations += requests.Length;
+        counters.IotlbHits += hits;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void TranslateBatch(ReadOnlySpan<DmaRequest> requests, Span<TranslationResult> results, ThreadCounters counters,
+        ref long hitCount, ref EpochScope epoch, ref bool inEpoch)
+    {
+        long hits = 0;
+        // After a batch that mostly missed, also follow the tables ahead and prefetch the leaf entry.
+        bool walkAhead = counters.WalkAhead;
+        int i = 0;
+        while (true)
+        {
+            // The hit loop makes no call, so its state stays in registers; it stops at a miss.
+            int stop = walkAhead ? TranslateHits<WalkAhead>(requests, results, i) : TranslateHits<NoWalkAhead>(requests, results, i);
+            hits += stop - i;
+            if (stop == requests.Length)
+                break;
+            if (!inEpoch)
+            {
+                epoch = _memory.Reclaimer.Protect();
+                inEpoch = true;
+            }
+            ref readonly DmaRequest request = ref requests[stop];
+            TranslationTarget? target = _contextCache[request.RequesterId]?.Lookup(request);
+            results[stop] = TranslateSlow(request, target, counters, walkProtected: true);
+            i = stop + 1;
+        }
+        hitCount = hits;
+        counters.WalkAhead = (requests.Length - hits) * 8 > requests.Length;
+    }
+
+    private interface IWalkAhead
+    {
+        static abstract bool Enabled { get; }
+    }
+
+    private readonly struct WalkAhead : IWalkAhead
+    {
+        public static bool Enabled => true;
+    }
+
+    private readonly struct NoWalkAhead : IWalkAhead
+    {
+        public static bool Enabled => false;
+    }
+
+    /// <summary>Translates from <paramref name="start"/> while requests hit the IOTLB; returns the
+    /// index of the first request that did not (or the batch length).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int TranslateHits<TWalk>(ReadOnlySpan<DmaRequest> requests, Span<TranslationResult> results, int start)
+        where TWalk : struct, IWalkAhead
+    {
+        for (int i = start; i < requests.Length; i++)
+        {
+            if ((uint)(i + PrefetchDistance) < (uint)requests.Length)
+                PrefetchProbe(requests[i + PrefetchDistance], TWalk.Enabled);
+            ref readonly DmaRequest request = ref requests[i];
+            TranslationTarget? target = _contextCache[request.RequesterId]?.Lookup(request);
+            if (target == null || target.PassThrough
+                || !_iotlb.TryLookup(request.Iova, target.Tag, out ulong data, out int shift)
+                || ((uint)request.Access & ~(uint)data & 3) != 0)
+                return i;
+            results[i] = new TranslationResult((data & ~0xFFFUL) | (request.Iova & ((1UL << shift) - 1)), shift,
+                (DmaProtection)(data & 3), FaultReason.None);
+        }
+        return requests.Length;
+    }
+
+    /// <summary>How many requests ahead the batch loop prefetches IOTLB sets.</summary>
+    private const int PrefetchDistance = 8;
+
+    /// <summary>Prefetches the IOTLB set a request will probe first, when its context and PASID
+    /// entries are cached (a hint only: nothing is read for the result here).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void PrefetchProbe(in DmaRequest request, bool walkAhead)
+    {
+        TranslationTarget? target = _contextCache[request.RequesterId]?.Lookup(request);
+        if (target == null)
+            return;
+        _iotlb.Prefetch(request.Iova, target.Tag);
+        if (walkAhead && !target.PassThrough)
+            _walker.PrefetchWalk(target.Root, target.Levels, request.Iova);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -63,7 +165,7 @@ public sealed partial class RemappingUnit
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private TranslationResult TranslateSlow(in DmaRequest request, TranslationTarget? target, ThreadCounters counters)
+    private TranslationResult TranslateSlow(in DmaRequest request, TranslationTarget? target, ThreadCounters counters, bool walkProtected = false)
     {
         if (target == null)
         {
@@ -84,10 +186,11 @@ public sealed partial class RemappingUnit
             counters.PassThrough++;
             return new TranslationResult(request.Iova, VtdPaging.PageShift, DmaProtection.ReadWrite, FaultReason.None);
         }
-        return WalkAndFill(request, target, counters);
+        return WalkAndFill(request, target, counters, walkProtected);
     }
 
-    private TranslationResult WalkAndFill(in DmaRequest request, TranslationTarget target, ThreadCounters counters)
+    // walkProtected: the caller already holds an epoch scope (the batch loop).
+    private TranslationResult WalkAndFill(in DmaRequest request, TranslationTarget target, ThreadCounters counters, bool walkProtected)
     {
         counters.IotlbMisses++;
         ulong iova = request.Iova;
@@ -99,8 +202,15 @@ public sealed partial class RemappingUnit
         // Read before the walk: a fill is dropped if an invalidation ran after this point.
         long sequence = Volatile.Read(ref _invalidationSequence);
         WalkResult walk;
-        using (EpochScope scope = _memory.Reclaimer.Protect())
+        if (walkProtected)
+        {
             walk = _walker.Walk(target.Root, target.Levels, iova, request.Access);
+        }
+        else
+        {
+            using EpochScope scope = _memory.Reclaimer.Protect();
+            walk = _walker.Walk(target.Root, target.Levels, iova, request.Access);
+        }
         counters.PageWalks++;
 
         if (walk.Status is WalkStatus.Success or WalkStatus.ReadDenied or WalkStatus.WriteDenied)

@@ -1,0 +1,155 @@
+using Siov.Fast.Remapping;
+using Siov.Fast.Workloads;
+
+namespace Siov.Fast.Tests.Workloads;
+
+/// <summary>
+/// The standard workloads of docs/workloads.md: the generator against values computed by hand
+/// (and by an independent script), request decoding against the document's formulas, and the
+/// checksum of a short run of every workload against a reference that never touches the
+/// engine (the mapping formula HPA(d, i), or a Dictionary of the mapping).
+/// </summary>
+public class StandardWorkloadTests
+{
+    [Fact]
+    public void SplitMix64_FromZero_GivesThePublishedSequence()
+    {
+        // The reference values of Vigna's splitmix64.c for state 0.
+        var random = new SplitMix64(0);
+        Assert.Equal(0xE220A8397B1DCDAFUL, random.Next());
+        Assert.Equal(0x6E789E6AA1B965F4UL, random.Next());
+        Assert.Equal(0x06C45D188009454FUL, random.Next());
+    }
+
+    [Fact]
+    public void SplitMix64_ThreadStreamsStartAtSeedPlusThread()
+    {
+        var thread0 = SplitMix64.ForThread(42, 0);
+        Assert.Equal(0xBDD732262FEB6E95UL, thread0.Next());
+        Assert.Equal(0x28EFE333B266F103UL, thread0.Next());
+        Assert.Equal(0x47526757130F9F52UL, thread0.Next());
+        var thread1 = SplitMix64.ForThread(42, 1);
+        Assert.Equal(0xBA69EC90EB4FEF88UL, thread1.Next());
+        Assert.Equal(0x9CDE98852E60034BUL, thread1.Next());
+        Assert.Equal(unchecked(43UL + 2 * SplitMix64.Increment), thread1.State);
+    }
+
+    [Theory]
+    // r = 0xBDD732262FEB6E95 (the first number of seed 42): i = r & (N-1), off = (r >> 24) & (S-1), d = (r >> 40) & (D-1).
+    [InlineData("hot4k", 0x1_02E9_562FUL, null, 0x100_0220_562FUL)]      // i = 11925, off 0x62F
+    [InlineData("cold4k", 0x1_B6E9_562FUL, null, 0x100_EE20_562FUL)]     // i = 0xB6E95, off 0x62F
+    [InlineData("huge2m", 0xE_D2B2_262FUL, null, 0x10C_40B2_262FUL)]     // i = 28309, off 0x12262F
+    [InlineData("siov64", 0x1_00E9_562FUL, 51u, 0x100_3220_562FUL)]      // d = 50, i = 3733, PASID 51
+    public void RequestOf_DecodesAsTheDocumentSays(string name, ulong iova, uint? pasid, ulong hpa)
+    {
+        StandardWorkload workload = StandardWorkload.Find(name)!;
+        DmaRequest request = workload.RequestOf(0xBDD732262FEB6E95UL);
+        Assert.Equal(iova, request.Iova);
+        Assert.Equal(pasid.HasValue, request.HasPasid);
+        Assert.Equal(pasid ?? 0, request.Pasid);
+        Assert.Equal((ushort)0x0100, request.RequesterId);
+        Assert.Equal(DmaAccess.Read, request.Access);
+        Assert.Equal(hpa, workload.ExpectedHpaOf(0xBDD732262FEB6E95UL));
+    }
+
+    [Theory]
+    [InlineData("hot4k")]
+    [InlineData("cold4k")]
+    [InlineData("huge2m")]
+    [InlineData("siov64")]
+    public void Checksum_MatchesTheFormulaReference_ForEveryBatchSizeAndThread(string name)
+    {
+        StandardWorkload workload = StandardWorkload.Find(name)!;
+        using WorkloadPlatform platform = WorkloadPlatform.Create(workload);
+        const int requests = 3000;
+        for (int thread = 0; thread < 2; thread++)
+        {
+            ulong expected = FormulaChecksum(workload, 42, thread, requests);
+            Assert.Equal((expected, 0L), platform.Run(42, thread, requests, batch: 256));
+            Assert.Equal((expected, 0L), platform.Run(42, thread, requests, batch: 1));
+            Assert.Equal((expected, 0L), platform.Run(42, thread, requests, batch: 7)); // a partial last batch
+        }
+        Assert.NotEqual(platform.Run(42, 0, requests).Checksum, platform.Run(42, 1, requests).Checksum);
+        Assert.Equal(0, platform.Unit.Faults.Recorded);
+    }
+
+    [Fact]
+    public void Checksum_Hot4k_MatchesADictionaryTranslator()
+    {
+        StandardWorkload workload = StandardWorkload.Hot4k;
+        var pages = new Dictionary<ulong, ulong>();
+        for (int i = 0; i < workload.PagesPerDomain; i++)
+            pages[workload.IovaOf(i)] = workload.HpaOf(0, i);
+        var random = SplitMix64.ForThread(42, 0);
+        ulong expected = 0;
+        for (int k = 0; k < 5000; k++)
+        {
+            ulong iova = workload.RequestOf(random.Next()).Iova;
+            expected += pages[iova & ~0xFFFUL] + (iova & 0xFFF);
+        }
+        using WorkloadPlatform platform = WorkloadPlatform.Create(workload);
+        Assert.Equal((expected, 0L), platform.Run(42, 0, 5000));
+    }
+
+    [Fact]
+    public void FaultsAddZeroAndAreCountedApart()
+    {
+        StandardWorkload workload = StandardWorkload.Hot4k;
+        using WorkloadPlatform platform = WorkloadPlatform.Create(workload);
+        // Unmap page 11925 (the first request of seed 42) and invalidate it: that request faults.
+        platform.Tables[0].Unmap(workload.IovaOf(11925), 4096);
+        platform.Unit.InvalidateIotlbRange(1, null, workload.IovaOf(11925), 4096);
+        (ulong checksum, long faults) = platform.Run(42, 0, 1);
+        Assert.Equal((0UL, 1L), (checksum, faults));
+    }
+
+    [Fact]
+    public void BatchStatistics_CountEveryRequestOnce()
+    {
+        StandardWorkload workload = StandardWorkload.Hot4k;
+        using WorkloadPlatform platform = WorkloadPlatform.Create(workload);
+        var random = SplitMix64.ForThread(42, 0);
+        var requests = new DmaRequest[2000];
+        workload.Fill(ref random, requests);
+        int distinctPages = requests.Select(r => r.Iova >> 12).Distinct().Count();
+        var results = new TranslationResult[256];
+        // Batches of 256: the first mostly misses, so later ones run with the walk-ahead prefetch.
+        for (int start = 0; start < requests.Length; start += 256)
+        {
+            int n = Math.Min(256, requests.Length - start);
+            platform.Unit.Translate(requests.AsSpan(start, n), results);
+        }
+        RemappingStatistics stats = platform.Unit.Statistics;
+        Assert.Equal(2000L, stats.Translations);
+        Assert.Equal((long)distinctPages, stats.IotlbMisses);     // each page's first request walks
+        Assert.Equal(2000L - distinctPages, stats.IotlbHits);
+        platform.Unit.Translate(requests.AsSpan(0, 256), results);
+        Assert.Equal((2256L, 2256L - distinctPages), (platform.Unit.Statistics.Translations, platform.Unit.Statistics.IotlbHits));
+    }
+
+    [Fact]
+    public void Find_KnowsTheFourWorkloads()
+    {
+        Assert.Equal(["hot4k", "cold4k", "huge2m", "siov64"], StandardWorkload.All.Select(w => w.Name));
+        Assert.Same(StandardWorkload.Siov64, StandardWorkload.Find("SIOV64"));
+        Assert.Null(StandardWorkload.Find("warm4k"));
+    }
+
+    /// <summary>The document's formulas written out again, independent of the engine's helpers.</summary>
+    private static ulong FormulaChecksum(StandardWorkload w, ulong seed, int thread, int requests)
+    {
+        ulong s = seed + (ulong)thread, sum = 0;
+        ulong d1 = (ulong)w.Domains - 1, n1 = (ulong)w.PagesPerDomain - 1, s1 = w.PageSize - 1;
+        for (int k = 0; k < requests; k++)
+        {
+            s += 0x9E3779B97F4A7C15UL;
+            ulong z = s;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            ulong r = z ^ (z >> 31);
+            ulong d = (r >> 40) & d1, i = r & n1, off = (r >> 24) & s1;
+            sum += 0x100_0000_0000UL + (d * (n1 + 1) + ((i * 0x9E3779B1UL) & n1)) * w.PageSize + off;
+        }
+        return sum;
+    }
+}
