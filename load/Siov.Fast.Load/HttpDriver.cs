@@ -12,9 +12,8 @@ namespace Siov.Fast.Load;
 /// response the result records, one per request, in order (layouts in <see cref="BatchWire"/>).
 /// </summary>
 /// <remarks>
-/// The tool assumes the server runs its default platform with the workload's device and domains
-/// set up (the set-up API is not defined yet), so it does no set-up itself; the checksum tells
-/// whether the server's mapping is the workload's. Each worker thread keeps one request in
+/// Before the timed phase, <see cref="HttpSetup"/> creates the workload's domains and mappings on the
+/// server's default platform over the admin API (set-up time is not counted). Each worker thread keeps one request in
 /// flight on its own pooled connection (synchronous <see cref="HttpClient.Send(HttpRequestMessage)"/>).
 /// A 404 from the endpoint stops the run with "http mode needs the admin server (issue 6)".
 /// </remarks>
@@ -29,7 +28,8 @@ internal static class HttpDriver
             AutomaticDecompression = DecompressionMethods.None,
             UseProxy = false,
         };
-        using var client = new HttpClient(handler) { BaseAddress = options.Url, Timeout = TimeSpan.FromSeconds(30) };
+        using var client = new HttpClient(handler) { BaseAddress = options.Url, Timeout = TimeSpan.FromSeconds(120) };
+        HttpSetup.Ensure(client, options.Workload);
         var (requests, seconds, checksum, faults) = Harness.Run(options,
             (_, stream) => new HttpWorker(client, options.Workload, stream, options.Batch));
         return new LoadResult(requests, seconds, checksum, faults, null, 0);
