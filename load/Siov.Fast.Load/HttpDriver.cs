@@ -15,7 +15,7 @@ namespace Siov.Fast.Load;
 /// Before the timed phase, <see cref="HttpSetup"/> creates the workload's domains and mappings on the
 /// server's default platform over the admin API (set-up time is not counted). Each worker thread keeps one request in
 /// flight on its own pooled connection (synchronous <see cref="HttpClient.Send(HttpRequestMessage)"/>).
-/// A 404 from the endpoint stops the run with "http mode needs the admin server (issue 6)".
+/// A 404 from the endpoint stops the run with "http mode needs the admin server".
 /// </remarks>
 internal static class HttpDriver
 {
@@ -78,12 +78,12 @@ internal static class HttpDriver
             }
             catch (HttpRequestException e)
             {
-                throw new LoadException($"http mode: cannot reach {client.BaseAddress}: {e.Message} (start the admin server, issue 6)");
+                throw new LoadException($"http mode: cannot reach {client.BaseAddress}: {e.Message} (start the admin server)");
             }
             using (response)
             {
                 if (response.StatusCode == HttpStatusCode.NotFound)
-                    throw new LoadException("http mode needs the admin server (issue 6): POST /translate/batch answered 404");
+                    throw new LoadException("http mode needs the admin server: POST /translate/batch answered 404");
                 if (!response.IsSuccessStatusCode)
                     throw new LoadException($"http mode: POST /translate/batch answered {(int)response.StatusCode} {response.ReasonPhrase}");
                 using Stream body = response.Content.ReadAsStream();
