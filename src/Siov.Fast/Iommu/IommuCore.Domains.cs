@@ -237,18 +237,18 @@ public sealed partial class IommuCore
     {
         if (domain.Type == IommuDomainType.Blocked)
             return; // no entry: every request faults
-        ushort did = AcquireDid(domain, pci.Unit, out bool fresh);
+        ushort did = AcquireDid(domain, pci.Unit, out _);
+        // Bound before the entry goes live: an unmap that runs from then on invalidates this unit too.
+        domain.AddBinding(pci.Unit, did);
         try
         {
             pci.Unit.AttachDevice(pci.RequesterId, did, domain.PageTable);
         }
         catch
         {
-            if (fresh)
-                State(pci.Unit).DomainIds.Free(did);
+            ReleaseDid(domain, pci.Unit);
             throw;
         }
-        domain.AddBinding(pci.Unit, did);
     }
 
     private void Unprogram(PciDevice pci, IommuDomain domain)
@@ -262,7 +262,8 @@ public sealed partial class IommuCore
     /// <summary>Points one PASID of a device at a domain (a scalable-mode PASID entry).</summary>
     private void ProgramPasid(PciDevice pci, uint pasid, IommuDomain domain)
     {
-        ushort did = AcquireDid(domain, pci.Unit, out bool fresh);
+        ushort did = AcquireDid(domain, pci.Unit, out _);
+        domain.AddBinding(pci.Unit, did); // before the entry goes live, as in Program
         try
         {
             if (domain.PageTable == null)
@@ -272,11 +273,9 @@ public sealed partial class IommuCore
         }
         catch
         {
-            if (fresh)
-                State(pci.Unit).DomainIds.Free(did);
+            ReleaseDid(domain, pci.Unit);
             throw;
         }
-        domain.AddBinding(pci.Unit, did);
     }
 
     private void UnprogramPasid(PciDevice pci, uint pasid, IommuDomain domain)
@@ -285,7 +284,8 @@ public sealed partial class IommuCore
         ReleaseDid(domain, pci.Unit);
     }
 
-    /// <summary>The domain's DID on a unit, allocated on first use there (<c>domain_attach_iommu</c>).</summary>
+    /// <summary>The domain's DID on a unit, allocated on first use there (<c>domain_attach_iommu</c>);
+    /// the caller binds it with <see cref="IommuDomain.AddBinding"/> and undoes that with <see cref="ReleaseDid"/>.</summary>
     private ushort AcquireDid(IommuDomain domain, RemappingUnit unit, out bool fresh)
     {
         fresh = false;
