@@ -19,9 +19,7 @@ public class ConcurrencyTests
 {
     private const int Pages = 32;
     private const ulong IovaBase = 0x1_0000_0000;
-    private const ulong HpaBase = 0x100_0000_0000;
 
-    private static ulong HpaOf(int page, long generation) => HpaBase + ((((ulong)generation << 8) | (uint)page) << 12);
 
     [Fact]
     public async Task MapUnmapAttachDetach_WhileTranslating_NoStaleOrTornResult()
@@ -53,15 +51,12 @@ public class ConcurrencyTests
                 TranslationResult r = device.Translate(pasid, IovaBase + (ulong)page * 0x1000 + offset, DmaAccess.Read);
                 if (!r.IsSuccess)
                     continue;
-                long latest = Volatile.Read(ref mappedGeneration[page]);
-                ulong frame = (r.Hpa - HpaBase) >> 12;
-                long generation = (long)(frame >> 8);
-                if (r.Hpa < HpaBase || (int)(frame & 0xFF) != page || (r.Hpa & 0xFFF) != offset || generation > latest)
-                    localTorn++;
-                else if (generation <= unmappedBefore)
-                    localStale++;
-                else
-                    localOk++;
+                switch (StaleDetector.Classify(r, page, offset, unmappedBefore, Volatile.Read(ref mappedGeneration[page])))
+                {
+                    case StaleDetector.Verdict.Torn: localTorn++; break;
+                    case StaleDetector.Verdict.Stale: localStale++; break;
+                    default: localOk++; break;
+                }
             }
             Interlocked.Add(ref stale, localStale);
             Interlocked.Add(ref torn, localTorn);
@@ -110,7 +105,7 @@ public class ConcurrencyTests
             {
                 long generation = ++generations;
                 Volatile.Write(ref mappedGeneration[page], generation);
-                domain.Map(iova, HpaOf(page, generation), 0x1000, DmaProtection.ReadWrite);
+                domain.Map(iova, StaleDetector.HpaOf(page, generation), 0x1000, DmaProtection.ReadWrite);
             }
             mapped[page] = !mapped[page];
             writerOps++;

@@ -27,7 +27,6 @@ public class StressTests
     private const int SmallPages = 64;
     private const int SpreadPages = 16;
     private const int Pages = SmallPages + SpreadPages;
-    private const ulong HpaBase = 0x100_0000_0000;
 
     [Fact]
     public void ConcurrentMapUnmap_NoStaleOrTornTranslation()
@@ -52,7 +51,6 @@ public class StressTests
     private static ulong IovaOf(int page) =>
         page < SmallPages ? SmallBase + (ulong)page * 0x1000 : SpreadBase + (ulong)(page - SmallPages) * 0x20_0000;
 
-    private static ulong HpaOf(int page, long generation) => HpaBase + ((((ulong)generation << 8) | (uint)page) << 12);
 
     private static Outcome Run(bool skipInvalidation, TimeSpan duration)
     {
@@ -77,15 +75,12 @@ public class StressTests
                 TranslationResult result = f.Unit.Translate(UnitFixture.Rid0100, null, IovaOf(page) + offset, DmaAccess.Read);
                 if (!result.IsSuccess)
                     continue;
-                long latest = Volatile.Read(ref mappedGeneration[page]);
-                ulong frame = (result.Hpa - HpaBase) >> 12;
-                long generation = (long)(frame >> 8);
-                if ((int)(frame & 0xFF) != page || (result.Hpa & 0xFFF) != offset || generation > latest || result.Hpa < HpaBase)
-                    localTorn++;
-                else if (generation <= unmappedBefore)
-                    localStale++;
-                else
-                    localOk++;
+                switch (StaleDetector.Classify(result, page, offset, unmappedBefore, Volatile.Read(ref mappedGeneration[page])))
+                {
+                    case StaleDetector.Verdict.Torn: localTorn++; break;
+                    case StaleDetector.Verdict.Stale: localStale++; break;
+                    default: localOk++; break;
+                }
             }
             Interlocked.Add(ref stale, localStale);
             Interlocked.Add(ref torn, localTorn);
@@ -114,7 +109,7 @@ public class StressTests
             {
                 long generation = ++generationCounter;
                 Volatile.Write(ref mappedGeneration[page], generation); // published before the mapping exists
-                table.Map(iova, HpaOf(page, generation), 0x1000, DmaProtection.ReadWrite);
+                table.Map(iova, StaleDetector.HpaOf(page, generation), 0x1000, DmaProtection.ReadWrite);
                 mapped[page] = true;
             }
             writerOps++;
