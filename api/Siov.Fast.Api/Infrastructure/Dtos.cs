@@ -8,7 +8,7 @@ namespace Siov.Fast.Api.Infrastructure;
 
 // Wire shapes. Names are snake_case on the wire; addresses are "0x..." hex strings.
 
-internal sealed record UnitDto(string Name, string RegisterBase, string Mode, string Vendor, string Cap, string Ecap,
+internal sealed record UnitDto(string Name, string RegisterBase, string Mode, string Vendor, string Profile, string Cap, string Ecap,
     int[] Levels, int Mgaw, int HostAddressWidth, int DomainIds, int PasidWidth, string[] PageSizes, int IotlbCapacity, int FaultLogCapacity);
 
 internal sealed record PlatformDto(string Name, string Description, ulong MemoryBytes, int FreeFrames, UnitDto[] Units);
@@ -16,7 +16,7 @@ internal sealed record PlatformDto(string Name, string Description, ulong Memory
 internal sealed record PasidDto(uint Pasid, int Domain, bool Aux);
 
 internal sealed record DeviceDto(string Bdf, string RequesterId, string Unit, int? Group, int PasidWidth, bool Ats, bool Pri,
-    bool AuxSupported, bool AuxEnabled, int? Domain, PasidDto[] Pasids, bool MdevParent);
+    bool AuxSupported, bool AuxEnabled, int? Domain, PasidDto[] Pasids, bool MdevParent, string[] ReservedRegions);
 
 internal sealed record GroupDto(int Id, string[] Devices, string[] Sysfs, int? Domain, int? DefaultDomain, string? AuxParent, bool InContainer);
 
@@ -88,7 +88,7 @@ internal static class Dto
 
     public static UnitDto Unit(ModelledPlatform platform, RemappingUnit u) => new(
         UnitName(platform, u), Hex.Format(u.Options.RegisterBase), u.IsScalableMode ? "scalable" : "legacy",
-        platform.Core.GetVendor(u) == IommuVendor.IntelVtd ? "intel-vtd" : "arm-smmuv3",
+        platform.Core.GetVendor(u) == IommuVendor.IntelVtd ? "intel-vtd" : "arm-smmuv3", platform.ProfileOf(u),
         Hex.Format(u.Capability.Encode()), Hex.Format(u.ExtendedCapability.Encode()),
         [.. LevelChoices.Where(u.Capability.SupportsLevels)], u.Capability.MaximumGuestAddressWidth, u.Options.HostAddressWidth,
         u.NumberOfDomains, u.PasidWidth,
@@ -103,7 +103,8 @@ internal static class Dto
             core.DevHasFeature(d, IommuDevFeature.Aux), core.DevFeatureEnabled(d, IommuDevFeature.Aux),
             core.GetDomainForDevice(d)?.Id,
             [.. d.GetPasidDomains().OrderBy(p => p.Key).Select(p => new PasidDto(p.Key, p.Value.Id, p.Value.AuxAttachedDevices.Contains(d)))],
-            core.MdevParents.Contains(d));
+            core.MdevParents.Contains(d),
+            [.. (platform.ReservedRegions.GetValueOrDefault(d.Address) ?? []).Select(r => r.ToString())]);
     }
 
     public static GroupDto Group(IommuGroup g)

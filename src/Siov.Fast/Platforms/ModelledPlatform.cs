@@ -39,6 +39,20 @@ public sealed class ModelledPlatform : IDisposable
     /// <summary>The IOMMU core: devices, groups, domains.</summary>
     public IommuCore Core { get; }
 
+    /// <summary>The tables, topology and boot log the platform was built from; null for the embedded default.</summary>
+    public PlatformDescription? Source { get; private set; }
+
+    /// <summary>Where a unit's CAP/ECAP images come from: the boot-log line, the documented default profile
+    /// (<see cref="PlatformUnit.DefaultProfileName"/>), or the embedded default's preset.</summary>
+    /// <param name="unit">A unit of this platform.</param>
+    /// <returns>The profile name.</returns>
+    public string ProfileOf(RemappingUnit unit)
+    {
+        ArgumentNullException.ThrowIfNull(unit);
+        return Source?.Units.FirstOrDefault(u => u.RegisterBase == unit.Options.RegisterBase)?.ProfileName
+            ?? "preset: UnitPresets.ScalableCapability / ScalableExtendedCapability (Sapphire Rapids shaped)";
+    }
+
     /// <summary>The remapping units in the order added.</summary>
     public IReadOnlyList<RemappingUnit> Units => _units;
 
@@ -164,6 +178,7 @@ public sealed class ModelledPlatform : IDisposable
         var platform = new ModelledPlatform(name,
             $"from ACPI tables: {description.Units.Length} DRHD unit(s), {description.Devices.Length} device(s), {description.Groups.Length} iommu group(s)",
             options: options);
+        platform.Source = description;
         try
         {
             var units = new Dictionary<ulong, RemappingUnit>();
