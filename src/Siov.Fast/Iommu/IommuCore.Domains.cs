@@ -237,7 +237,7 @@ public sealed partial class IommuCore
     {
         if (domain.Type == IommuDomainType.Blocked)
             return; // no entry: every request faults
-        ushort did = AcquireDid(domain, pci.Unit, out _);
+        ushort did = AcquireDid(domain, pci.Unit);
         // Bound before the entry goes live: an unmap that runs from then on invalidates this unit too.
         domain.AddBinding(pci.Unit, did);
         try
@@ -262,7 +262,7 @@ public sealed partial class IommuCore
     /// <summary>Points one PASID of a device at a domain (a scalable-mode PASID entry).</summary>
     private void ProgramPasid(PciDevice pci, uint pasid, IommuDomain domain)
     {
-        ushort did = AcquireDid(domain, pci.Unit, out _);
+        ushort did = AcquireDid(domain, pci.Unit);
         domain.AddBinding(pci.Unit, did); // before the entry goes live, as in Program
         try
         {
@@ -286,15 +286,13 @@ public sealed partial class IommuCore
 
     /// <summary>The domain's DID on a unit, allocated on first use there (<c>domain_attach_iommu</c>);
     /// the caller binds it with <see cref="IommuDomain.AddBinding"/> and undoes that with <see cref="ReleaseDid"/>.</summary>
-    private ushort AcquireDid(IommuDomain domain, RemappingUnit unit, out bool fresh)
+    private ushort AcquireDid(IommuDomain domain, RemappingUnit unit)
     {
-        fresh = false;
         if (domain.Bindings.TryGetValue(unit, out var binding))
             return binding.Did;
         UnitState state = State(unit);
         if (!state.DomainIds.TryAllocate(uint.MaxValue, out uint did))
             Throw.Iommu(Errno.ENOSPC, $"unit at {Throw.Hex(unit.Options.RegisterBase)} has no free domain id (CAP_REG.ND allows {unit.NumberOfDomains})");
-        fresh = true;
         return (ushort)did;
     }
 
