@@ -55,12 +55,15 @@ public class ConcurrencyTests
                 {
                     case StaleDetector.Verdict.Torn: localTorn++; break;
                     case StaleDetector.Verdict.Stale: localStale++; break;
-                    default: localOk++; break;
+                    default:
+                        if (++localOk % 1024 == 0)
+                            Interlocked.Add(ref successes, 1024); // published as it goes: the writer waits for enough
+                        break;
                 }
             }
             Interlocked.Add(ref stale, localStale);
             Interlocked.Add(ref torn, localTorn);
-            Interlocked.Add(ref successes, localOk);
+            Interlocked.Add(ref successes, localOk % 1024);
         }
 
         void Attacher()
@@ -92,7 +95,9 @@ public class ConcurrencyTests
         var rng = new Random(99);
         long generations = 0, writerOps = 0;
         var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(1.5))
+        // At least 1.5 s and enough of every kind of work, but never more than 15 s, however loaded the machine.
+        while (clock.Elapsed < TimeSpan.FromSeconds(15)
+            && (clock.Elapsed < TimeSpan.FromSeconds(1.5) || writerOps < 1000 || Interlocked.Read(ref successes) < 10_000 || Interlocked.Read(ref attaches) < 100))
         {
             int page = rng.Next(Pages);
             ulong iova = IovaBase + (ulong)page * 0x1000;
