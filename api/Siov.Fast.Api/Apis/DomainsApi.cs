@@ -21,7 +21,7 @@ internal static class DomainsApi
         domains.MapGet("/{id}/mappings", ListMappings).WithName("ListMappings").WithSummary("Page-table leaves in IOVA order");
         domains.MapPost("/{id}/mappings", Map).WithName("MapRange").WithSummary("iommu_map: iova, hpa, size as \"0x...\" hex, prot r|w|rw");
         domains.MapPost("/{id}/mappings/batch", MapBatch).WithName("MapRanges")
-            .WithSummary($"Many iommu_map calls in one request (at most {MaxMapBatch}); stops at the first error, reporting how many were mapped");
+            .WithSummary($"Many iommu_map calls in one request (at most {MaxMapBatch}); all or nothing: an error names the failing index and leaves the domain as it was");
         domains.MapDelete("/{id}/mappings", Unmap).WithName("UnmapRange")
             .WithSummary("iommu_unmap of ?iova=&size=; answers the bytes unmapped (a partly covered superpage goes whole)");
 
@@ -88,7 +88,11 @@ internal static class DomainsApi
             }
             catch (IommuException e)
             {
-                return Problems.Create(e.Code, Problems.StatusOf(e.Code), $"mappings[{i}]: {e.Message} ({i} mapped before it stay mapped)");
+                // All or nothing: the ranges mapped before the failing one were free, so unmapping them
+                // removes exactly what this call added.
+                for (int k = 0; k < i; k++)
+                    domain.Unmap(parsed[k].Iova, parsed[k].Size);
+                return Problems.Create(e.Code, Problems.StatusOf(e.Code), $"mappings[{i}]: {e.Message} (the {i} mapped before it were unmapped again)");
             }
         }
         return TypedResults.Ok(new MapBatchResult(parsed.Length));
