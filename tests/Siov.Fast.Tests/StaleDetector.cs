@@ -3,34 +3,64 @@ using Siov.Fast.Remapping;
 namespace Siov.Fast.Tests;
 
 /// <summary>
-/// The stress tests' oracle: each mapping's HPA encodes its page and a generation number, so a
+/// The stress tests' oracle. Each mapping's HPA encodes its page and a generation number, so a
 /// translation can be told apart as current, stale (from a mapping whose unmap and invalidation had
 /// returned before the translation started) or torn/foreign (another page, a lost offset, a
-/// generation not yet published).
+/// generation not yet published). The writer calls <see cref="NextHpa"/> before it maps a page and
+/// <see cref="Unmapped"/> after its unmap (and invalidation) returns; readers run <see cref="Read"/>.
 /// </summary>
-internal static class StaleDetector
+internal sealed class StaleDetector(int pages)
 {
     public const ulong HpaBase = 0x100_0000_0000;
 
-    public enum Verdict
+    private readonly long[] _mappedGeneration = new long[pages];   // 0: never mapped
+    private readonly long[] _unmappedGeneration = new long[pages]; // generation whose unmap has returned
+    private long _generations, _stale, _torn, _successes;
+
+    public long Stale => Interlocked.Read(ref _stale);
+
+    public long Torn => Interlocked.Read(ref _torn);
+
+    /// <summary>Checked successful translations, published every 1024 so a writer can wait for enough.</summary>
+    public long Successes => Interlocked.Read(ref _successes);
+
+    /// <summary>Publishes the page's next generation (before the mapping exists) and returns its HPA.</summary>
+    public ulong NextHpa(int page)
     {
-        Ok,
-        Stale,
-        Torn,
+        long generation = ++_generations;
+        Volatile.Write(ref _mappedGeneration[page], generation);
+        return HpaBase + ((((ulong)generation << 8) | (uint)page) << 12);
     }
 
-    /// <summary>The HPA of <paramref name="page"/> (below 256) when mapped for the <paramref name="generation"/>th time.</summary>
-    public static ulong HpaOf(int page, long generation) => HpaBase + ((((ulong)generation << 8) | (uint)page) << 12);
+    /// <summary>Records that the page's current mapping is gone: translations that start now must not see it.</summary>
+    public void Unmapped(int page) => Volatile.Write(ref _unmappedGeneration[page], _mappedGeneration[page]);
 
-    /// <param name="result">A successful translation of <paramref name="page"/> at <paramref name="offset"/>.</param>
-    /// <param name="unmappedBefore">The generation whose unmap had returned before the translation started.</param>
-    /// <param name="latest">The newest generation published after it returned.</param>
-    public static Verdict Classify(TranslationResult result, int page, ulong offset, long unmappedBefore, long latest)
+    /// <summary>Translates random pages until <paramref name="stop"/>, classifying every successful result.</summary>
+    /// <param name="translate">Translates (page, offset) with the reader's random source.</param>
+    public void Read(int seed, Func<Random, int, ulong, TranslationResult> translate, CancellationToken stop)
     {
-        ulong frame = (result.Hpa - HpaBase) >> 12;
-        long generation = (long)(frame >> 8);
-        if (result.Hpa < HpaBase || (int)(frame & 0xFF) != page || (result.Hpa & 0xFFF) != offset || generation > latest)
-            return Verdict.Torn;
-        return generation <= unmappedBefore ? Verdict.Stale : Verdict.Ok;
+        var random = new Random(seed);
+        long stale = 0, torn = 0, ok = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            int page = random.Next(_mappedGeneration.Length);
+            ulong offset = (ulong)random.Next(0x1000);
+            long unmappedBefore = Volatile.Read(ref _unmappedGeneration[page]);
+            TranslationResult r = translate(random, page, offset);
+            if (!r.IsSuccess)
+                continue;
+            long latest = Volatile.Read(ref _mappedGeneration[page]);
+            ulong frame = (r.Hpa - HpaBase) >> 12;
+            long generation = (long)(frame >> 8);
+            if (r.Hpa < HpaBase || (int)(frame & 0xFF) != page || (r.Hpa & 0xFFF) != offset || generation > latest)
+                torn++;
+            else if (generation <= unmappedBefore)
+                stale++;
+            else if (++ok % 1024 == 0)
+                Interlocked.Add(ref _successes, 1024);
+        }
+        Interlocked.Add(ref _stale, stale);
+        Interlocked.Add(ref _torn, torn);
+        Interlocked.Add(ref _successes, ok % 1024);
     }
 }

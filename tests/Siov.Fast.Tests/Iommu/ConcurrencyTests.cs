@@ -32,38 +32,15 @@ public class ConcurrencyTests
         IommuDomain domain = f.Core.DomainAlloc(IommuDomainType.Unmanaged);
         f.Core.AttachDevice(domain, a);
 
-        var mappedGeneration = new long[Pages];
-        var unmappedGeneration = new long[Pages];
-        long stale = 0, torn = 0, successes = 0, attaches = 0;
+        var detector = new StaleDetector(Pages);
+        long attaches = 0;
         using var stop = new CancellationTokenSource();
 
-        void Reader(int seed)
+        TranslationResult Translate(Random random, int page, ulong offset)
         {
-            var random = new Random(seed);
-            long localStale = 0, localTorn = 0, localOk = 0;
-            while (!stop.IsCancellationRequested)
-            {
-                int page = random.Next(Pages);
-                ulong offset = (ulong)random.Next(0x1000);
-                PciDevice device = random.Next(2) == 0 ? a : b;
-                uint? pasid = device == b && random.Next(2) == 0 ? domain.Pasid : null;
-                long unmappedBefore = Volatile.Read(ref unmappedGeneration[page]);
-                TranslationResult r = device.Translate(pasid, IovaBase + (ulong)page * 0x1000 + offset, DmaAccess.Read);
-                if (!r.IsSuccess)
-                    continue;
-                switch (StaleDetector.Classify(r, page, offset, unmappedBefore, Volatile.Read(ref mappedGeneration[page])))
-                {
-                    case StaleDetector.Verdict.Torn: localTorn++; break;
-                    case StaleDetector.Verdict.Stale: localStale++; break;
-                    default:
-                        if (++localOk % 1024 == 0)
-                            Interlocked.Add(ref successes, 1024); // published as it goes: the writer waits for enough
-                        break;
-                }
-            }
-            Interlocked.Add(ref stale, localStale);
-            Interlocked.Add(ref torn, localTorn);
-            Interlocked.Add(ref successes, localOk % 1024);
+            PciDevice device = random.Next(2) == 0 ? a : b;
+            uint? pasid = device == b && random.Next(2) == 0 ? domain.Pasid : null;
+            return device.Translate(pasid, IovaBase + (ulong)page * 0x1000 + offset, DmaAccess.Read);
         }
 
         void Attacher()
@@ -87,30 +64,28 @@ public class ConcurrencyTests
 
         Task[] tasks =
         [
-            Task.Factory.StartNew(() => Reader(1), TaskCreationOptions.LongRunning),
-            Task.Factory.StartNew(() => Reader(2), TaskCreationOptions.LongRunning),
+            Task.Factory.StartNew(() => detector.Read(1, Translate, stop.Token), TaskCreationOptions.LongRunning),
+            Task.Factory.StartNew(() => detector.Read(2, Translate, stop.Token), TaskCreationOptions.LongRunning),
             Task.Factory.StartNew(Attacher, TaskCreationOptions.LongRunning),
         ];
         var mapped = new bool[Pages];
         var rng = new Random(99);
-        long generations = 0, writerOps = 0;
+        long writerOps = 0;
         var clock = Stopwatch.StartNew();
         // At least 1.5 s and enough of every kind of work, but never more than 15 s, however loaded the machine.
         while (clock.Elapsed < TimeSpan.FromSeconds(15)
-            && (clock.Elapsed < TimeSpan.FromSeconds(1.5) || writerOps < 1000 || Interlocked.Read(ref successes) < 10_000 || Interlocked.Read(ref attaches) < 100))
+            && (clock.Elapsed < TimeSpan.FromSeconds(1.5) || writerOps < 1000 || detector.Successes < 10_000 || Interlocked.Read(ref attaches) < 100))
         {
             int page = rng.Next(Pages);
             ulong iova = IovaBase + (ulong)page * 0x1000;
             if (mapped[page])
             {
                 domain.Unmap(iova, 0x1000);
-                Volatile.Write(ref unmappedGeneration[page], mappedGeneration[page]);
+                detector.Unmapped(page);
             }
             else
             {
-                long generation = ++generations;
-                Volatile.Write(ref mappedGeneration[page], generation);
-                domain.Map(iova, StaleDetector.HpaOf(page, generation), 0x1000, DmaProtection.ReadWrite);
+                domain.Map(iova, detector.NextHpa(page), 0x1000, DmaProtection.ReadWrite);
             }
             mapped[page] = !mapped[page];
             writerOps++;
@@ -118,9 +93,9 @@ public class ConcurrencyTests
         stop.Cancel();
         await Task.WhenAll(tasks);
 
-        Assert.Equal(0, Interlocked.Read(ref stale));
-        Assert.Equal(0, Interlocked.Read(ref torn));
-        Assert.True(successes > 1000, $"only {successes} successful translations were checked");
+        Assert.Equal(0, detector.Stale);
+        Assert.Equal(0, detector.Torn);
+        Assert.True(detector.Successes > 1000, $"only {detector.Successes} successful translations were checked");
         Assert.True(attaches > 10, $"only {attaches} attach/detach rounds ran");
         Assert.True(writerOps > 100, $"the writer managed only {writerOps} operations");
         // Integrity at the end: b is detached, a still translates exactly what is mapped.

@@ -57,39 +57,14 @@ public class StressTests
         using var f = UnitFixture.Scalable();
         using SecondLevelPageTable table = f.NewTable();
         f.Unit.AttachDevice(UnitFixture.Rid0100, 1, table);
-        var mappedGeneration = new long[Pages];    // 0: never mapped
-        var unmappedGeneration = new long[Pages];  // generation whose unmap + invalidation has returned
         var mapped = new bool[Pages];
-        long stale = 0, torn = 0, successes = 0, writerOps = 0;
+        var detector = new StaleDetector(Pages);
+        long writerOps = 0;
         using var stop = new CancellationTokenSource();
-
-        void Reader(int seed)
-        {
-            var random = new Random(seed);
-            long localStale = 0, localTorn = 0, localOk = 0;
-            while (!stop.IsCancellationRequested)
-            {
-                int page = random.Next(Pages);
-                ulong offset = (ulong)random.Next(0x1000);
-                long unmappedBefore = Volatile.Read(ref unmappedGeneration[page]);
-                TranslationResult result = f.Unit.Translate(UnitFixture.Rid0100, null, IovaOf(page) + offset, DmaAccess.Read);
-                if (!result.IsSuccess)
-                    continue;
-                switch (StaleDetector.Classify(result, page, offset, unmappedBefore, Volatile.Read(ref mappedGeneration[page])))
-                {
-                    case StaleDetector.Verdict.Torn: localTorn++; break;
-                    case StaleDetector.Verdict.Stale: localStale++; break;
-                    default: localOk++; break;
-                }
-            }
-            Interlocked.Add(ref stale, localStale);
-            Interlocked.Add(ref torn, localTorn);
-            Interlocked.Add(ref successes, localOk);
-        }
-
-        var readers = new[] { 1, 2 }.Select(seed => Task.Factory.StartNew(() => Reader(seed), TaskCreationOptions.LongRunning)).ToArray();
+        var readers = new[] { 1, 2 }.Select(seed => Task.Factory.StartNew(
+            () => detector.Read(seed, (_, page, offset) => f.Unit.Translate(UnitFixture.Rid0100, null, IovaOf(page) + offset, DmaAccess.Read), stop.Token),
+            TaskCreationOptions.LongRunning)).ToArray();
         var random = new Random(99);
-        long generationCounter = 0;
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < duration)
         {
@@ -102,14 +77,12 @@ public class StressTests
                 table.Unmap(iova, size);
                 if (!skipInvalidation)
                     f.Unit.InvalidateIotlbRange(1, null, iova, size);
-                Volatile.Write(ref unmappedGeneration[page], mappedGeneration[page]);
+                detector.Unmapped(page);
                 mapped[page] = false;
             }
             else
             {
-                long generation = ++generationCounter;
-                Volatile.Write(ref mappedGeneration[page], generation); // published before the mapping exists
-                table.Map(iova, StaleDetector.HpaOf(page, generation), 0x1000, DmaProtection.ReadWrite);
+                table.Map(iova, detector.NextHpa(page), 0x1000, DmaProtection.ReadWrite);
                 mapped[page] = true;
             }
             writerOps++;
@@ -117,6 +90,6 @@ public class StressTests
         stop.Cancel();
         Task.WaitAll(readers);
         f.Memory.Reclaimer.Synchronize();
-        return new Outcome(successes, stale, torn, writerOps);
+        return new Outcome(detector.Successes, detector.Stale, detector.Torn, writerOps);
     }
 }
