@@ -7,7 +7,7 @@ namespace Siov.Fast.Bench;
 /// <summary>
 /// One IOTLB invalidation of each granularity on the hot4k platform (default 65,536-entry
 /// IOTLB, 9,363 sets): global, domain-selective and PASID-selective sweep every set (lock,
-/// compare seven ways, unlock); page-selective (AM = 0) locks the one set the page hashes to.
+/// compare three ways, unlock); page-selective (AM = 0) locks the one set the page hashes to.
 /// Each invocation first refills 64 entries with translations, so there is something to remove;
 /// the refill is part of the time and is the same for every granularity (see RefillOnly).
 /// </summary>

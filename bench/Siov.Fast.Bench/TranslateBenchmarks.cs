@@ -34,9 +34,9 @@ public class TranslateBenchmarks
     [ParamsSource(nameof(Paths))]
     public IotlbProbePath Path { get; set; }
 
-    /// <summary>Vector512 where AVX-512 is present, Vector256 where AVX2 is, and Scalar.</summary>
+    /// <summary>Vector256 where AVX2 is present, Vector128 where 128-bit SIMD is, and Scalar.</summary>
     public static IEnumerable<IotlbProbePath> Paths =>
-        new[] { IotlbProbePath.Vector512, IotlbProbePath.Vector256, IotlbProbePath.Scalar }.Where(Iotlb.IsSupported);
+        new[] { IotlbProbePath.Vector256, IotlbProbePath.Vector128, IotlbProbePath.Scalar }.Where(Iotlb.IsSupported);
 
     [GlobalSetup]
     public void Setup()

@@ -33,20 +33,20 @@ var churnOption = new Option<double>("--churn")
 };
 var warmupOption = new Option<long>("--warmup")
 {
-    Description = "Untimed, unchecked requests per thread before the run (another stream), to compile and warm caches",
+    Description = "Untimed, unchecked requests per thread before the run (another stream), to compile and warm caches; when not 0, it also lasts at least 0.5 s",
     DefaultValueFactory = _ => 1_000_000,
 };
 var iotlbOption = new Option<int>("--iotlb")
 {
-    Description = "IOTLB entries of the in-process unit (0: the unit's default, 65536)",
+    Description = "IOTLB entries of the in-process unit (0: the unit's default, 262144, rounded up to 393216)",
     DefaultValueFactory = _ => 0,
 };
 var probeOption = new Option<string>("--probe")
 {
-    Description = "IOTLB probe implementation of the in-process unit: auto, vector512, vector256, scalar",
+    Description = "IOTLB probe implementation of the in-process unit: auto, vector256, vector128, scalar",
     DefaultValueFactory = _ => "auto",
 };
-probeOption.AcceptOnlyFromAmong("auto", "vector512", "vector256", "scalar");
+probeOption.AcceptOnlyFromAmong("auto", "vector256", "vector128", "scalar");
 var writeBodyOption = new Option<string?>("--write-body")
 {
     Description = "Write the first --batch request records of thread 0 (binary POST /translate/batch body, for wrk) to this file and exit",

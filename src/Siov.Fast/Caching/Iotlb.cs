@@ -3,37 +3,60 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Siov.Fast.Memory;
 
 namespace Siov.Fast.Caching;
 
-/// <summary>Which code compares the ways of an IOTLB set.</summary>
+/// <summary>Which code compares the tags of an IOTLB set.</summary>
 public enum IotlbProbePath
 {
-    /// <summary>The widest path the processor accelerates: Vector512, else Vector256, else scalar.</summary>
+    /// <summary>The widest path the processor accelerates: Vector256, else Vector128, else scalar.</summary>
     Auto = 0,
 
-    /// <summary>One 512-bit compare per tag word (AVX-512).</summary>
-    Vector512,
-
-    /// <summary>Two 256-bit compares per tag word (AVX2).</summary>
+    /// <summary>One 256-bit compare of the set's first half-line (version and three tags; AVX2).</summary>
     Vector256,
+
+    /// <summary>Two 128-bit compares (SSE4.1 or Arm AdvSIMD).</summary>
+    Vector128,
 
     /// <summary>A plain loop over the ways.</summary>
     Scalar,
 }
 
 /// <summary>
+/// The address space an IOTLB entry belongs to: a (DID, PASID) pair resolved once, when a
+/// context-cache or PASID-cache entry is filled, to the bits the probe needs. Obtain it from
+/// <see cref="Iotlb.SpaceOf"/>; the default value is uncacheable (never filled, never hit).
+/// </summary>
+/// <param name="Tag">The pair as <see cref="Iotlb.Tag"/> gives it: <c>DID &lt;&lt; 32 | PASID tag</c>.</param>
+/// <param name="KeyBits">The address-space id (ASID, 16 bits) shifted to bits 18:3 of an entry's tag, with the valid bit;
+/// ASID 0 marks an uncacheable space.</param>
+/// <param name="SetSalt">The DID shifted to bits 55:40: mixed into the set index, so one domain's PASIDs share sets.</param>
+public readonly record struct IotlbSpace(ulong Tag, ulong KeyBits, ulong SetSalt)
+{
+    /// <summary>The address-space id, 1 to 65,535; 0 when uncacheable.</summary>
+    public int Asid => (int)(KeyBits >> 3);
+
+    /// <summary>The domain id.</summary>
+    public ushort DomainId => (ushort)(Tag >> 32);
+
+    /// <summary>The PASID tag (<see cref="Iotlb.NoPasid"/> for legacy-mode entries).</summary>
+    public uint PasidTag => (uint)Tag;
+}
+
+/// <summary>
 /// A set-associative IOTLB: caches second-level leaves tagged by domain id, PASID, page
-/// number and page size (VT-d spec section 6.2.3). One <see cref="TryLookup"/> serves 4 KiB,
-/// 2 MiB and 1 GiB entries: it probes the set of each page size that has ever been cached.
+/// number and page size (VT-d spec section 6.2.3). One <see cref="TryLookup(ulong, in IotlbSpace, out ulong, out int)"/>
+/// serves 4 KiB, 2 MiB and 1 GiB entries: it probes the set of each page size that has ever been cached.
 /// </summary>
 /// <remarks>
-/// <para><b>Layout.</b> A set is three 64-byte lines: line 0 holds the set's version (lane 0)
-/// and tag A of seven ways (<c>page base | size code &lt;&lt; 1 | valid</c>), line 1 a replacement
-/// cursor (lane 0) and tag B (<c>DID &lt;&lt; 32 | PASID tag</c>), line 2 the data
-/// (<c>page HPA | R | W</c>). A probe is one compare of line 0 and one of line 1 against
-/// broadcast keys (one Vector512 each, or two Vector256, or a loop), then one load of line 2.
-/// Lane 0 never matches: it is masked out.</para>
+/// <para><b>Layout.</b> A set is one 64-byte line of eight words: the set's version, the tags of
+/// three ways, their data (<c>page HPA | R | W</c>) and a replacement cursor. A tag is
+/// <c>page number &lt;&lt; 19 | ASID &lt;&lt; 3 | size code &lt;&lt; 1 | valid</c>, where the ASID is a
+/// 16-bit number the IOTLB gives each (DID, PASID) pair it sees (<see cref="SpaceOf"/>), so one
+/// word names the entry and a probe is a single compare of the first half-line against one
+/// broadcast key, then one load of the data. The page number must fit 45 bits: addresses at or
+/// above 2^57 (beyond any VT-d MGAW) never hit. Lane 0 (the version) is masked out.</para>
 /// <para><b>Concurrency.</b> Each set is a sequence lock. A reader reads the version, probes,
 /// reads the data and re-reads the version: an odd or changed version means a writer was
 /// inside, and the probe counts as a miss (the caller walks the tables). No lock, no
@@ -45,57 +68,87 @@ public enum IotlbProbePath
 /// changed since. An invalidation raises the number (a full fence, after the table change)
 /// before it sweeps the sets, so a walk that may have read the old table either sees the new
 /// number or fills before the sweep reaches its set, and is swept.</para>
+/// <para><b>Address-space ids</b> are never reused, so an entry can never be read under another
+/// pair's name; after 65,535 distinct pairs, new pairs are uncacheable (every request walks).</para>
 /// <para><b>Replacement</b> evicts one way per fill (an invalid way first, else round-robin);
 /// nothing flushes the whole cache because it is full.</para>
 /// </remarks>
 public sealed unsafe class Iotlb : IDisposable
 {
     /// <summary>Ways per set.</summary>
-    public const int Ways = 7;
+    public const int Ways = 3;
 
-    private const int LineLongs = 8;
-    private const int SetLongs = 3 * LineLongs;
-    private const int TagBLine = LineLongs;
-    private const int DataLine = 2 * LineLongs;
+    /// <summary>
+    /// Entries a unit's IOTLB is asked for by default: 262,144 (393,216 after rounding). Enough for
+    /// the hot sets of the standard workloads (siov64 touches 262,144 pages) with few conflicts;
+    /// real hardware caches far fewer, so lower it to study miss behaviour.
+    /// </summary>
+    public const int DefaultCapacity = 262_144;
+
+    private const int SetLongs = 8;
+    private const int DataLane = 3;     // data of way w (1..3) is word 3 + w
+    private const int CursorLane = 7;
     private const ulong ValidBit = 1;
     private const ulong PermissionMask = 3;
+    private const int AsidShift = 3;
+    private const int PageShiftInTag = 19;
+    private const int MaxAsid = 0xFFFF;
+    private const ulong Golden = 0x9E37_79B9_7F4A_7C15UL;
     // Size codes 0, 1, 2 = 4 KiB, 2 MiB, 1 GiB: shifts 12, 21, 30.
     private static readonly int[] s_shifts = [12, 21, 30];
 
     private readonly int _setCount;
+    private readonly int _setShift;
+    private readonly ulong _setMask;
     private readonly IotlbProbePath _path;
+    private byte* _allocation;
     private ulong* _sets;
     private int _cachedSizes; // bit per size code that was ever filled
+    private int _fastCode = -1; // the one size code cached, when the Vector256 path is in use; else -1
+
+    // Address-space ids: slow path only (context/PASID-cache fills, invalidations), under _spacesLock.
+    private readonly Lock _spacesLock = new();
+    private readonly Dictionary<ulong, IotlbSpace> _spaces = [];
+    private readonly List<ulong> _asidTags = [0];   // index: ASID; value: the pair's tag
 
     /// <summary>Creates an empty IOTLB.</summary>
-    /// <param name="capacity">Entries wanted, at least 7; rounded up to a whole number of 7-way sets. Default 65536.</param>
+    /// <param name="capacity">Entries wanted, at least 3; rounded up to a power-of-two number of 3-way sets. Default 262,144
+    /// (393,216 entries in 131,072 sets: 8 MiB of address space, committed as sets are first written).</param>
     /// <param name="path">The probe implementation; <see cref="IotlbProbePath.Auto"/> picks the widest accelerated one.</param>
-    /// <exception cref="IommuException">EINVAL for a capacity below 7 or above 2^26 entries, or a vector path the processor lacks.</exception>
-    public Iotlb(int capacity = 65536, IotlbProbePath path = IotlbProbePath.Auto)
+    /// <exception cref="IommuException">EINVAL for a capacity below 3 or above 2^26 entries, or a vector path the processor lacks.</exception>
+    public Iotlb(int capacity = DefaultCapacity, IotlbProbePath path = IotlbProbePath.Auto)
     {
         if (capacity is < Ways or > 1 << 26)
             Throw.Iommu(Errno.EINVAL, $"IOTLB capacity {capacity} is outside {Ways} to {1 << 26} entries");
         _path = path switch
         {
-            IotlbProbePath.Auto when Vector512.IsHardwareAccelerated => IotlbProbePath.Vector512,
             IotlbProbePath.Auto when Vector256.IsHardwareAccelerated => IotlbProbePath.Vector256,
+            IotlbProbePath.Auto when Vector128.IsHardwareAccelerated => IotlbProbePath.Vector128,
             IotlbProbePath.Auto => IotlbProbePath.Scalar,
-            IotlbProbePath.Vector512 when !Vector512.IsHardwareAccelerated =>
-                throw new IommuException(Errno.EINVAL, "the Vector512 IOTLB probe needs AVX-512, which this processor lacks"),
             IotlbProbePath.Vector256 when !Vector256.IsHardwareAccelerated =>
                 throw new IommuException(Errno.EINVAL, "the Vector256 IOTLB probe needs AVX2, which this processor lacks"),
+            IotlbProbePath.Vector128 when !Vector128.IsHardwareAccelerated =>
+                throw new IommuException(Errno.EINVAL, "the Vector128 IOTLB probe needs 128-bit SIMD, which this processor lacks"),
             _ => path,
         };
-        _setCount = (capacity + Ways - 1) / Ways;
+        _setCount = (int)BitOperations.RoundUpToPowerOf2((uint)((capacity + Ways - 1) / Ways));
+        int bits = BitOperations.Log2((uint)_setCount);
+        // A one-set IOTLB would need a shift by 64, which C# masks to 0: shift by 63 and mask instead.
+        _setShift = 64 - Math.Max(bits, 1);
+        _setMask = (ulong)_setCount - 1;
+        // Zeroed by the allocator: a large block comes straight from the OS, so untouched sets
+        // cost address space, not memory (in 2 MiB steps where huge pages are granted).
         nuint bytes = (nuint)_setCount * SetLongs * sizeof(ulong);
-        _sets = (ulong*)NativeMemory.AlignedAlloc(bytes, 64);
-        NativeMemory.Clear(_sets, bytes);
+        // Aligned to 2 MiB (huge pages cut the TLB misses of random probes), which also aligns a line.
+        _allocation = (byte*)NativeMemory.AllocZeroed(bytes + HugePages.Size);
+        _sets = (ulong*)(((nuint)_allocation + HugePages.Size - 1) & ~(HugePages.Size - 1));
+        HugePages.Advise(_sets, bytes);
     }
 
-    /// <summary>Entries the IOTLB holds: sets × 7 ways.</summary>
+    /// <summary>Entries the IOTLB holds: sets × 3 ways.</summary>
     public int Capacity => _setCount * Ways;
 
-    /// <summary>Number of sets.</summary>
+    /// <summary>Number of sets (a power of two).</summary>
     public int Sets => _setCount;
 
     /// <summary>The probe implementation in use.</summary>
@@ -106,175 +159,298 @@ public sealed unsafe class Iotlb : IDisposable
     /// <returns>True when it can be used here.</returns>
     public static bool IsSupported(IotlbProbePath path) => path switch
     {
-        IotlbProbePath.Vector512 => Vector512.IsHardwareAccelerated,
         IotlbProbePath.Vector256 => Vector256.IsHardwareAccelerated,
+        IotlbProbePath.Vector128 => Vector128.IsHardwareAccelerated,
         _ => true,
     };
 
-    /// <summary>The tag B word of an entry: domain id and PASID tag.</summary>
+    /// <summary>The identity of an address space: domain id and PASID tag in one word.</summary>
     /// <param name="domainId">DID.</param>
     /// <param name="pasidTag">The PASID, or <see cref="NoPasid"/> for legacy-mode entries.</param>
-    /// <returns>The tag.</returns>
+    /// <returns><c>DID &lt;&lt; 32 | PASID tag</c>.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Tag(ushort domainId, uint pasidTag) => (ulong)domainId << 32 | pasidTag;
 
     /// <summary>The PASID tag of entries filled in legacy mode (no PASID); outside the 20-bit PASID space.</summary>
     public const uint NoPasid = 0xFFFF_FFFF;
 
+    /// <summary>Address spaces (ASIDs) given out so far.</summary>
+    public int SpaceCount
+    {
+        get
+        {
+            lock (_spacesLock)
+                return _spaces.Count;
+        }
+    }
+
     /// <summary>
-    /// Looks up <paramref name="iova"/> for the address space tagged <paramref name="tag"/>.
+    /// The address space of a (DID, PASID) pair, giving it the next ASID the first time it is
+    /// seen. Takes a lock: call it when a context-cache or PASID-cache entry is filled, not per
+    /// translation. After 65,535 pairs it returns an uncacheable space (ASID 0) for new ones.
+    /// </summary>
+    /// <param name="tag"><see cref="Tag"/> of the DID and PASID tag.</param>
+    /// <returns>The space to pass to <see cref="TryLookup(ulong, in IotlbSpace, out ulong, out int)"/> and fills.</returns>
+    public IotlbSpace SpaceOf(ulong tag)
+    {
+        lock (_spacesLock)
+        {
+            if (_spaces.TryGetValue(tag, out IotlbSpace space))
+                return space;
+            ulong salt = (tag >> 32) << 40;
+            if (_asidTags.Count > MaxAsid)
+                return new IotlbSpace(tag, ValidBit, salt);    // ASIDs exhausted: uncacheable
+            space = new IotlbSpace(tag, (ulong)_asidTags.Count << AsidShift | ValidBit, salt);
+            _asidTags.Add(tag);
+            _spaces.Add(tag, space);
+            return space;
+        }
+    }
+
+    /// <summary>
+    /// Looks up <paramref name="iova"/> in the address space <paramref name="space"/>.
     /// Never blocks, never allocates; a set that a writer holds counts as a miss.
     /// </summary>
     /// <param name="iova">The input address.</param>
-    /// <param name="tag">Tag B: <see cref="Tag"/> of DID and PASID.</param>
+    /// <param name="space">The address space, from <see cref="SpaceOf"/>.</param>
     /// <param name="pageHpaAndPermissions">On a hit: the page's HPA with R (bit 0) and W (bit 1).</param>
     /// <param name="pageShift">On a hit: log2 of the page size (12, 21 or 30).</param>
     /// <returns>True on a hit.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryLookup(ulong iova, ulong tag, out ulong pageHpaAndPermissions, out int pageShift)
+    public bool TryLookup(ulong iova, in IotlbSpace space, out ulong pageHpaAndPermissions, out int pageShift)
     {
-        int sizes = _cachedSizes;
-        if ((sizes & 1) != 0 && ProbeSize(iova, tag, 0, out pageHpaAndPermissions))
-        {
-            pageShift = 12;
-            return true;
-        }
-        // 2 MiB leaves are common (huge2m, Linux's default for large buffers): probed inline too.
-        if ((sizes & 2) != 0 && ProbeSize(iova, tag, 1, out pageHpaAndPermissions))
-        {
-            pageShift = 21;
-            return true;
-        }
-        return TryLookupLarge(iova, tag, sizes, out pageHpaAndPermissions, out pageShift);
+        ulong entry = Lookup(iova, space);
+        pageHpaAndPermissions = entry & ~SizeCodeMask;
+        pageShift = entry == 0 ? 0 : PageShiftOf(entry);
+        return entry != 0;
     }
 
     /// <summary>
-    /// Hints the processor to bring in the set that <see cref="TryLookup"/> would probe first for
-    /// <paramref name="iova"/> (the smallest page size ever cached): its three lines. Reads nothing
-    /// the result depends on; a no-op where no prefetch instruction is exposed.
+    /// The translation loop's lookup: <see cref="TryLookup(ulong, in IotlbSpace, out ulong, out int)"/>
+    /// as one word, so no result lives in memory: <c>page HPA | size code &lt;&lt; 2 | W &lt;&lt; 1 | R</c>,
+    /// or 0 on a miss (a cached leaf always has R or W).
+    /// </summary>
+    /// <param name="iova">The input address.</param>
+    /// <param name="space">The address space.</param>
+    /// <returns>The entry word, or 0; <see cref="PageShiftOf"/> decodes the page size.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ulong Lookup(ulong iova, in IotlbSpace space)
+    {
+        // One page size cached (hot4k, huge2m, most domains): one probe, inlined. Several: a call.
+        int sizes = _cachedSizes;
+        if (BitOperations.IsPow2(sizes))
+            return Probe(iova, space, BitOperations.TrailingZeroCount(sizes));
+        return sizes == 0 ? 0 : LookupMixed(iova, space, sizes);
+    }
+
+    // Smallest page size first: the hardware may cache both a superpage and, after a split, its 4 KiB pages.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong LookupMixed(ulong iova, in IotlbSpace space, int sizes)
+    {
+        for (int code = 0; code <= 2; code++)
+        {
+            ulong entry;
+            if ((sizes & (1 << code)) != 0 && (entry = Probe(iova, space, code)) != 0)
+                return entry;
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// The batch loop's lookup: <see cref="Lookup"/> when exactly one page size has been cached and
+    /// the Vector256 path is in use, with no call in it so the loop keeps its state in registers;
+    /// otherwise a miss (0), and the caller asks <see cref="Lookup"/> when <see cref="FastLookupIsComplete"/> is false.
+    /// </summary>
+    /// <param name="iova">The input address.</param>
+    /// <param name="space">The address space.</param>
+    /// <returns>The entry word, or 0.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ulong LookupFast(ulong iova, in IotlbSpace space)
+    {
+        int code = _fastCode;
+        if (code < 0)
+            return 0;
+        int shift = 12 + 9 * code;
+        ulong page = iova >> shift;
+        ulong key = page << PageShiftInTag | space.KeyBits | (ulong)code << 1 | ValidBit;
+        ulong* set = SetPointer(page, code, space.SetSalt);
+        ulong version = Volatile.Read(ref set[0]);
+        int way = FindWayVector256(set, key);
+        ulong data = Volatile.Read(ref set[DataLane + way]);
+        bool hit = way != 0 && (version & 1) == 0 && Volatile.Read(ref set[0]) == version && iova >> 57 == 0;
+        return hit ? data : 0;
+    }
+
+    /// <summary>Whether a miss of <see cref="LookupFast"/> is a miss of <see cref="Lookup"/> too
+    /// (read once; a stale answer only costs a walk or a second probe).</summary>
+    internal bool FastLookupIsComplete => _fastCode >= 0;
+
+    /// <summary>log2 of the page size of an entry word from <see cref="Lookup"/>: 12, 21 or 30.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int PageShiftOf(ulong entry) => 12 + 9 * (int)((entry >> 2) & 3);
+
+    private const ulong SizeCodeMask = 0xC;
+
+    /// <summary>
+    /// Looks up <paramref name="iova"/> for a (DID, PASID) pair by its tag: resolves the pair's
+    /// space under a lock first, so it is for tests and tools; a pair never seen misses.
+    /// </summary>
+    /// <param name="iova">The input address.</param>
+    /// <param name="tag"><see cref="Tag"/> of DID and PASID.</param>
+    /// <param name="pageHpaAndPermissions">On a hit: the page's HPA with R (bit 0) and W (bit 1).</param>
+    /// <param name="pageShift">On a hit: log2 of the page size.</param>
+    /// <returns>True on a hit.</returns>
+    public bool TryLookup(ulong iova, ulong tag, out ulong pageHpaAndPermissions, out int pageShift)
+    {
+        IotlbSpace space;
+        lock (_spacesLock)
+            _spaces.TryGetValue(tag, out space);
+        return TryLookup(iova, space, out pageHpaAndPermissions, out pageShift);
+    }
+
+    /// <summary>
+    /// Hints the processor to bring in the set that <see cref="TryLookup(ulong, in IotlbSpace, out ulong, out int)"/>
+    /// would probe first for <paramref name="iova"/> (the smallest page size ever cached). Reads
+    /// nothing the result depends on; a no-op where no prefetch instruction is exposed.
     /// </summary>
     /// <param name="iova">The input address of a request about to be translated.</param>
-    /// <param name="tag">Its tag B.</param>
+    /// <param name="space">Its address space (a guess is fine: a wrong one only wastes the hint).</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Prefetch(ulong iova, ulong tag)
+    public void Prefetch(ulong iova, in IotlbSpace space)
     {
         if (!Sse.IsSupported)
             return;
         int code = BitOperations.TrailingZeroCount(_cachedSizes | 8);
         if (code > 2)
             return;
+        Sse.Prefetch0(SetPointer(iova >> (12 + 9 * code), code, space.SetSalt));
+    }
+
+    /// <summary><see cref="Prefetch"/> for the batch loop: the set <see cref="LookupFast"/> would probe; nothing when it would not.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void PrefetchFast(ulong iova, in IotlbSpace space)
+    {
+        int code = _fastCode;
+        if (!Sse.IsSupported || code < 0)
+            return;
+        Sse.Prefetch0(SetPointer(iova >> (12 + 9 * code), code, space.SetSalt));
+    }
+
+    /// <summary>Probes the set of one page size; returns the entry word or 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong Probe(ulong iova, in IotlbSpace space, int code)
+    {
         int shift = 12 + 9 * code;
-        ulong* set = SetPointer(iova >> shift, code, tag);
-        Sse.Prefetch0(set);
-        Sse.Prefetch0(set + TagBLine);
-        Sse.Prefetch0(set + DataLine);
+        ulong page = iova >> shift;
+        // The valid bit again: the default (uncacheable) space must not match an empty way.
+        ulong key = page << PageShiftInTag | space.KeyBits | (ulong)code << 1 | ValidBit;
+        ulong* set = SetPointer(page, code, space.SetSalt);
+        ulong version = Volatile.Read(ref set[0]);
+        // The widest path inline; the others (tests, benchmarks, processors without AVX2) by a call.
+        int way = _path == IotlbProbePath.Vector256 ? FindWayVector256(set, key) : FindWayNarrow(_path, set, key);
+        // Acquire loads: the data is read after the tags, the version after the data.
+        ulong data = Volatile.Read(ref set[DataLane + way]);
+        // Beyond 2^57 the page number does not fit the tag: such an address never hits.
+        bool hit = way != 0 && (version & 1) == 0 && Volatile.Read(ref set[0]) == version && iova >> 57 == 0;
+        return hit ? data : 0;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool TryLookupLarge(ulong iova, ulong tag, int sizes, out ulong data, out int pageShift)
+    private static int FindWayNarrow(IotlbProbePath path, ulong* set, ulong key) =>
+        path == IotlbProbePath.Vector128 ? FindWayVector128(set, key) : FindWayScalar(set, key);
+
+    /// <summary>Finds the way whose tag equals the key with one 256-bit compare; 0 when none.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int FindWayVector256(ulong* set, ulong key)
     {
-        if ((sizes & 4) != 0 && ProbeSize(iova, tag, 2, out data))
-        {
-            pageShift = 30;
-            return true;
-        }
-        data = 0;
-        pageShift = 0;
-        return false;
+        uint match = Vector256.Equals(Vector256.Load(set), Vector256.Create(key)).ExtractMostSignificantBits();
+        return BitOperations.TrailingZeroCount(match & 0xEu | 0x10u) & 3;
     }
 
+    /// <summary>Finds the way whose tag equals the key with two 128-bit compares; 0 when none.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool ProbeSize(ulong iova, ulong tag, int code, out ulong data)
+    internal static int FindWayVector128(ulong* set, ulong key)
     {
-        int shift = 12 + 9 * code;
-        ulong keyA = (iova >> shift << shift) | (ulong)code << 1 | ValidBit;
-        ulong* set = SetPointer(iova >> shift, code, tag);
-        ulong version = Volatile.Read(ref set[0]);
-        int way = _path switch
-        {
-            IotlbProbePath.Vector512 => FindWayVector512(set, keyA, tag),
-            IotlbProbePath.Vector256 => FindWayVector256(set, keyA, tag),
-            _ => FindWayScalar(set, keyA, tag),
-        };
-        // Acquire loads: the data is read after the tags, the version after the data.
-        data = Volatile.Read(ref set[DataLine + way]);
-        return way != 0 && (version & 1) == 0 && Volatile.Read(ref set[0]) == version;
+        Vector128<ulong> k = Vector128.Create(key);
+        uint match = Vector128.Equals(Vector128.Load(set), k).ExtractMostSignificantBits()
+            | Vector128.Equals(Vector128.Load(set + 2), k).ExtractMostSignificantBits() << 2;
+        return BitOperations.TrailingZeroCount(match & 0xEu | 0x10u) & 3;
     }
 
-    /// <summary>Finds the way whose tags equal the keys with two 512-bit compares; 0 when none.</summary>
+    /// <summary>Finds the way whose tag equals the key with a loop; 0 when none.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static int FindWayVector512(ulong* set, ulong keyA, ulong keyB)
-    {
-        Vector512<ulong> match = Vector512.Equals(Vector512.Load(set), Vector512.Create(keyA))
-            & Vector512.Equals(Vector512.Load(set + TagBLine), Vector512.Create(keyB));
-        return BitOperations.TrailingZeroCount((uint)match.ExtractMostSignificantBits() & 0xFEu | 0x100u) & 7;
-    }
-
-    /// <summary>Finds the way whose tags equal the keys with four 256-bit compares; 0 when none.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static int FindWayVector256(ulong* set, ulong keyA, ulong keyB)
-    {
-        Vector256<ulong> a = Vector256.Create(keyA);
-        Vector256<ulong> b = Vector256.Create(keyB);
-        Vector256<ulong> low = Vector256.Equals(Vector256.Load(set), a) & Vector256.Equals(Vector256.Load(set + TagBLine), b);
-        Vector256<ulong> high = Vector256.Equals(Vector256.Load(set + 4), a) & Vector256.Equals(Vector256.Load(set + TagBLine + 4), b);
-        uint mask = low.ExtractMostSignificantBits() | high.ExtractMostSignificantBits() << 4;
-        return BitOperations.TrailingZeroCount(mask & 0xFEu | 0x100u) & 7;
-    }
-
-    /// <summary>Finds the way whose tags equal the keys with a loop; 0 when none.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static int FindWayScalar(ulong* set, ulong keyA, ulong keyB)
+    internal static int FindWayScalar(ulong* set, ulong key)
     {
         for (int way = 1; way <= Ways; way++)
         {
-            if (set[way] == keyA && set[TagBLine + way] == keyB)
+            if (set[way] == key)
                 return way;
         }
         return 0;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong* SetPointer(ulong pageNumber, int code, ulong tag)
+    private ulong* SetPointer(ulong pageNumber, int code, ulong salt)
     {
         // The set depends on DID, page number and size, not on the PASID, so that a
         // domain-wide page-selective invalidation finds every PASID's entry in one set.
-        ulong hash = (pageNumber ^ (tag >> 32) << 40 ^ (ulong)code << 60) * 0x9E37_79B9_7F4A_7C15UL;
-        ulong index = (hash >> 32) * (ulong)_setCount >> 32;
-        return _sets + (nint)index * SetLongs;
+        ulong hash = (pageNumber ^ salt ^ (ulong)code << 62) * Golden;
+        return _sets + (nint)((hash >> _setShift) & _setMask) * SetLongs;
     }
 
     /// <summary>
     /// Caches a leaf unless an invalidation ran since <paramref name="sequenceAtWalk"/> was read.
-    /// Called on the miss path after a successful walk; may drop the fill (set busy).
+    /// Called on the miss path after a successful walk; may drop the fill (set busy, uncacheable
+    /// space, or an address at or above 2^57).
     /// </summary>
     /// <param name="iova">Any address inside the page.</param>
     /// <param name="pageShift">12, 21 or 30.</param>
-    /// <param name="tag">Tag B.</param>
+    /// <param name="space">The address space, from <see cref="SpaceOf"/>.</param>
     /// <param name="pageHpa">The page's HPA.</param>
     /// <param name="permissions">The leaf's effective R/W.</param>
     /// <param name="invalidationSequence">The unit's invalidation sequence number (read under the set lock).</param>
     /// <param name="sequenceAtWalk">Its value read before the walk.</param>
-    internal void Fill(ulong iova, int pageShift, ulong tag, ulong pageHpa, DmaProtection permissions,
+    internal void Fill(ulong iova, int pageShift, in IotlbSpace space, ulong pageHpa, DmaProtection permissions,
         ref long invalidationSequence, long sequenceAtWalk)
     {
+        if (space.Asid == 0 || iova >> 57 != 0)
+            return;
         int code = (pageShift - 12) / 9;
         if ((_cachedSizes & (1 << code)) == 0)
-            Interlocked.Or(ref _cachedSizes, 1 << code); // before the entry exists, so readers probe that size
-        ulong keyA = (iova >> pageShift << pageShift) | (ulong)code << 1 | ValidBit;
-        ulong* set = SetPointer(iova >> pageShift, code, tag);
+            AddCachedSize(code);
+        ulong page = iova >> pageShift;
+        ulong key = page << PageShiftInTag | space.KeyBits | (ulong)code << 1;
+        ulong* set = SetPointer(page, code, space.SetSalt);
         if (!TryLockSet(set, out ulong version))
             return;
         if (Volatile.Read(ref invalidationSequence) == sequenceAtWalk)
         {
-            int way = FindWayScalar(set, keyA, tag);
+            int way = FindWayScalar(set, key);
             if (way == 0)
                 way = ChooseVictim(set);
-            set[way] = keyA;
-            set[TagBLine + way] = tag;
-            set[DataLine + way] = pageHpa | ((ulong)permissions & PermissionMask);
+            set[way] = key;
+            set[DataLane + way] = pageHpa | (ulong)code << 2 | ((ulong)permissions & PermissionMask);
         }
         UnlockSet(set, version);
+    }
+
+    /// <summary>Caches a leaf for a (DID, PASID) pair by its tag (resolving its space first); see the <see cref="IotlbSpace"/> overload.</summary>
+    internal void Fill(ulong iova, int pageShift, ulong tag, ulong pageHpa, DmaProtection permissions,
+        ref long invalidationSequence, long sequenceAtWalk) =>
+        Fill(iova, pageShift, SpaceOf(tag), pageHpa, permissions, ref invalidationSequence, sequenceAtWalk);
+
+    // Before the entry exists, so readers probe that size. Under the lock so that two new sizes
+    // at once cannot leave the fast path believing only one is cached.
+    private void AddCachedSize(int code)
+    {
+        lock (_spacesLock)
+        {
+            int sizes = _cachedSizes | 1 << code;
+            Volatile.Write(ref _fastCode, -1);
+            Volatile.Write(ref _cachedSizes, sizes);
+            if (_path == IotlbProbePath.Vector256 && BitOperations.IsPow2(sizes))
+                Volatile.Write(ref _fastCode, code);
+        }
     }
 
     private static int ChooseVictim(ulong* set)
@@ -284,8 +460,8 @@ public sealed unsafe class Iotlb : IDisposable
             if ((set[way] & ValidBit) == 0)
                 return way;
         }
-        int victim = (int)(set[TagBLine] % Ways) + 1;
-        set[TagBLine]++;
+        int victim = (int)(set[CursorLane] % Ways) + 1;
+        set[CursorLane]++;
         return victim;
     }
 
@@ -310,22 +486,40 @@ public sealed unsafe class Iotlb : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void UnlockSet(ulong* set, ulong version) => Volatile.Write(ref set[0], version + 2);
 
+    private static int AsidOf(ulong tag) => (int)(tag >> AsidShift) & MaxAsid;
+
+    private static int ShiftOf(ulong tag) => s_shifts[(int)(tag >> 1) & 3];
+
+    /// <summary>The ASIDs whose pair matches: a lookup table indexed by ASID.</summary>
+    private bool[] MatchingAsids(Func<ulong, bool> match)
+    {
+        lock (_spacesLock)
+        {
+            var matches = new bool[_asidTags.Count];
+            for (int asid = 1; asid < matches.Length; asid++)
+                matches[asid] = match(_asidTags[asid]);
+            return matches;
+        }
+    }
+
     /// <summary>Invalidates every entry (global invalidation).</summary>
     /// <returns>Entries removed.</returns>
-    public int InvalidateAll() => Sweep(static (_, _, _) => true, 0, 0);
+    public int InvalidateAll() => Sweep(static (_, _) => true, []);
 
     /// <summary>Invalidates the entries of one domain id, every PASID (domain-selective invalidation).</summary>
     /// <param name="domainId">DID.</param>
     /// <returns>Entries removed.</returns>
     public int InvalidateDomain(ushort domainId) =>
-        Sweep(static (_, b, key) => b >> 32 == key.Did, domainId, 0);
+        Sweep(static (tag, asids) => AsidOf(tag) < asids.Length && asids[AsidOf(tag)],
+            MatchingAsids(t => t >> 32 == domainId));
 
     /// <summary>Invalidates the entries of one domain id and PASID tag (PASID-selective invalidation).</summary>
     /// <param name="domainId">DID.</param>
     /// <param name="pasidTag">PASID, or <see cref="NoPasid"/>.</param>
     /// <returns>Entries removed.</returns>
     public int InvalidatePasid(ushort domainId, uint pasidTag) =>
-        Sweep(static (_, b, key) => b == Tag(key.Did, key.Pasid), domainId, pasidTag);
+        Sweep(static (tag, asids) => AsidOf(tag) < asids.Length && asids[AsidOf(tag)],
+            MatchingAsids(t => t == Tag(domainId, pasidTag)));
 
     /// <summary>
     /// Invalidates every entry of the domain (and PASID, when given) that overlaps
@@ -341,7 +535,8 @@ public sealed unsafe class Iotlb : IDisposable
     {
         ulong first = address;
         ulong last = address + (PageTables.VtdPaging.PageSize << addressMask) - 1;
-        var key = (domainId, pasidTag ?? 0, pasidTag.HasValue);
+        bool[] asids = MatchingAsids(t => t >> 32 == domainId && (pasidTag is null || (uint)t == pasidTag.Value));
+        ulong salt = (ulong)domainId << 40;
         int removed = 0;
         int sizes = Volatile.Read(ref _cachedSizes);
         for (int code = 0; code <= 2; code++)
@@ -352,16 +547,16 @@ public sealed unsafe class Iotlb : IDisposable
             ulong firstPage = first >> shift;
             ulong lastPage = last >> shift;
             if (lastPage - firstPage >= (ulong)_setCount)
-                return removed + SweepRange(domainId, pasidTag, first, last);
+                return removed + SweepRange(asids, first, last);
             for (ulong page = firstPage; ; page++)
             {
-                ulong keyA = page << shift | (ulong)code << 1 | ValidBit;
-                ulong* set = SetPointer(page, code, Tag(domainId, 0));
+                ulong* set = SetPointer(page, code, salt);
                 ulong version = LockSet(set);
                 for (int way = 1; way <= Ways; way++)
                 {
-                    ulong b = set[TagBLine + way];
-                    if (set[way] == keyA && b >> 32 == key.domainId && (!key.Item3 || (uint)b == key.Item2))
+                    ulong tag = set[way];
+                    if ((tag & 7) == ((ulong)code << 1 | ValidBit) && tag >> PageShiftInTag == page
+                        && AsidOf(tag) < asids.Length && asids[AsidOf(tag)])
                     {
                         set[way] = 0;
                         removed++;
@@ -375,34 +570,18 @@ public sealed unsafe class Iotlb : IDisposable
         return removed;
     }
 
-    private int SweepRange(ushort domainId, uint? pasidTag, ulong first, ulong last)
-    {
-        int removed = 0;
-        for (int index = 0; index < _setCount; index++)
+    private int SweepRange(bool[] asids, ulong first, ulong last) =>
+        Sweep((tag, matches) =>
         {
-            ulong* set = _sets + (nint)index * SetLongs;
-            ulong version = LockSet(set);
-            for (int way = 1; way <= Ways; way++)
-            {
-                ulong a = set[way];
-                ulong b = set[TagBLine + way];
-                if ((a & ValidBit) == 0 || b >> 32 != domainId || (pasidTag.HasValue && (uint)b != pasidTag.Value))
-                    continue;
-                int shift = s_shifts[(int)(a >> 1) & 3];
-                ulong pageFirst = a >> shift << shift;
-                ulong pageLast = pageFirst + (1UL << shift) - 1;
-                if (pageFirst <= last && pageLast >= first)
-                {
-                    set[way] = 0;
-                    removed++;
-                }
-            }
-            UnlockSet(set, version);
-        }
-        return removed;
-    }
+            if (AsidOf(tag) >= matches.Length || !matches[AsidOf(tag)])
+                return false;
+            int shift = ShiftOf(tag);
+            ulong pageFirst = tag >> PageShiftInTag << shift;
+            ulong pageLast = pageFirst + (1UL << shift) - 1;
+            return pageFirst <= last && pageLast >= first;
+        }, asids);
 
-    private int Sweep(Func<ulong, ulong, (ushort Did, uint Pasid), bool> match, ushort did, uint pasid)
+    private int Sweep(Func<ulong, bool[], bool> match, bool[] asids)
     {
         int removed = 0;
         for (int index = 0; index < _setCount; index++)
@@ -411,7 +590,7 @@ public sealed unsafe class Iotlb : IDisposable
             ulong version = LockSet(set);
             for (int way = 1; way <= Ways; way++)
             {
-                if ((set[way] & ValidBit) != 0 && match(set[way], set[TagBLine + way], (did, pasid)))
+                if ((set[way] & ValidBit) != 0 && match(set[way], asids))
                 {
                     set[way] = 0;
                     removed++;
@@ -437,31 +616,27 @@ public sealed unsafe class Iotlb : IDisposable
     }
 
     /// <summary>Probes one set with a chosen path (for the agreement test and benchmarks).</summary>
-    internal int FindWay(IotlbProbePath path, int setIndex, ulong keyA, ulong keyB)
+    internal int FindWay(IotlbProbePath path, int setIndex, ulong key)
     {
         ulong* set = _sets + (nint)setIndex * SetLongs;
         return path switch
         {
-            IotlbProbePath.Vector512 => FindWayVector512(set, keyA, keyB),
-            IotlbProbePath.Vector256 => FindWayVector256(set, keyA, keyB),
-            _ => FindWayScalar(set, keyA, keyB),
+            IotlbProbePath.Vector256 => FindWayVector256(set, key),
+            IotlbProbePath.Vector128 => FindWayVector128(set, key),
+            _ => FindWayScalar(set, key),
         };
     }
 
-    /// <summary>Writes raw tag words into a set (for the agreement test).</summary>
-    internal void WriteRaw(int setIndex, int lane, ulong tagA, ulong tagB)
-    {
-        ulong* set = _sets + (nint)setIndex * SetLongs;
-        set[lane] = tagA;
-        set[TagBLine + lane] = tagB;
-    }
+    /// <summary>Writes a raw word into lane 0 (the version) to 3 of a set (for the agreement test).</summary>
+    internal void WriteRaw(int setIndex, int lane, ulong tag) => _sets[(nint)setIndex * SetLongs + lane] = tag;
 
     /// <summary>Frees the native sets.</summary>
     public void Dispose()
     {
-        if (_sets == null)
+        if (_allocation == null)
             return;
-        NativeMemory.AlignedFree(_sets);
+        NativeMemory.Free(_allocation);
+        _allocation = null;
         _sets = null;
     }
 }

@@ -75,7 +75,8 @@ public sealed partial class RemappingUnit
         int i = 0;
         while (true)
         {
-            // The hit loop makes no call, so its state stays in registers; it stops at a miss.
+            // The hit loop makes no call, so its state stays in registers; it stops at a miss, or at
+            // any request when several page sizes are cached or the probe is not Vector256.
             int stop = walkAhead ? TranslateHits<WalkAhead>(requests, results, i) : TranslateHits<NoWalkAhead>(requests, results, i);
             hits += stop - i;
             if (stop == requests.Length)
@@ -87,7 +88,17 @@ public sealed partial class RemappingUnit
             }
             ref readonly DmaRequest request = ref requests[stop];
             TranslationTarget? target = _contextCache[request.RequesterId]?.Lookup(request);
-            results[stop] = TranslateSlow(request, target, counters, walkProtected: true);
+            ulong entry;
+            if (target != null && !_iotlb.FastLookupIsComplete
+                && (entry = _iotlb.Lookup(request.Iova, target.Space)) != 0 && ((uint)request.Access & ~(uint)entry & 3) == 0)
+            {
+                hits++;
+                results[stop] = HitResult(request.Iova, entry);
+            }
+            else
+            {
+                results[stop] = TranslateSlow(request, target, counters, walkProtected: true);
+            }
             i = stop + 1;
         }
         hitCount = hits;
@@ -111,40 +122,61 @@ public sealed partial class RemappingUnit
 
     /// <summary>Translates from <paramref name="start"/> while requests hit the IOTLB; returns the
     /// index of the first request that did not (or the batch length).</summary>
+    /// <remarks>Kept small on purpose: every extra live value spills. A pass-through target has the
+    /// uncacheable IOTLB space, so it misses here and the slow path answers it.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int TranslateHits<TWalk>(ReadOnlySpan<DmaRequest> requests, Span<TranslationResult> results, int start)
         where TWalk : struct, IWalkAhead
     {
+        ContextCacheEntry?[] contexts = _contextCache;
+        Iotlb iotlb = _iotlb;
         for (int i = start; i < requests.Length; i++)
         {
-            if ((uint)(i + PrefetchDistance) < (uint)requests.Length)
-                PrefetchProbe(requests[i + PrefetchDistance], TWalk.Enabled);
+            if (TWalk.Enabled && (uint)(i + PrefetchDistance) < (uint)requests.Length)
+                PrefetchProbe(requests[i + PrefetchDistance]);
             ref readonly DmaRequest request = ref requests[i];
-            TranslationTarget? target = _contextCache[request.RequesterId]?.Lookup(request);
-            if (target == null || target.PassThrough
-                || !_iotlb.TryLookup(request.Iova, target.Tag, out ulong data, out int shift)
-                || ((uint)request.Access & ~(uint)data & 3) != 0)
+            TranslationTarget? target = contexts[request.RequesterId]?.Lookup(request);
+            ulong entry;
+            if (target == null
+                || (entry = iotlb.LookupFast(request.Iova, target.Space)) == 0
+                || ((uint)request.Access & ~(uint)entry & 3) != 0)
                 return i;
-            results[i] = new TranslationResult((data & ~0xFFFUL) | (request.Iova & ((1UL << shift) - 1)), shift,
-                (DmaProtection)(data & 3), FaultReason.None);
+            // Prefetch the set of the request ahead; its target is this one's when it comes from
+            // the same requester and PASID (hot4k, huge2m), else looked up (siov64).
+            if (!TWalk.Enabled && (uint)(i + PrefetchDistance) < (uint)requests.Length)
+            {
+                ref readonly DmaRequest ahead = ref requests[i + PrefetchDistance];
+                TranslationTarget? next = ahead.AddressSpaceKey == request.AddressSpaceKey
+                    ? target : contexts[ahead.RequesterId]?.Lookup(ahead);
+                if (next != null)
+                    iotlb.PrefetchFast(ahead.Iova, next.Space);
+            }
+            results[i] = HitResult(request.Iova, entry);
         }
         return requests.Length;
+    }
+
+    /// <summary>The result of a hit: the page HPA of an IOTLB entry word plus the offset within the page.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TranslationResult HitResult(ulong iova, ulong entry)
+    {
+        int shift = Iotlb.PageShiftOf(entry);
+        return TranslationResult.Translated((entry & ~0xFFFUL) | (iova & ((1UL << shift) - 1)), shift, entry);
     }
 
     /// <summary>How many requests ahead the batch loop prefetches IOTLB sets.</summary>
     private const int PrefetchDistance = 8;
 
-    /// <summary>Prefetches the IOTLB set a request will probe first, when its context and PASID
-    /// entries are cached (a hint only: nothing is read for the result here).</summary>
+    /// <summary>After a batch that mostly missed: prefetches the IOTLB set a request will probe and
+    /// the leaf entry of its walk, when its context and PASID entries are cached (a hint only).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void PrefetchProbe(in DmaRequest request, bool walkAhead)
+    private void PrefetchProbe(in DmaRequest request)
     {
         TranslationTarget? target = _contextCache[request.RequesterId]?.Lookup(request);
-        if (target == null)
+        if (target == null || target.PassThrough)
             return;
-        _iotlb.Prefetch(request.Iova, target.Tag);
-        if (walkAhead && !target.PassThrough)
-            _walker.PrefetchWalk(target.Root, target.Levels, request.Iova);
+        _iotlb.Prefetch(request.Iova, target.Space);
+        _walker.PrefetchWalk(target.Root, target.Levels, request.Iova);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -153,13 +185,13 @@ public sealed partial class RemappingUnit
         counters.Translations++;
         ContextCacheEntry? context = _contextCache[request.RequesterId];
         TranslationTarget? target = context?.Lookup(request);
-        if (target != null && !target.PassThrough
-            && _iotlb.TryLookup(request.Iova, target.Tag, out ulong data, out int shift)
-            && ((uint)request.Access & ~(uint)data & 3) == 0)
+        ulong entry;
+        if (target != null
+            && (entry = _iotlb.Lookup(request.Iova, target.Space)) != 0
+            && ((uint)request.Access & ~(uint)entry & 3) == 0)
         {
             counters.IotlbHits++;
-            return new TranslationResult((data & ~0xFFFUL) | (request.Iova & ((1UL << shift) - 1)), shift,
-                (DmaProtection)(data & 3), FaultReason.None);
+            return HitResult(request.Iova, entry);
         }
         return TranslateSlow(request, target, counters);
     }
@@ -172,13 +204,11 @@ public sealed partial class RemappingUnit
             FaultReason reason = ResolveTarget(request, counters, out target, out bool suppress);
             if (target == null)
                 return Fault(request, reason, suppress, counters);
-            if (!target.PassThrough
-                && _iotlb.TryLookup(request.Iova, target.Tag, out ulong data, out int shift)
-                && ((uint)request.Access & ~(uint)data & 3) == 0)
+            ulong entry = _iotlb.Lookup(request.Iova, target.Space);
+            if (entry != 0 && ((uint)request.Access & ~(uint)entry & 3) == 0)
             {
                 counters.IotlbHits++;
-                return new TranslationResult((data & ~0xFFFUL) | (request.Iova & ((1UL << shift) - 1)), shift,
-                    (DmaProtection)(data & 3), FaultReason.None);
+                return HitResult(request.Iova, entry);
             }
         }
         if (target.PassThrough)
@@ -216,12 +246,17 @@ public sealed partial class RemappingUnit
         if (walk.Status is WalkStatus.Success or WalkStatus.ReadDenied or WalkStatus.WriteDenied)
         {
             int shift = VtdPaging.LevelShift(walk.Level);
-            _iotlb.Fill(iova, shift, target.Tag, walk.PageHpa, walk.Permissions, ref _invalidationSequence, sequence);
+            _iotlb.Fill(iova, shift, target.Space, walk.PageHpa, walk.Permissions, ref _invalidationSequence, sequence);
             if (walk.Status == WalkStatus.Success)
                 return new TranslationResult(walk.Hpa, shift, walk.Permissions, FaultReason.None);
         }
         return Fault(request, WalkFaultReason(walk.Status, request.Access), target.FaultProcessingDisable, counters);
     }
+
+    // The IOTLB address space is resolved here, on a context- or PASID-cache fill, not per translation.
+    private TranslationTarget NewTarget(bool passThrough, ushort domainId, uint pasidTag, ulong root, int levels, bool faultProcessingDisable) =>
+        new(passThrough, domainId, pasidTag, root, levels, faultProcessingDisable,
+            passThrough ? default : _iotlb.SpaceOf(Iotlb.Tag(domainId, pasidTag)));
 
     private FaultReason WalkFaultReason(WalkStatus status, DmaAccess access)
     {
@@ -352,10 +387,10 @@ public sealed partial class RemappingUnit
                 int levels = entry.AddressWidth + 2;
                 if (!Capability.SupportsLevels(levels))
                     return FaultReason.InvalidContextEntry;
-                target = new TranslationTarget(false, entry.DomainId, Iotlb.NoPasid, entry.SecondLevelRoot, levels, entry.FaultProcessingDisable);
+                target = NewTarget(false, entry.DomainId, Iotlb.NoPasid, entry.SecondLevelRoot, levels, entry.FaultProcessingDisable);
                 break;
             case 2 when ExtendedCapability.PassThrough:
-                target = new TranslationTarget(true, entry.DomainId, Iotlb.NoPasid, 0, 0, entry.FaultProcessingDisable);
+                target = NewTarget(true, entry.DomainId, Iotlb.NoPasid, 0, 0, entry.FaultProcessingDisable);
                 break;
             default:
                 return FaultReason.InvalidContextEntry;
@@ -419,10 +454,10 @@ public sealed partial class RemappingUnit
                     return FaultReason.SmInvalidPasidEntry;
                 if ((entry.SecondLevelRoot & _reservedAboveHaw) != 0)
                     return FaultReason.SmPasidEntryReservedBits;
-                target = new TranslationTarget(false, entry.DomainId, pasid, entry.SecondLevelRoot, levels, suppress);
+                target = NewTarget(false, entry.DomainId, pasid, entry.SecondLevelRoot, levels, suppress);
                 return FaultReason.None;
             case PasidTranslationType.PassThrough when ExtendedCapability.PassThrough:
-                target = new TranslationTarget(true, entry.DomainId, pasid, 0, 0, suppress);
+                target = NewTarget(true, entry.DomainId, pasid, 0, 0, suppress);
                 return FaultReason.None;
             default:
                 return FaultReason.SmInvalidPasidEntry;

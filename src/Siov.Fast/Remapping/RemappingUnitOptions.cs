@@ -15,8 +15,9 @@ public sealed record RemappingUnitOptions
     /// legacy mode, as Linux's <c>intel_iommu=sm_off</c> does. Default true.</summary>
     public bool ScalableMode { get; init; } = true;
 
-    /// <summary>IOTLB entries (rounded up to whole 7-way sets). Default 65536.</summary>
-    public int IotlbCapacity { get; init; } = 65536;
+    /// <summary>IOTLB entries wanted (rounded up to a power-of-two number of 3-way sets). Default
+    /// <see cref="Iotlb.DefaultCapacity"/> (262,144, giving 393,216 entries).</summary>
+    public int IotlbCapacity { get; init; } = Iotlb.DefaultCapacity;
 
     /// <summary>IOTLB probe implementation. Default <see cref="IotlbProbePath.Auto"/>.</summary>
     public IotlbProbePath IotlbProbePath { get; init; } = IotlbProbePath.Auto;

@@ -5,9 +5,8 @@ namespace Siov.Fast.Tests.Caching;
 /// <summary>
 /// The set-associative IOTLB against independent oracles: a naive loop over the ways for the
 /// SIMD probes, hand-computed values for page sizes, tags, stale fills and replacement, and a
-/// dictionary reference model for every invalidation granularity. On processors where .NET
-/// reports Vector512 as not accelerated (e.g. AVX-512 parts it considers throttling), run with
-/// DOTNET_PreferredVectorBitWidth=512 to include the Vector512 path.
+/// dictionary reference model for every invalidation granularity. Every test that probes runs
+/// on each path the processor accelerates (Vector256, Vector128) and on the scalar one.
 /// </summary>
 public sealed class IotlbTests
 {
@@ -15,14 +14,14 @@ public sealed class IotlbTests
     private const ulong RW = (ulong)DmaProtection.ReadWrite;
     private static readonly int[] s_shifts = [12, 21, 30];
 
-    /// <summary>One cached translation of the reference model: tag B, page base and log2 size.</summary>
+    /// <summary>One cached translation of the reference model: (DID, PASID) tag, page base and log2 size.</summary>
     private readonly record struct Key(ulong Tag, ulong Base, int Shift)
     {
         public ulong Last => Base + (1UL << Shift) - 1;
     }
 
     private static IotlbProbePath[] SupportedPaths() =>
-        new[] { IotlbProbePath.Vector512, IotlbProbePath.Vector256, IotlbProbePath.Scalar }
+        new[] { IotlbProbePath.Vector256, IotlbProbePath.Vector128, IotlbProbePath.Scalar }
             .Where(Iotlb.IsSupported).ToArray();
 
     private static ulong NextUlong(Random random)
@@ -55,71 +54,71 @@ public sealed class IotlbTests
         return (false, 0, 0);
     }
 
-    private static int NaiveFindWay(ulong[,] a, ulong[,] b, int set, ulong keyA, ulong keyB)
+    private static int NaiveFindWay(ulong[,] tags, int set, ulong key)
     {
         for (int lane = 1; lane <= Iotlb.Ways; lane++)
         {
-            if (a[set, lane] == keyA && b[set, lane] == keyB)
+            if (tags[set, lane] == key)
                 return lane;
         }
         return 0;
     }
 
-    private static void AssertWay(Iotlb iotlb, int expected, ulong keyA, ulong keyB)
+    private static void AssertWay(Iotlb iotlb, int expected, ulong key)
     {
         foreach (var path in SupportedPaths())
-            Assert.True(expected == iotlb.FindWay(path, 0, keyA, keyB), $"{path}: expected way {expected}");
+            Assert.True(expected == iotlb.FindWay(path, 0, key), $"{path}: expected way {expected}");
     }
 
     [Fact]
     public void FindWay_HandPickedLanes_EveryPathAgrees()
     {
         using var iotlb = new Iotlb(Iotlb.Ways, IotlbProbePath.Scalar);
-        const ulong KeyA = 0x1234_5000 | 1, KeyB = 0x0005_0000_0007;
-        AssertWay(iotlb, 0, KeyA, KeyB);                                          // empty set
-        iotlb.WriteRaw(0, 0, KeyA, KeyB);
-        AssertWay(iotlb, 0, KeyA, KeyB);                                          // lane 0 never matches
-        iotlb.WriteRaw(0, 7, KeyA, KeyB);
-        AssertWay(iotlb, 7, KeyA, KeyB);                                          // the last lane (high half of Vector256)
-        iotlb.WriteRaw(0, 3, KeyA ^ 1UL << 63, KeyB);                             // near miss in A
-        iotlb.WriteRaw(0, 4, KeyA, KeyB ^ 1UL << 32);                             // near miss in B
-        iotlb.WriteRaw(0, 5, KeyA, KeyB);
-        AssertWay(iotlb, 5, KeyA, KeyB);                                          // lowest matching lane
-        iotlb.WriteRaw(0, 1, KeyA, KeyB);
-        AssertWay(iotlb, 1, KeyA, KeyB);
-        AssertWay(iotlb, 3, KeyA ^ 1UL << 63, KeyB);
-        AssertWay(iotlb, 4, KeyA, KeyB ^ 1UL << 32);
+        Assert.Equal(1, iotlb.Sets);
+        // Page 0x12345, ASID 7, 4 KiB, valid.
+        const ulong Key = 0x1_2345UL << 19 | 7 << 3 | 1;
+        AssertWay(iotlb, 0, Key);                                                 // empty set
+        iotlb.WriteRaw(0, 0, Key);
+        AssertWay(iotlb, 0, Key);                                                 // lane 0 (the version) never matches
+        iotlb.WriteRaw(0, 3, Key);
+        AssertWay(iotlb, 3, Key);                                                 // the last lane (high half of the second Vector128)
+        iotlb.WriteRaw(0, 1, Key ^ 1UL << 63);                                    // near miss in the page number's top bit
+        iotlb.WriteRaw(0, 2, Key ^ 1);                                            // near miss: the valid bit
+        AssertWay(iotlb, 3, Key);
+        AssertWay(iotlb, 1, Key ^ 1UL << 63);
+        AssertWay(iotlb, 2, Key ^ 1);
+        AssertWay(iotlb, 0, Key ^ 1UL << 3);                                      // one bit off in the ASID: nowhere
+        iotlb.WriteRaw(0, 2, Key);
+        AssertWay(iotlb, 2, Key);                                                 // lowest matching lane
+        iotlb.WriteRaw(0, 1, Key);
+        AssertWay(iotlb, 1, Key);
+        AssertWay(iotlb, 0, Key ^ 1);
     }
 
     [Fact]
     public void FindWay_RandomRawSets_EveryPathMatchesNaiveOracle()
     {
         const int SetCount = 64;
+        const int Lanes = Iotlb.Ways + 1;                                          // the version and the tags
         using var iotlb = new Iotlb(SetCount * Iotlb.Ways, IotlbProbePath.Scalar);
         Assert.Equal(SetCount, iotlb.Sets);
         var paths = SupportedPaths();
         Assert.Contains(IotlbProbePath.Scalar, paths);
         var random = new Random(20240611);
-        var a = new ulong[SetCount, 8];
-        var b = new ulong[SetCount, 8];
-        var baseA = new ulong[SetCount];
-        var baseB = new ulong[SetCount];
+        var tags = new ulong[SetCount, Lanes];
+        var keys = new ulong[SetCount];
         for (int set = 0; set < SetCount; set++)
         {
-            baseA[set] = NextUlong(random);
-            baseB[set] = NextUlong(random);
-            for (int lane = 0; lane <= Iotlb.Ways; lane++)
+            keys[set] = NextUlong(random);
+            for (int lane = 0; lane < Lanes; lane++)
             {
-                (a[set, lane], b[set, lane]) = random.Next(7) switch
+                tags[set, lane] = random.Next(4) switch
                 {
-                    0 => (baseA[set], baseB[set]),                                         // the key (duplicates likely)
-                    1 => (baseA[set] ^ 1UL << random.Next(64), baseB[set]),                // one bit off in A
-                    2 => (baseA[set], baseB[set] ^ 1UL << random.Next(64)),                // one bit off in B
-                    3 => (baseA[set], NextUlong(random)),
-                    4 => (NextUlong(random), baseB[set]),
-                    _ => (NextUlong(random), NextUlong(random)),
+                    0 => keys[set],                                                // the key (duplicates likely)
+                    1 => keys[set] ^ 1UL << random.Next(64),                       // one bit off
+                    _ => NextUlong(random),
                 };
-                iotlb.WriteRaw(set, lane, a[set, lane], b[set, lane]);
+                iotlb.WriteRaw(set, lane, tags[set, lane]);
             }
         }
 
@@ -127,20 +126,19 @@ public sealed class IotlbTests
         for (int probe = 0; probe < 20000; probe++)
         {
             int set = random.Next(SetCount);
-            int lane = random.Next(8);
-            (ulong keyA, ulong keyB) = random.Next(5) switch
+            int lane = random.Next(Lanes);
+            ulong key = random.Next(4) switch
             {
-                0 => (baseA[set], baseB[set]),
-                1 => (a[set, lane], b[set, lane]),                                          // includes lane 0's tags
-                2 => (baseA[set] ^ 1UL << random.Next(64), baseB[set]),
-                3 => (baseA[set], baseB[set] ^ 1UL << random.Next(64)),
-                _ => (NextUlong(random), NextUlong(random)),
+                0 => keys[set],
+                1 => tags[set, lane],                                              // includes lane 0's word
+                2 => keys[set] ^ 1UL << random.Next(64),
+                _ => NextUlong(random),
             };
-            int expected = NaiveFindWay(a, b, set, keyA, keyB);
+            int expected = NaiveFindWay(tags, set, key);
             hits += expected != 0 ? 1 : 0;
-            laneZeroOnly += expected == 0 && a[set, 0] == keyA && b[set, 0] == keyB ? 1 : 0;
+            laneZeroOnly += expected == 0 && tags[set, 0] == key ? 1 : 0;
             foreach (var path in paths)
-                Assert.True(expected == iotlb.FindWay(path, set, keyA, keyB), $"probe {probe} set {set} {path}: oracle {expected}");
+                Assert.True(expected == iotlb.FindWay(path, set, key), $"probe {probe} set {set} {path}: oracle {expected}");
         }
         Assert.True(hits > 5000, $"only {hits} hits");              // the probes exercised matches
         Assert.True(laneZeroOnly > 100, $"only {laneZeroOnly} lane-0-only keys");
@@ -266,30 +264,30 @@ public sealed class IotlbTests
     [Fact]
     public void Fill_FullSet_EvictsExactlyOneAndNeverDuplicates()
     {
-        using var iotlb = new Iotlb(7);
-        Assert.Equal((1, 7), (iotlb.Sets, iotlb.Capacity));
+        using var iotlb = new Iotlb(Iotlb.Ways);
+        Assert.Equal((1, Iotlb.Ways), (iotlb.Sets, iotlb.Capacity));
         ulong tag = Iotlb.Tag(9, 1);
         var present = new List<ulong>();
-        for (ulong page = 0; page < 7; page++)
+        for (ulong page = 0; page < Iotlb.Ways; page++)
         {
             Fill(iotlb, page << 12, 12, tag, 0x10_0000 + (page << 12), R);
             present.Add(page << 12);
         }
-        Assert.Equal(7, iotlb.CountValid());
+        Assert.Equal(Iotlb.Ways, iotlb.CountValid());
         Assert.All(present, iova => Assert.True(Lookup(iotlb, iova, tag).Hit));
 
-        Fill(iotlb, 3 << 12, 12, tag, 0xF000, RW);                                 // refill: same way, new data
-        Assert.Equal(7, iotlb.CountValid());
+        Fill(iotlb, 1 << 12, 12, tag, 0xF000, RW);                                 // refill: same way, new data
+        Assert.Equal(Iotlb.Ways, iotlb.CountValid());
         Assert.All(present, iova => Assert.True(Lookup(iotlb, iova, tag).Hit));
-        Assert.Equal((true, 0xF000 | RW, 12), Lookup(iotlb, 3 << 12, tag));
+        Assert.Equal((true, 0xF000 | RW, 12), Lookup(iotlb, 1 << 12, tag));
 
         var keys = present.Select(iova => (Iova: iova, Shift: 12)).ToList();
-        for (ulong page = 7; page < 30; page++)                                    // each new page evicts exactly one
+        for (ulong page = Iotlb.Ways; page < 30; page++)                           // each new page evicts exactly one
         {
             int shift = page % 5 == 0 ? 21 : 12;                                   // 2 MiB fills share the one set
             ulong iova = page << shift;
             Fill(iotlb, iova, shift, tag, 0x10_0000, R);
-            Assert.Equal(7, iotlb.CountValid());
+            Assert.Equal(Iotlb.Ways, iotlb.CountValid());
             Assert.Equal((true, 0x10_0000 | R, shift), Lookup(iotlb, iova + 0x800, tag));
             var oldest = keys[0];
             int evicted = keys.RemoveAll(k => Lookup(iotlb, k.Iova, tag) is not (true, _, var s) || s != k.Shift);
@@ -299,12 +297,13 @@ public sealed class IotlbTests
         }
 
         // An invalidated way is reused before any valid one is evicted.
-        Assert.Equal(1, iotlb.InvalidatePages(9, 1, keys[2].Iova, 0));
+        Assert.Equal(1, iotlb.InvalidatePages(9, 1, keys[1].Iova, 0));
+        Assert.Equal(Iotlb.Ways - 1, iotlb.CountValid());
         Fill(iotlb, 100 << 12, 12, tag, 0, R);
-        Assert.Equal(7, iotlb.CountValid());
-        Assert.All(keys.Where((_, i) => i != 2), k => Assert.Equal(k.Shift, Lookup(iotlb, k.Iova, tag).Shift));
+        Assert.Equal(Iotlb.Ways, iotlb.CountValid());
+        Assert.All(keys.Where((_, i) => i != 1), k => Assert.Equal(k.Shift, Lookup(iotlb, k.Iova, tag).Shift));
         Assert.True(Lookup(iotlb, 100 << 12, tag).Hit);
-        Assert.False(Lookup(iotlb, keys[2].Iova, tag).Hit);
+        Assert.False(Lookup(iotlb, keys[1].Iova, tag).Hit);
     }
 
     [Fact]
@@ -323,7 +322,7 @@ public sealed class IotlbTests
         Assert.Equal(1, iotlb.InvalidatePages(4, null, 0x7FFF_F000, 0));           // last page of the 1 GiB one
         Assert.False(Lookup(iotlb, 0x4000_0000, tag).Hit);
         Assert.Equal(1, iotlb.CountValid());
-        // AM 20 is 2^20 pages (4 GiB), more than the 9363 sets: the full-sweep branch.
+        // AM 20 is 2^20 pages (4 GiB), more than the sets (2^17 at the default capacity): the full-sweep branch.
         Assert.True(1 << 20 > iotlb.Sets);
         Assert.Equal(1, iotlb.InvalidatePages(4, null, 0, 20));
         Assert.Equal(0, iotlb.CountValid());
@@ -415,8 +414,98 @@ public sealed class IotlbTests
         Assert.True(sawSweep && sawLoop, $"sweep {sawSweep}, per-page loop {sawLoop}");
     }
 
+    [Fact]
+    public void SpaceOf_GivesEachPairOneAsid_AndUnknownOrDefaultSpacesMiss()
+    {
+        foreach (var path in SupportedPaths())
+        {
+            using var iotlb = new Iotlb(Iotlb.Ways, path);                         // one set: every page probes it
+            ulong tag = Iotlb.Tag(5, 7);
+            Assert.Equal(0, iotlb.SpaceCount);
+            Assert.False(Lookup(iotlb, 0, tag).Hit);                               // a pair never seen misses
+            Assert.Equal(0, iotlb.SpaceCount);                                     // ... without getting an ASID
+
+            IotlbSpace space = iotlb.SpaceOf(tag);
+            Assert.Equal(1, iotlb.SpaceCount);
+            Assert.Equal(space, iotlb.SpaceOf(tag));                               // the same space twice
+            Assert.Equal(1, iotlb.SpaceCount);
+            Assert.NotEqual(0, space.Asid);
+            Assert.Equal((tag, (ushort)5, 7u), (space.Tag, space.DomainId, space.PasidTag));
+            IotlbSpace[] others = [iotlb.SpaceOf(Iotlb.Tag(5, 8)), iotlb.SpaceOf(Iotlb.Tag(6, 7)), iotlb.SpaceOf(Iotlb.Tag(5, Iotlb.NoPasid))];
+            Assert.Equal(4, iotlb.SpaceCount);
+            Assert.Equal(4, others.Select(o => o.Asid).Append(space.Asid).Distinct().Count());
+            Assert.DoesNotContain(0, others.Select(o => o.Asid));
+
+            // A fill by space hits by space and by tag; another pair on the same page misses.
+            long sequence = 0;
+            iotlb.Fill(0x3000, 12, space, 0x8000, DmaProtection.ReadWrite, ref sequence, 0);
+            Assert.True(iotlb.TryLookup(0x3123, space, out ulong data, out int shift));
+            Assert.Equal((0x8000 | RW, 12), (data, shift));
+            Assert.Equal((true, 0x8000 | RW, 12), Lookup(iotlb, 0x3FFF, tag));
+            Assert.False(iotlb.TryLookup(0x3000, others[0], out _, out _));
+
+            // The default space is uncacheable: never filled, and it misses even on empty ways
+            // (page 0, iova 0, ASID 0: only the valid bit tells its key from an empty tag).
+            iotlb.Fill(0, 12, default(IotlbSpace), 0x9000, DmaProtection.Read, ref sequence, 0);
+            Assert.Equal(1, iotlb.CountValid());
+            Assert.Equal(1, iotlb.InvalidateAll());
+            Assert.Equal(0, iotlb.CountValid());
+            Assert.False(iotlb.TryLookup(0, default(IotlbSpace), out data, out shift), $"{path}");
+            Assert.Equal((0UL, 0), (data, shift));
+            Assert.False(iotlb.TryLookup(0x3000, space, out _, out _));
+        }
+    }
+
+    [Fact]
+    public void SpaceOf_AfterEveryAsidIsTaken_NewPairsAreUncacheable_OldOnesStillWork()
+    {
+        using var iotlb = new Iotlb(64);
+        IotlbSpace first = iotlb.SpaceOf(Iotlb.Tag(1, 0));
+        for (uint pasid = 1; pasid < 0xFFFF; pasid++)                      // ASIDs 2..65535
+            Assert.NotEqual(0, iotlb.SpaceOf(Iotlb.Tag(1, pasid)).Asid);
+        Assert.Equal(0xFFFF, iotlb.SpaceCount);
+
+        IotlbSpace late = iotlb.SpaceOf(Iotlb.Tag(2, 0));                    // the 65,536th pair
+        Assert.Equal(0, late.Asid);
+        Assert.Equal((2, 0u), (late.DomainId, late.PasidTag));
+        Fill(iotlb, 0x5000, 12, late.Tag, 0x9000, RW);                      // dropped: nothing may carry ASID 0
+        Assert.False(iotlb.TryLookup(0x5000, late, out _, out _));
+        Assert.Equal(0, iotlb.CountValid());
+
+        Fill(iotlb, 0x5000, 12, first.Tag, 0x9000, RW);                     // an early pair keeps its ASID
+        Assert.True(iotlb.TryLookup(0x5000, first, out ulong data, out _));
+        Assert.Equal(0x9000 | RW, data);
+        Assert.Equal(first, iotlb.SpaceOf(Iotlb.Tag(1, 0)));
+    }
+
+    [Fact]
+    public void Addresses_AtOrAbove2To57_AreNeitherFilledNorHit()
+    {
+        const ulong High = 0x0200_0000_0000_1000;                                  // page 1 plus 2^57: its tag would alias page 1's
+        const ulong Top = 0x01FF_FFFF_FFFF_F000;                                   // the last 4 KiB page below 2^57
+        foreach (var path in SupportedPaths())
+        {
+            using var iotlb = new Iotlb(Iotlb.Ways, path);                         // one set: both addresses probe it
+            ulong tag = Iotlb.Tag(2, 0);
+            Fill(iotlb, High, 12, tag, 0x5000, RW);
+            Fill(iotlb, 0x0200_0000_0000_0000, 21, tag, 0x20_0000, RW);
+            Fill(iotlb, ulong.MaxValue, 30, tag, 0x4000_0000, RW);
+            Assert.Equal(0, iotlb.CountValid());
+            Assert.False(Lookup(iotlb, High, tag).Hit);
+
+            Fill(iotlb, 0x1000, 12, tag, 0x6000, R);
+            Assert.Equal((true, 0x6000 | R, 12), Lookup(iotlb, 0x1000, tag));
+            Assert.False(Lookup(iotlb, High, tag).Hit, $"{path}: 2^57 + 0x1000 aliased page 1");
+            Assert.False(Lookup(iotlb, High | 1UL << 63, tag).Hit);
+
+            Fill(iotlb, Top, 12, tag, 0x7000, RW);                                 // the highest page still caches
+            Assert.Equal(2, iotlb.CountValid());
+            Assert.Equal((true, 0x7000 | RW, 12), Lookup(iotlb, Top + 0xFFF, tag));
+        }
+    }
+
     [Theory]
-    [InlineData(6)]
+    [InlineData(2)]
     [InlineData(0)]
     [InlineData(-1)]
     [InlineData(int.MinValue)]
@@ -425,17 +514,43 @@ public sealed class IotlbTests
     public void Constructor_CapacityOutOfRange_IsEinval(int capacity)
         => Assert.Equal(Errno.EINVAL, Assert.Throws<IommuException>(() => new Iotlb(capacity).Dispose()).Code);
 
-    [Fact]
-    public void Constructor_RoundsCapacityUpToWholeSets_AndRejectsMissingVectorPaths()
+    [Theory]
+    [InlineData(3, 1, 3)]
+    [InlineData(4, 2, 6)]
+    [InlineData(6, 2, 6)]
+    [InlineData(7, 4, 12)]
+    [InlineData(8, 4, 12)]
+    [InlineData(12, 4, 12)]
+    [InlineData(13, 8, 24)]
+    [InlineData(65536, 32768, 98304)]
+    [InlineData(262144, 131072, 393216)]
+    [InlineData(3 << 10, 1024, 3 << 10)]
+    [InlineData((3 << 10) + 1, 2048, 3 << 11)]
+    public void Constructor_RoundsCapacityUpToPowerOfTwoSets(int capacity, int sets, int entries)
     {
-        using (var iotlb = new Iotlb(8))
-            Assert.Equal((2, 14), (iotlb.Sets, iotlb.Capacity));
-        using (var iotlb = new Iotlb(65536))
-            Assert.Equal((9363, 65541), (iotlb.Sets, iotlb.Capacity));
-        using (var auto = new Iotlb(7))
+        using var iotlb = new Iotlb(capacity, IotlbProbePath.Scalar);
+        Assert.Equal((sets, entries), (iotlb.Sets, iotlb.Capacity));
+    }
+
+    [Fact]
+    public void Constructor_DefaultsAndAuto_AndRejectsMissingVectorPaths()
+    {
+        using (var iotlb = new Iotlb())
+        {
+            using var explicitDefault = new Iotlb(Iotlb.DefaultCapacity);
+            Assert.Equal((explicitDefault.Sets, explicitDefault.Capacity), (iotlb.Sets, iotlb.Capacity));
+            Assert.True(iotlb.Capacity >= Iotlb.DefaultCapacity && iotlb.Capacity < 2 * Iotlb.DefaultCapacity);
+            Assert.True(int.IsPow2(iotlb.Sets));
+        }
+        using (var auto = new Iotlb(Iotlb.Ways))
             Assert.Equal(SupportedPaths()[0], auto.Path);
-        foreach (var path in new[] { IotlbProbePath.Vector512, IotlbProbePath.Vector256 }.Where(p => !Iotlb.IsSupported(p)))
-            Assert.Equal(Errno.EINVAL, Assert.Throws<IommuException>(() => new Iotlb(7, path).Dispose()).Code);
+        foreach (var path in new[] { IotlbProbePath.Vector256, IotlbProbePath.Vector128 }.Where(p => !Iotlb.IsSupported(p)))
+            Assert.Equal(Errno.EINVAL, Assert.Throws<IommuException>(() => new Iotlb(Iotlb.Ways, path).Dispose()).Code);
+        foreach (var path in SupportedPaths())
+        {
+            using var iotlb = new Iotlb(Iotlb.Ways, path);
+            Assert.Equal(path, iotlb.Path);
+        }
         Assert.True(Iotlb.IsSupported(IotlbProbePath.Scalar) && Iotlb.IsSupported(IotlbProbePath.Auto));
     }
 }

@@ -269,6 +269,40 @@ public class TranslateTests
         Assert.Contains(single, r => !r.IsSuccess);
     }
 
+    [Theory]
+    [InlineData(false)]     // 4 KiB leaves only: the batch loop's inline probe answers every hit
+    [InlineData(true)]      // 4 KiB and 2 MiB leaves: the loop hands each request to the general lookup
+    public void Batch_SecondPassHits_MatchHandComputedHpas_WithOneOrTwoPageSizesCached(bool mixed)
+    {
+        using var f = UnitFixture.Scalable();
+        using SecondLevelPageTable table = f.NewTable();
+        table.Map(Iova, Hpa + 0x1000, 4 << 20, DmaProtection.ReadWrite);               // 4 MiB of 4 KiB pages (HPA off 2 MiB)...
+        if (mixed)
+            table.Map(Iova + 0x4000_0000, Hpa + 0x4000_0000, 8 << 20, DmaProtection.Read); // ...and 2 MiB leaves
+        f.Unit.AttachDevice(UnitFixture.Rid0100, 1, table);
+        f.Unit.SetupPasidSecondLevel(UnitFixture.Rid0100, 9, 1, table);
+
+        var random = new Random(mixed ? 11 : 12);
+        var requests = new DmaRequest[3000];
+        var expected = new ulong[requests.Length];
+        for (int i = 0; i < requests.Length; i++)
+        {
+            bool large = mixed && random.Next(2) == 0;
+            ulong offset = (ulong)random.Next(0, large ? 8 << 20 : 4 << 20);
+            ulong iova = Iova + (large ? 0x4000_0000UL : 0) + offset;
+            requests[i] = new DmaRequest(UnitFixture.Rid0100, random.Next(3) == 0 ? 9u : null, iova, DmaAccess.Read);
+            expected[i] = Hpa + (large ? 0x4000_0000UL : 0x1000UL) + offset;
+        }
+
+        var results = new TranslationResult[requests.Length];
+        f.Unit.Translate(requests, results);                                              // fills the IOTLB
+        long hitsBefore = f.Unit.Statistics.IotlbHits;
+        f.Unit.Translate(requests, results);                                              // hits
+        Assert.Equal(expected, results.Select(r => r.Hpa));
+        Assert.All(results, r => Assert.True(r.IsSuccess && r.PageSize == (r.Hpa >= Hpa + 0x4000_0000 ? 0x20_0000UL : 0x1000UL)));
+        Assert.Equal(requests.Length, f.Unit.Statistics.IotlbHits - hitsBefore);
+    }
+
     [Fact]
     public void Batch_ShortResultSpan_IsEinvalAndTranslatesNothing()
     {
