@@ -22,6 +22,10 @@ internal static class Harness
     /// <summary>The warm-up streams start at <c>(seed ^ WarmupSeedMask) + thread</c>, apart from the measured ones.</summary>
     public const ulong WarmupSeedMask = 0xA5A5_A5A5_A5A5_A5A5;
 
+    /// <summary>The shortest warm-up: tiered compilation waits 100 ms after a method's first calls
+    /// before it compiles the optimized code, and then compiles in the background.</summary>
+    public const double WarmupSeconds = 0.5;
+
     // Requests between two looks at the clock and two progress updates.
     private const int Chunk = 1 << 16;
 
@@ -50,8 +54,12 @@ internal static class Harness
                 try
                 {
                     Worker warm = create(thread, (options.Seed ^ WarmupSeedMask) + (ulong)thread);
-                    for (long left = options.WarmupPerThread; left > 0; left -= Chunk)
-                        warm.Run((int)Math.Min(Chunk, left));
+                    // At least the asked count, and (unless it is 0) at least WarmupSeconds, so that
+                    // tiered compilation has replaced the first, unoptimized code before the clock starts.
+                    long warmStart = Stopwatch.GetTimestamp();
+                    for (long left = options.WarmupPerThread; left > 0
+                        || (options.WarmupPerThread > 0 && Stopwatch.GetElapsedTime(warmStart).TotalSeconds < WarmupSeconds); left -= Chunk)
+                        warm.Run((int)(left > 0 ? Math.Min(Chunk, left) : Chunk));
                     workers[thread] = create(thread, options.Seed + (ulong)thread);
                 }
                 catch (Exception e)

@@ -56,6 +56,8 @@ public sealed unsafe class PhysicalMemory : IDisposable
         {
             // calloc: large blocks come straight from mmap and are zero-filled on first touch.
             _allocation = (byte*)NativeMemory.AllocZeroed((nuint)(sizeBytes + FrameSize));
+            // Table pages are read at random by walks: huge pages spare them most TLB misses.
+            HugePages.Advise(_allocation, (nuint)(sizeBytes + FrameSize));
         }
         catch (OutOfMemoryException)
         {

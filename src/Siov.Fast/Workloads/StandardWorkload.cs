@@ -135,8 +135,22 @@ public sealed class StandardWorkload
     /// <param name="requests">Receives the requests.</param>
     public void Fill(ref SplitMix64 random, Span<DmaRequest> requests)
     {
-        for (int k = 0; k < requests.Length; k++)
-            requests[k] = RequestOf(random.Next());
+        // The generator in a local: through the ref, every draw would wait on a store and a reload.
+        SplitMix64 local = random;
+        if (Domains == 1)
+        {
+            for (int k = 0; k < requests.Length; k++)
+            {
+                ulong r = local.Next();
+                requests[k] = new DmaRequest(RequesterId, null, IovaBase + ((r & _pageMask) << PageShift) + ((r >> 24) & _offsetMask), DmaAccess.Read);
+            }
+        }
+        else
+        {
+            for (int k = 0; k < requests.Length; k++)
+                requests[k] = RequestOf(local.Next());
+        }
+        random = local;
     }
 
     /// <summary>Adds every translated HPA of <paramref name="results"/> to <paramref name="checksum"/>
