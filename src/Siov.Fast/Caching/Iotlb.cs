@@ -105,6 +105,9 @@ public sealed unsafe class Iotlb : IDisposable
     private ulong* _sets;
     private int _cachedSizes; // bit per size code that was ever filled
     private int _fastCode = -1; // the one size code cached, when the Vector256 path is in use; else -1
+    private int _fastShift;     // its page shift
+    private ulong _fastKeyBits; // its size code << 1 | valid
+    private ulong _fastSalt;    // its size code << 62, as SetPointer mixes it in
 
     // Address-space ids: slow path only (context/PASID-cache fills, invalidations), under _spacesLock.
     private readonly Lock _spacesLock = new();
@@ -134,8 +137,9 @@ public sealed unsafe class Iotlb : IDisposable
         _setCount = (int)BitOperations.RoundUpToPowerOf2((uint)((capacity + Ways - 1) / Ways));
         int bits = BitOperations.Log2((uint)_setCount);
         // A one-set IOTLB would need a shift by 64, which C# masks to 0: shift by 63 and mask instead.
-        _setShift = 64 - Math.Max(bits, 1);
-        _setMask = (ulong)_setCount - 1;
+        // The hash's top bits, shifted straight to a byte offset of a 64-byte set.
+        _setShift = 64 - Math.Max(bits, 1) - 6;
+        _setMask = ((ulong)_setCount - 1) << 6;
         // Zeroed by the allocator: a large block comes straight from the OS, so untouched sets
         // cost address space, not memory (in 2 MiB steps where huge pages are granted).
         nuint bytes = (nuint)_setCount * SetLongs * sizeof(ulong);
@@ -267,18 +271,54 @@ public sealed unsafe class Iotlb : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal ulong LookupFast(ulong iova, in IotlbSpace space)
     {
-        int code = _fastCode;
-        if (code < 0)
+        if (_fastCode < 0)
             return 0;
-        int shift = 12 + 9 * code;
-        ulong page = iova >> shift;
-        ulong key = page << PageShiftInTag | space.KeyBits | (ulong)code << 1 | ValidBit;
-        ulong* set = SetPointer(page, code, space.SetSalt);
+        ulong* set = FastSet(iova, space, out ulong key);
+        return key == 0 ? 0 : ProbeSet(set, key);
+    }
+
+    /// <summary>The one page size code the batch loop may probe inline (0, 1 or 2), or -1 when several
+    /// sizes are cached or the probe is not Vector256. A stale value only costs misses.</summary>
+    internal int FastCode => _fastCode;
+
+    /// <summary>The set and tag key that <paramref name="iova"/> has for the page size of
+    /// <see cref="FastCode"/> (from fields set with it: fewer instructions in the batch loop): the
+    /// first half of a probe, done ahead of time by the batch loop. The key is 0 for an address at
+    /// or above 2^57, which the loop sends to the slow path. Only valid while FastCode is not -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ulong* FastSet(ulong iova, in IotlbSpace space, out ulong key)
+    {
+        ulong page = iova >> _fastShift;
+        key = iova >> 57 == 0 ? page << PageShiftInTag | space.KeyBits | _fastKeyBits : 0;
+        ulong hash = (page ^ space.SetSalt ^ _fastSalt) * Golden;
+        return (ulong*)((byte*)_sets + (nint)((hash >> _setShift) & _setMask));
+    }
+
+    /// <summary>The second half of a probe: compares the set's tags with <paramref name="key"/>
+    /// (Vector256) under the set's sequence lock; the entry word, or 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong ProbeSet(ulong* set, ulong key)
+    {
         ulong version = Volatile.Read(ref set[0]);
-        int way = FindWayVector256(set, key);
-        ulong data = Volatile.Read(ref set[DataLane + way]);
-        bool hit = way != 0 && (version & 1) == 0 && Volatile.Read(ref set[0]) == version && iova >> 57 == 0;
-        return hit ? data : 0;
+        uint match = Vector256.Equals(Vector256.Load(set), Vector256.Create(key)).ExtractMostSignificantBits() & 0xEu;
+        if (match == 0)
+            return 0;
+        // Acquire loads: the data is read after the tags, the version after the data.
+        ulong data = Volatile.Read(ref set[DataLane + (nint)BitOperations.TrailingZeroCount(match)]);
+        return (version & 1) == 0 && Volatile.Read(ref set[0]) == version ? data : 0;
+    }
+
+    /// <summary>The low <paramref name="shift"/> bits of <paramref name="iova"/>: its offset in a page of that size (BZHI where BMI2 is present).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong PageOffset(ulong iova, int shift) =>
+        Bmi2.X64.IsSupported ? Bmi2.X64.ZeroHighBits(iova, (ulong)shift) : iova & ((1UL << shift) - 1);
+
+    /// <summary>Hints the processor to bring in a set found by <see cref="FastSet"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void PrefetchSet(ulong* set)
+    {
+        if (Sse.IsSupported)
+            Sse.Prefetch0(set);
     }
 
     /// <summary>Whether a miss of <see cref="LookupFast"/> is a miss of <see cref="Lookup"/> too
@@ -326,15 +366,6 @@ public sealed unsafe class Iotlb : IDisposable
         Sse.Prefetch0(SetPointer(iova >> (12 + 9 * code), code, space.SetSalt));
     }
 
-    /// <summary><see cref="Prefetch"/> for the batch loop: the set <see cref="LookupFast"/> would probe; nothing when it would not.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void PrefetchFast(ulong iova, in IotlbSpace space)
-    {
-        int code = _fastCode;
-        if (!Sse.IsSupported || code < 0)
-            return;
-        Sse.Prefetch0(SetPointer(iova >> (12 + 9 * code), code, space.SetSalt));
-    }
 
     /// <summary>Probes the set of one page size; returns the entry word or 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -395,7 +426,7 @@ public sealed unsafe class Iotlb : IDisposable
         // The set depends on DID, page number and size, not on the PASID, so that a
         // domain-wide page-selective invalidation finds every PASID's entry in one set.
         ulong hash = (pageNumber ^ salt ^ (ulong)code << 62) * Golden;
-        return _sets + (nint)((hash >> _setShift) & _setMask) * SetLongs;
+        return (ulong*)((byte*)_sets + (nint)((hash >> _setShift) & _setMask));
     }
 
     /// <summary>
@@ -449,7 +480,12 @@ public sealed unsafe class Iotlb : IDisposable
             Volatile.Write(ref _fastCode, -1);
             Volatile.Write(ref _cachedSizes, sizes);
             if (_path == IotlbProbePath.Vector256 && BitOperations.IsPow2(sizes))
-                Volatile.Write(ref _fastCode, code);
+            {
+                _fastShift = 12 + 9 * code;
+                _fastKeyBits = (ulong)code << 1 | ValidBit;
+                _fastSalt = (ulong)code << 62;
+                Volatile.Write(ref _fastCode, code); // after the three above: readers check it first
+            }
         }
     }
 

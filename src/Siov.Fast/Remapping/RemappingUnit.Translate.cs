@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Siov.Fast.Caching;
 using Siov.Fast.Concurrency;
 using Siov.Fast.PageTables;
@@ -77,7 +79,7 @@ public sealed partial class RemappingUnit
         {
             // The hit loop makes no call, so its state stays in registers; it stops at a miss, or at
             // any request when several page sizes are cached or the probe is not Vector256.
-            int stop = walkAhead ? TranslateHits<WalkAhead>(requests, results, i) : TranslateHits<NoWalkAhead>(requests, results, i);
+            int stop = walkAhead ? TranslateHitsWalkingAhead(requests, results, i) : TranslateHitsPipelined(requests, results, i);
             hits += stop - i;
             if (stop == requests.Length)
                 break;
@@ -105,34 +107,93 @@ public sealed partial class RemappingUnit
         counters.WalkAhead = (requests.Length - hits) * 8 > requests.Length;
     }
 
-    private interface IWalkAhead
-    {
-        static abstract bool Enabled { get; }
-    }
+    /// <summary>How many requests ahead the batch loops prepare and prefetch IOTLB sets (a power of two).</summary>
+    private const int PrefetchDistance = 8;
 
-    private readonly struct WalkAhead : IWalkAhead
-    {
-        public static bool Enabled => true;
-    }
-
-    private readonly struct NoWalkAhead : IWalkAhead
-    {
-        public static bool Enabled => false;
-    }
-
-    /// <summary>Translates from <paramref name="start"/> while requests hit the IOTLB; returns the
-    /// index of the first request that did not (or the batch length).</summary>
-    /// <remarks>Kept small on purpose: every extra live value spills. A pass-through target has the
-    /// uncacheable IOTLB space, so it misses here and the slow path answers it.</remarks>
+    /// <summary>
+    /// Translates from <paramref name="start"/> while requests hit the IOTLB; returns the index of
+    /// the first request that did not (or the batch length). A two-stage pipeline: each request's
+    /// target, IOTLB set and tag key are worked out <see cref="PrefetchDistance"/> requests ahead,
+    /// when its set is prefetched, and kept in a ring on the stack; when its turn comes, only the
+    /// compare, the data load and the result remain.
+    /// </summary>
+    /// <remarks>Kept small on purpose and free of calls: every extra live value spills. It runs only
+    /// while one page size is cached and the probe is Vector256 (<see cref="Iotlb.FastCode"/>);
+    /// otherwise it returns at once and the caller's general lookup answers. A pass-through target
+    /// has the uncacheable IOTLB space, so it misses here and the slow path answers it.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private int TranslateHits<TWalk>(ReadOnlySpan<DmaRequest> requests, Span<TranslationResult> results, int start)
-        where TWalk : struct, IWalkAhead
+    private unsafe int TranslateHitsPipelined(ReadOnlySpan<DmaRequest> requests, Span<TranslationResult> results, int start)
+    {
+        Iotlb iotlb = _iotlb;
+        int code = iotlb.FastCode;
+        if (code < 0)
+            return start;
+        // References instead of indexing: the batch entry point sliced results to the requests'
+        // length, and a requester id (16 bits) always indexes the 65,536-entry context cache.
+        Debug.Assert(results.Length == requests.Length && _contextCache.Length == RequesterIdCount);
+        ref readonly DmaRequest first = ref MemoryMarshal.GetReference(requests);
+        ref TranslationResult out0 = ref MemoryMarshal.GetReference(results);
+        ref ContextCacheEntry? contexts = ref MemoryMarshal.GetArrayDataReference(_contextCache);
+        int shift = 12 + 9 * code;
+        ProbeSlot* ring = stackalloc ProbeSlot[PrefetchDistance];
+        int count = requests.Length;
+        for (int j = start; j < count && j < start + PrefetchDistance; j++)
+            Stage(Unsafe.Add(ref Unsafe.AsRef(in first), j), ring + (j & (PrefetchDistance - 1)), ref contexts, iotlb);
+        for (int i = start; i < count; i++)
+        {
+            ProbeSlot* slot = ring + (i & (PrefetchDistance - 1));
+            ref readonly DmaRequest request = ref Unsafe.Add(ref Unsafe.AsRef(in first), i);
+            ulong key = slot->Key;
+            ulong entry;
+            if (key == 0
+                || (entry = Iotlb.ProbeSet(slot->Set, key)) == 0
+                || ((uint)request.Access & ~(uint)entry & 3) != 0)
+                return i;
+            Unsafe.Add(ref out0, i) = TranslationResult.Translated(
+                (entry & ~0xFFFUL) | Iotlb.PageOffset(request.Iova, shift), shift, entry);
+            if ((uint)(i + PrefetchDistance) < (uint)count)
+                Stage(Unsafe.Add(ref Unsafe.AsRef(in first), i + PrefetchDistance), slot, ref contexts, iotlb);
+        }
+        return count;
+    }
+
+    /// <summary>One request's IOTLB set and tag key, worked out ahead; a key of 0 sends it to the slow path.</summary>
+    private unsafe struct ProbeSlot
+    {
+        public ulong* Set;
+        public ulong Key;
+    }
+
+    /// <summary>The first stage of <see cref="TranslateHitsPipelined"/>: the target from the context
+    /// and PASID caches, the set and key for the one cached page size, and a prefetch of the set.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Stage(in DmaRequest request, ProbeSlot* slot, ref ContextCacheEntry? contexts, Iotlb iotlb)
+    {
+        TranslationTarget? target = Unsafe.Add(ref contexts, request.RequesterId)?.Lookup(request);
+        if (target == null)
+        {
+            slot->Key = 0;
+            return;
+        }
+        ulong* set = iotlb.FastSet(request.Iova, target.Space, out ulong key);
+        slot->Set = set;
+        slot->Key = key;
+        Iotlb.PrefetchSet(set);
+    }
+
+    /// <summary>
+    /// The hit loop after a batch that mostly missed: like <see cref="TranslateHitsPipelined"/> but one
+    /// request at a time, and it also follows the tables of the request ahead and prefetches its
+    /// leaf entry, so the walks that follow a miss find their entries in cache.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int TranslateHitsWalkingAhead(ReadOnlySpan<DmaRequest> requests, Span<TranslationResult> results, int start)
     {
         ContextCacheEntry?[] contexts = _contextCache;
         Iotlb iotlb = _iotlb;
         for (int i = start; i < requests.Length; i++)
         {
-            if (TWalk.Enabled && (uint)(i + PrefetchDistance) < (uint)requests.Length)
+            if ((uint)(i + PrefetchDistance) < (uint)requests.Length)
                 PrefetchProbe(requests[i + PrefetchDistance]);
             ref readonly DmaRequest request = ref requests[i];
             TranslationTarget? target = contexts[request.RequesterId]?.Lookup(request);
@@ -141,16 +202,6 @@ public sealed partial class RemappingUnit
                 || (entry = iotlb.LookupFast(request.Iova, target.Space)) == 0
                 || ((uint)request.Access & ~(uint)entry & 3) != 0)
                 return i;
-            // Prefetch the set of the request ahead; its target is this one's when it comes from
-            // the same requester and PASID (hot4k, huge2m), else looked up (siov64).
-            if (!TWalk.Enabled && (uint)(i + PrefetchDistance) < (uint)requests.Length)
-            {
-                ref readonly DmaRequest ahead = ref requests[i + PrefetchDistance];
-                TranslationTarget? next = ahead.AddressSpaceKey == request.AddressSpaceKey
-                    ? target : contexts[ahead.RequesterId]?.Lookup(ahead);
-                if (next != null)
-                    iotlb.PrefetchFast(ahead.Iova, next.Space);
-            }
             results[i] = HitResult(request.Iova, entry);
         }
         return requests.Length;
@@ -163,9 +214,6 @@ public sealed partial class RemappingUnit
         int shift = Iotlb.PageShiftOf(entry);
         return TranslationResult.Translated((entry & ~0xFFFUL) | (iova & ((1UL << shift) - 1)), shift, entry);
     }
-
-    /// <summary>How many requests ahead the batch loop prefetches IOTLB sets.</summary>
-    private const int PrefetchDistance = 8;
 
     /// <summary>After a batch that mostly missed: prefetches the IOTLB set a request will probe and
     /// the leaf entry of its walk, when its context and PASID entries are cached (a hint only).</summary>
