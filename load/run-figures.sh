@@ -13,9 +13,10 @@ run --workload hot4k  --threads 1 --requests 50000000 --churn 100000
 run --workload hot4k  --threads 1 --requests 20000000 --batch 1
 run --workload huge2m --threads 1 --requests 50000000
 run --workload huge2m --threads 2 --requests 50000000
-run --workload siov64 --threads 1 --requests 20000000
-run --workload siov64 --threads 2 --requests 20000000
-run --workload siov64 --threads 1 --requests 20000000 --iotlb 524288
+run --workload siov64 --threads 1 --requests 50000000
+run --workload siov64 --threads 2 --requests 50000000
+run --workload siov64 --threads 1 --requests 20000000 --iotlb 65536
 run --workload cold4k --threads 1 --requests 20000000
 run --workload cold4k --threads 2 --requests 20000000
+run --workload cold4k --threads 1 --requests 20000000 --iotlb 65536
 for w in hot4k huge2m siov64 cold4k; do run --workload $w --threads 1 --requests 50000000 --mode bare; done

@@ -623,6 +623,8 @@ public sealed unsafe class Iotlb : IDisposable
         for (int index = 0; index < _setCount; index++)
         {
             ulong* set = _sets + (nint)index * SetLongs;
+            if (!MayHoldMatch(set, match, asids))
+                continue;
             ulong version = LockSet(set);
             for (int way = 1; way <= Ways; way++)
             {
@@ -635,6 +637,27 @@ public sealed unsafe class Iotlb : IDisposable
             UnlockSet(set, version);
         }
         return removed;
+    }
+
+    /// <summary>
+    /// Reads a set as a probe does (version, tags, version again) and answers false only when it
+    /// held no matching entry at one instant, so a sweep can pass it without taking its lock. An
+    /// entry filled after that instant was filled after the caller raised the invalidation
+    /// sequence number, so it either comes from a walk of the new tables or is dropped by the
+    /// fill's own check.
+    /// </summary>
+    private static bool MayHoldMatch(ulong* set, Func<ulong, bool[], bool> match, bool[] asids)
+    {
+        ulong version = Volatile.Read(ref set[0]);
+        if ((version & 1) != 0)
+            return true;
+        for (int way = 1; way <= Ways; way++)
+        {
+            ulong tag = Volatile.Read(ref set[way]);
+            if ((tag & ValidBit) != 0 && match(tag, asids))
+                return true;
+        }
+        return Volatile.Read(ref set[0]) != version;
     }
 
     /// <summary>Counts valid entries (a diagnostic scan; not synchronized with writers).</summary>
