@@ -5,9 +5,10 @@ using Siov.Fast.Workloads;
 namespace Siov.Fast.Bench;
 
 /// <summary>
-/// One IOTLB invalidation of each granularity on the hot4k platform (default 65,536-entry
-/// IOTLB, 9,363 sets): global, domain-selective and PASID-selective sweep every set (lock,
-/// compare three ways, unlock); page-selective (AM = 0) locks the one set the page hashes to.
+/// One IOTLB invalidation of each granularity on the hot4k platform (default IOTLB, 131,072
+/// sets): global, domain-selective and PASID-selective sweep every set (read it as a probe does,
+/// and lock, compare three ways and unlock only a set that holds a match); page-selective
+/// (AM = 0) locks the one set the page hashes to.
 /// Each invocation first refills 64 entries with translations, so there is something to remove;
 /// the refill is part of the time and is the same for every granularity (see RefillOnly).
 /// </summary>

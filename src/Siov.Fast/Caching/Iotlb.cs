@@ -112,7 +112,13 @@ public sealed unsafe class Iotlb : IDisposable
     // Address-space ids: slow path only (context/PASID-cache fills, invalidations), under _spacesLock.
     private readonly Lock _spacesLock = new();
     private readonly Dictionary<ulong, IotlbSpace> _spaces = [];
-    private readonly List<ulong> _asidTags = [0];   // index: ASID; value: the pair's tag
+    // Index: ASID; value: the pair's tag. Grown by copy and published whole, so invalidations read
+    // it without the lock; ASID 0 (uncacheable) is never in the IOTLB.
+    private ulong[] _asidTags = new ulong[64];
+    private int _asidCount = 1;
+
+    // One bit per set that a fill ever took: invalidation sweeps visit only those.
+    private readonly ulong[] _populated;
 
     /// <summary>Creates an empty IOTLB.</summary>
     /// <param name="capacity">Entries wanted, at least 3; rounded up to a power-of-two number of 3-way sets. Default 262,144
@@ -142,6 +148,7 @@ public sealed unsafe class Iotlb : IDisposable
         _setMask = ((ulong)_setCount - 1) << 6;
         // Zeroed by the allocator: a large block comes straight from the OS, so untouched sets
         // cost address space, not memory (in 2 MiB steps where huge pages are granted).
+        _populated = new ulong[(_setCount + 63) / 64];
         nuint bytes = (nuint)_setCount * SetLongs * sizeof(ulong);
         // Aligned to 2 MiB (huge pages cut the TLB misses of random probes), which also aligns a line.
         _allocation = (byte*)NativeMemory.AllocZeroed(bytes + HugePages.Size);
@@ -202,10 +209,18 @@ public sealed unsafe class Iotlb : IDisposable
             if (_spaces.TryGetValue(tag, out IotlbSpace space))
                 return space;
             ulong salt = (tag >> 32) << 40;
-            if (_asidTags.Count > MaxAsid)
+            if (_asidCount > MaxAsid)
                 return new IotlbSpace(tag, ValidBit, salt);    // ASIDs exhausted: uncacheable
-            space = new IotlbSpace(tag, (ulong)_asidTags.Count << AsidShift | ValidBit, salt);
-            _asidTags.Add(tag);
+            if (_asidCount == _asidTags.Length)
+            {
+                ulong[] grown = new ulong[Math.Min(_asidTags.Length * 2, MaxAsid + 1)];
+                _asidTags.CopyTo(grown, 0);
+                Volatile.Write(ref _asidTags, grown);
+            }
+            // The tag is in the table before the space is returned, so before any entry carries it.
+            _asidTags[_asidCount] = tag;
+            space = new IotlbSpace(tag, (ulong)_asidCount << AsidShift | ValidBit, salt);
+            _asidCount++;
             _spaces.Add(tag, space);
             return space;
         }
@@ -454,6 +469,7 @@ public sealed unsafe class Iotlb : IDisposable
         ulong* set = SetPointer(page, code, space.SetSalt);
         if (!TryLockSet(set, out ulong version))
             return;
+        MarkPopulated(set);
         if (Volatile.Read(ref invalidationSequence) == sequenceAtWalk)
         {
             int way = FindWayScalar(set, key);
@@ -526,41 +542,51 @@ public sealed unsafe class Iotlb : IDisposable
 
     private static int ShiftOf(ulong tag) => s_shifts[(int)(tag >> 1) & 3];
 
-    /// <summary>The ASIDs whose pair matches: a lookup table indexed by ASID.</summary>
-    private bool[] MatchingAsids(Func<ulong, bool> match)
+    /// <summary>Which entries an invalidation removes: all, or those of a domain, optionally of one
+    /// PASID tag, optionally overlapping <c>[First, Last]</c>.</summary>
+    private readonly record struct SweepFilter(bool All, ushort DomainId, uint? PasidTag, ulong First, ulong Last)
     {
-        lock (_spacesLock)
+        public static SweepFilter Everything => new(true, 0, null, 0, ulong.MaxValue);
+
+        /// <summary>Whether a valid tag matches; <paramref name="asidTags"/> maps ASIDs to their pairs.
+        /// An ASID beyond the table was given out after the invalidation began: not a match.</summary>
+        public bool Matches(ulong tag, ulong[] asidTags)
         {
-            var matches = new bool[_asidTags.Count];
-            for (int asid = 1; asid < matches.Length; asid++)
-                matches[asid] = match(_asidTags[asid]);
-            return matches;
+            if (All)
+                return true;
+            int asid = AsidOf(tag);
+            if (asid >= asidTags.Length)
+                return false;
+            ulong pair = asidTags[asid];
+            if (pair >> 32 != DomainId || (PasidTag is { } pasid && (uint)pair != pasid))
+                return false;
+            int shift = ShiftOf(tag);
+            ulong pageFirst = tag >> PageShiftInTag << shift;
+            return pageFirst <= Last && pageFirst + ((1UL << shift) - 1) >= First;
         }
     }
 
     /// <summary>Invalidates every entry (global invalidation).</summary>
     /// <returns>Entries removed.</returns>
-    public int InvalidateAll() => Sweep(static (_, _) => true, []);
+    public int InvalidateAll() => Sweep(SweepFilter.Everything);
 
     /// <summary>Invalidates the entries of one domain id, every PASID (domain-selective invalidation).</summary>
     /// <param name="domainId">DID.</param>
     /// <returns>Entries removed.</returns>
-    public int InvalidateDomain(ushort domainId) =>
-        Sweep(static (tag, asids) => AsidOf(tag) < asids.Length && asids[AsidOf(tag)],
-            MatchingAsids(t => t >> 32 == domainId));
+    public int InvalidateDomain(ushort domainId) => Sweep(new SweepFilter(false, domainId, null, 0, ulong.MaxValue));
 
     /// <summary>Invalidates the entries of one domain id and PASID tag (PASID-selective invalidation).</summary>
     /// <param name="domainId">DID.</param>
     /// <param name="pasidTag">PASID, or <see cref="NoPasid"/>.</param>
     /// <returns>Entries removed.</returns>
-    public int InvalidatePasid(ushort domainId, uint pasidTag) =>
-        Sweep(static (tag, asids) => AsidOf(tag) < asids.Length && asids[AsidOf(tag)],
-            MatchingAsids(t => t == Tag(domainId, pasidTag)));
+    public int InvalidatePasid(ushort domainId, uint pasidTag) => Sweep(new SweepFilter(false, domainId, pasidTag, 0, ulong.MaxValue));
 
     /// <summary>
     /// Invalidates every entry of the domain (and PASID, when given) that overlaps
     /// <c>[address, address + 2^addressMask pages)</c> (page-selective invalidation with an
     /// address mask, VT-d spec section 6.5.2.3): a superpage that overlaps the range goes whole.
+    /// Visits the set of each page of each cached size, or sweeps when the range has more pages
+    /// than the IOTLB has sets. Allocates nothing.
     /// </summary>
     /// <param name="domainId">DID.</param>
     /// <param name="pasidTag">PASID tag to match, or null for every PASID of the domain.</param>
@@ -569,10 +595,10 @@ public sealed unsafe class Iotlb : IDisposable
     /// <returns>Entries removed.</returns>
     public int InvalidatePages(ushort domainId, uint? pasidTag, ulong address, int addressMask)
     {
-        ulong first = address;
-        ulong last = address + (PageTables.VtdPaging.PageSize << addressMask) - 1;
-        bool[] asids = MatchingAsids(t => t >> 32 == domainId && (pasidTag is null || (uint)t == pasidTag.Value));
+        var filter = new SweepFilter(false, domainId, pasidTag, address,
+            address + (PageTables.VtdPaging.PageSize << addressMask) - 1);
         ulong salt = (ulong)domainId << 40;
+        ulong[] asidTags = Volatile.Read(ref _asidTags);
         int removed = 0;
         int sizes = Volatile.Read(ref _cachedSizes);
         for (int code = 0; code <= 2; code++)
@@ -580,25 +606,13 @@ public sealed unsafe class Iotlb : IDisposable
             if ((sizes & (1 << code)) == 0)
                 continue;
             int shift = s_shifts[code];
-            ulong firstPage = first >> shift;
-            ulong lastPage = last >> shift;
+            ulong firstPage = filter.First >> shift;
+            ulong lastPage = filter.Last >> shift;
             if (lastPage - firstPage >= (ulong)_setCount)
-                return removed + SweepRange(asids, first, last);
+                return removed + Sweep(filter);
             for (ulong page = firstPage; ; page++)
             {
-                ulong* set = SetPointer(page, code, salt);
-                ulong version = LockSet(set);
-                for (int way = 1; way <= Ways; way++)
-                {
-                    ulong tag = set[way];
-                    if ((tag & 7) == ((ulong)code << 1 | ValidBit) && tag >> PageShiftInTag == page
-                        && AsidOf(tag) < asids.Length && asids[AsidOf(tag)])
-                    {
-                        set[way] = 0;
-                        removed++;
-                    }
-                }
-                UnlockSet(set, version);
+                removed += InvalidateInSet(SetPointer(page, code, salt), filter, asidTags);
                 if (page == lastPage)
                     break;
             }
@@ -606,47 +620,52 @@ public sealed unsafe class Iotlb : IDisposable
         return removed;
     }
 
-    private int SweepRange(bool[] asids, ulong first, ulong last) =>
-        Sweep((tag, matches) =>
-        {
-            if (AsidOf(tag) >= matches.Length || !matches[AsidOf(tag)])
-                return false;
-            int shift = ShiftOf(tag);
-            ulong pageFirst = tag >> PageShiftInTag << shift;
-            ulong pageLast = pageFirst + (1UL << shift) - 1;
-            return pageFirst <= last && pageLast >= first;
-        }, asids);
-
-    private int Sweep(Func<ulong, bool[], bool> match, bool[] asids)
+    /// <summary>Visits every set that was ever filled (the populated bitmap) and removes matches.</summary>
+    private int Sweep(in SweepFilter filter)
     {
+        ulong[] asidTags = Volatile.Read(ref _asidTags);
         int removed = 0;
-        for (int index = 0; index < _setCount; index++)
+        for (int word = 0; word < _populated.Length; word++)
         {
-            ulong* set = _sets + (nint)index * SetLongs;
-            if (!MayHoldMatch(set, match, asids))
-                continue;
-            ulong version = LockSet(set);
-            for (int way = 1; way <= Ways; way++)
+            ulong bits = Volatile.Read(ref _populated[word]);
+            while (bits != 0)
             {
-                if ((set[way] & ValidBit) != 0 && match(set[way], asids))
-                {
-                    set[way] = 0;
-                    removed++;
-                }
+                int index = word * 64 + BitOperations.TrailingZeroCount(bits);
+                bits &= bits - 1;
+                removed += InvalidateInSet(_sets + (nint)index * SetLongs, filter, asidTags);
             }
-            UnlockSet(set, version);
         }
+        return removed;
+    }
+
+    /// <summary>Removes a set's matching entries under its lock; passes a set that holds none
+    /// without taking the lock.</summary>
+    private static int InvalidateInSet(ulong* set, in SweepFilter filter, ulong[] asidTags)
+    {
+        if (!MayHoldMatch(set, filter, asidTags))
+            return 0;
+        int removed = 0;
+        ulong version = LockSet(set);
+        for (int way = 1; way <= Ways; way++)
+        {
+            if ((set[way] & ValidBit) != 0 && filter.Matches(set[way], asidTags))
+            {
+                set[way] = 0;
+                removed++;
+            }
+        }
+        UnlockSet(set, version);
         return removed;
     }
 
     /// <summary>
     /// Reads a set as a probe does (version, tags, version again) and answers false only when it
-    /// held no matching entry at one instant, so a sweep can pass it without taking its lock. An
-    /// entry filled after that instant was filled after the caller raised the invalidation
-    /// sequence number, so it either comes from a walk of the new tables or is dropped by the
-    /// fill's own check.
+    /// held no matching entry at one instant, so an invalidation can pass it without taking its
+    /// lock. An entry filled after that instant was filled after the caller raised the
+    /// invalidation sequence number, so it either comes from a walk of the new tables or is
+    /// dropped by the fill's own check.
     /// </summary>
-    private static bool MayHoldMatch(ulong* set, Func<ulong, bool[], bool> match, bool[] asids)
+    private static bool MayHoldMatch(ulong* set, in SweepFilter filter, ulong[] asidTags)
     {
         ulong version = Volatile.Read(ref set[0]);
         if ((version & 1) != 0)
@@ -654,10 +673,24 @@ public sealed unsafe class Iotlb : IDisposable
         for (int way = 1; way <= Ways; way++)
         {
             ulong tag = Volatile.Read(ref set[way]);
-            if ((tag & ValidBit) != 0 && match(tag, asids))
+            if ((tag & ValidBit) != 0 && filter.Matches(tag, asidTags))
                 return true;
         }
         return Volatile.Read(ref set[0]) != version;
+    }
+
+    /// <summary>
+    /// Marks a set as ever filled, under its lock and before the fill checks the invalidation
+    /// sequence (Interlocked.Or is a full fence): an invalidation that raised the sequence first
+    /// either sees the mark or makes that fill drop its entry. Marks are never cleared.
+    /// </summary>
+    private void MarkPopulated(ulong* set)
+    {
+        nint index = (nint)(set - _sets) / SetLongs;
+        ref ulong word = ref _populated[index >> 6];
+        ulong bit = 1UL << (int)(index & 63);
+        if ((Volatile.Read(ref word) & bit) == 0)
+            Interlocked.Or(ref word, bit);
     }
 
     /// <summary>Counts valid entries (a diagnostic scan; not synchronized with writers).</summary>

@@ -38,11 +38,14 @@ public sealed partial class RemappingUnit
     /// <param name="requests">The requests.</param>
     /// <param name="results">Receives one result per request; at least as long as <paramref name="requests"/>.</param>
     /// <exception cref="IommuException">EINVAL when <paramref name="results"/> is shorter than <paramref name="requests"/> (nothing is translated).</exception>
-    /// <remarks>The batch loop looks <see cref="PrefetchDistance"/> requests ahead and prefetches the
-    /// IOTLB set that request will probe, so the cache misses of several requests overlap; it counts
-    /// translations and hits in locals and adds them to the thread's counters once per batch. After
-    /// a batch that mostly missed, it also prefetches the leaf entry of the walk ahead. Its walks run
-    /// inside one epoch scope, entered at the batch's first miss and left at its end.</remarks>
+    /// <remarks>The batch loop works out each request's target, IOTLB set and tag key
+    /// <see cref="PrefetchDistance"/> requests ahead and prefetches the set, so the cache misses of
+    /// several requests overlap and a hit is left with one compare; it counts translations and hits
+    /// in locals and adds them to the thread's counters once per batch. After a batch that mostly
+    /// missed, it prefetches the leaf entry of the walk ahead instead. Its walks run inside one epoch
+    /// scope, entered at the batch's first miss and left at its end. A request that is in flight in
+    /// the loop when its context or PASID entry is invalidated may still be translated through the
+    /// old one, as in hardware; its IOTLB entry is checked under the set's sequence lock as always.</remarks>
     public void Translate(ReadOnlySpan<DmaRequest> requests, Span<TranslationResult> results)
     {
         if (results.Length < requests.Length)
