@@ -104,7 +104,7 @@ public sealed unsafe class Iotlb : IDisposable
     private byte* _allocation;
     private ulong* _sets;
     private int _cachedSizes; // bit per size code that was ever filled
-    private int _fastCode = -1; // the one size code cached, when the Vector256 path is in use; else -1
+    private int _fastCode = -1; // the one size code cached, when the path is a SIMD one; else -1
     private int _fastShift;     // its page shift
     private ulong _fastKeyBits; // its size code << 1 | valid
     private ulong _fastSalt;    // its size code << 62, as SetPointer mixes it in
@@ -277,7 +277,7 @@ public sealed unsafe class Iotlb : IDisposable
 
     /// <summary>
     /// The batch loop's lookup: <see cref="Lookup"/> when exactly one page size has been cached and
-    /// the Vector256 path is in use, with no call in it so the loop keeps its state in registers;
+    /// the path is Vector256 or Vector128, with no call in it so the loop keeps its state in registers;
     /// otherwise a miss (0), and the caller asks <see cref="Lookup"/> when <see cref="FastLookupIsComplete"/> is false.
     /// </summary>
     /// <param name="iova">The input address.</param>
@@ -289,11 +289,13 @@ public sealed unsafe class Iotlb : IDisposable
         if (_fastCode < 0)
             return 0;
         ulong* set = FastSet(iova, space, out ulong key);
-        return key == 0 ? 0 : ProbeSet(set, key);
+        if (key == 0)
+            return 0;
+        return _path == IotlbProbePath.Vector256 ? ProbeSet<Vector256SetProbe>(set, key) : ProbeSet<Vector128SetProbe>(set, key);
     }
 
     /// <summary>The one page size code the batch loop may probe inline (0, 1 or 2), or -1 when several
-    /// sizes are cached or the probe is not Vector256. A stale value only costs misses.</summary>
+    /// sizes are cached or the probe is Scalar. A stale value only costs misses.</summary>
     internal int FastCode => _fastCode;
 
     /// <summary>The set and tag key that <paramref name="iova"/> has for the page size of
@@ -310,12 +312,13 @@ public sealed unsafe class Iotlb : IDisposable
     }
 
     /// <summary>The second half of a probe: compares the set's tags with <paramref name="key"/>
-    /// (Vector256) under the set's sequence lock; the entry word, or 0.</summary>
+    /// (Vector256, or Vector128 where it is the widest) under the set's sequence lock; the entry word, or 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static ulong ProbeSet(ulong* set, ulong key)
+    internal static ulong ProbeSet<TProbe>(ulong* set, ulong key)
+        where TProbe : struct, ISetProbe
     {
         ulong version = Volatile.Read(ref set[0]);
-        uint match = Vector256.Equals(Vector256.Load(set), Vector256.Create(key)).ExtractMostSignificantBits() & 0xEu;
+        uint match = TProbe.Match(set, key) & 0xEu;
         if (match == 0)
             return 0;
         // Acquire loads: the data is read after the tags, the version after the data.
@@ -495,7 +498,7 @@ public sealed unsafe class Iotlb : IDisposable
             int sizes = _cachedSizes | 1 << code;
             Volatile.Write(ref _fastCode, -1);
             Volatile.Write(ref _cachedSizes, sizes);
-            if (_path == IotlbProbePath.Vector256 && BitOperations.IsPow2(sizes))
+            if (_path != IotlbProbePath.Scalar && BitOperations.IsPow2(sizes))
             {
                 _fastShift = 12 + 9 * code;
                 _fastKeyBits = (ulong)code << 1 | ValidBit;
@@ -730,5 +733,32 @@ public sealed unsafe class Iotlb : IDisposable
         NativeMemory.Free(_allocation);
         _allocation = null;
         _sets = null;
+    }
+}
+
+/// <summary>A set compare the batch loop inlines: a mask with bit w set when way w's tag equals the key (lane 0, the version, may be set too: callers mask it).</summary>
+internal unsafe interface ISetProbe
+{
+    /// <summary>Compares the first four words of a set with <paramref name="key"/>.</summary>
+    static abstract uint Match(ulong* set, ulong key);
+}
+
+/// <summary>One 256-bit compare (AVX2).</summary>
+internal readonly unsafe struct Vector256SetProbe : ISetProbe
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint Match(ulong* set, ulong key) =>
+        Vector256.Equals(Vector256.Load(set), Vector256.Create(key)).ExtractMostSignificantBits();
+}
+
+/// <summary>Two 128-bit compares (SSE4.1, Arm AdvSIMD).</summary>
+internal readonly unsafe struct Vector128SetProbe : ISetProbe
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint Match(ulong* set, ulong key)
+    {
+        Vector128<ulong> k = Vector128.Create(key);
+        return Vector128.Equals(Vector128.Load(set), k).ExtractMostSignificantBits()
+            | Vector128.Equals(Vector128.Load(set + 2), k).ExtractMostSignificantBits() << 2;
     }
 }

@@ -81,8 +81,10 @@ public sealed partial class RemappingUnit
         while (true)
         {
             // The hit loop makes no call, so its state stays in registers; it stops at a miss, or at
-            // any request when several page sizes are cached or the probe is not Vector256.
-            int stop = walkAhead ? TranslateHitsWalkingAhead(requests, results, i) : TranslateHitsPipelined(requests, results, i);
+            // any request when several page sizes are cached or the probe is not the widest SIMD path.
+            int stop = walkAhead ? TranslateHitsWalkingAhead(requests, results, i)
+                : _iotlb.Path == IotlbProbePath.Vector256 ? TranslateHitsPipelined<Vector256SetProbe>(requests, results, i)
+                : TranslateHitsPipelined<Vector128SetProbe>(requests, results, i);
             hits += stop - i;
             if (stop == requests.Length)
                 break;
@@ -121,11 +123,12 @@ public sealed partial class RemappingUnit
     /// compare, the data load and the result remain.
     /// </summary>
     /// <remarks>Kept small on purpose and free of calls: every extra live value spills. It runs only
-    /// while one page size is cached and the probe is Vector256 (<see cref="Iotlb.FastCode"/>);
+    /// while one page size is cached and the probe is the widest SIMD path (<see cref="Iotlb.FastCode"/>);
     /// otherwise it returns at once and the caller's general lookup answers. A pass-through target
     /// has the uncacheable IOTLB space, so it misses here and the slow path answers it.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe int TranslateHitsPipelined(ReadOnlySpan<DmaRequest> requests, Span<TranslationResult> results, int start)
+    private unsafe int TranslateHitsPipelined<TProbe>(ReadOnlySpan<DmaRequest> requests, Span<TranslationResult> results, int start)
+        where TProbe : struct, ISetProbe
     {
         Iotlb iotlb = _iotlb;
         int code = iotlb.FastCode;
@@ -149,7 +152,7 @@ public sealed partial class RemappingUnit
             ulong key = slot->Key;
             ulong entry;
             if (key == 0
-                || (entry = Iotlb.ProbeSet(slot->Set, key)) == 0
+                || (entry = Iotlb.ProbeSet<TProbe>(slot->Set, key)) == 0
                 || ((uint)request.Access & ~(uint)entry & 3) != 0)
                 return i;
             Unsafe.Add(ref out0, i) = TranslationResult.Translated(
@@ -167,7 +170,7 @@ public sealed partial class RemappingUnit
         public ulong Key;
     }
 
-    /// <summary>The first stage of <see cref="TranslateHitsPipelined"/>: the target from the context
+    /// <summary>The first stage of <see cref="TranslateHitsPipelined{TProbe}"/>: the target from the context
     /// and PASID caches, the set and key for the one cached page size, and a prefetch of the set.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void Stage(in DmaRequest request, ProbeSlot* slot, ref ContextCacheEntry? contexts, Iotlb iotlb)
@@ -185,7 +188,7 @@ public sealed partial class RemappingUnit
     }
 
     /// <summary>
-    /// The hit loop after a batch that mostly missed: like <see cref="TranslateHitsPipelined"/> but one
+    /// The hit loop after a batch that mostly missed: like <see cref="TranslateHitsPipelined{TProbe}"/> but one
     /// request at a time, and it also follows the tables of the request ahead and prefetches its
     /// leaf entry, so the walks that follow a miss find their entries in cache.
     /// </summary>
