@@ -312,7 +312,7 @@ public sealed unsafe class Iotlb : IDisposable
     }
 
     /// <summary>The second half of a probe: compares the set's tags with <paramref name="key"/>
-    /// (Vector256, or Vector128 where it is the widest) under the set's sequence lock; the entry word, or 0.</summary>
+    /// (with <typeparamref name="TProbe"/>) under the set's sequence lock; the entry word, or 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static ulong ProbeSet<TProbe>(ulong* set, ulong key)
         where TProbe : struct, ISetProbe
@@ -385,46 +385,24 @@ public sealed unsafe class Iotlb : IDisposable
     }
 
 
-    /// <summary>Probes the set of one page size; returns the entry word or 0.</summary>
+    /// <summary>Probes the set of one page size with the unit's path; returns the entry word or 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ulong Probe(ulong iova, in IotlbSpace space, int code)
     {
-        int shift = 12 + 9 * code;
-        ulong page = iova >> shift;
+        // Beyond 2^57 the page number does not fit the tag: such an address never hits.
+        if (iova >> 57 != 0)
+            return 0;
+        ulong page = iova >> (12 + 9 * code);
         // The valid bit again: the default (uncacheable) space must not match an empty way.
         ulong key = page << PageShiftInTag | space.KeyBits | (ulong)code << 1 | ValidBit;
         ulong* set = SetPointer(page, code, space.SetSalt);
-        ulong version = Volatile.Read(ref set[0]);
         // The widest path inline; the others (tests, benchmarks, processors without AVX2) by a call.
-        int way = _path == IotlbProbePath.Vector256 ? FindWayVector256(set, key) : FindWayNarrow(_path, set, key);
-        // Acquire loads: the data is read after the tags, the version after the data.
-        ulong data = Volatile.Read(ref set[DataLane + way]);
-        // Beyond 2^57 the page number does not fit the tag: such an address never hits.
-        bool hit = way != 0 && (version & 1) == 0 && Volatile.Read(ref set[0]) == version && iova >> 57 == 0;
-        return hit ? data : 0;
+        return _path == IotlbProbePath.Vector256 ? ProbeSet<Vector256SetProbe>(set, key) : ProbeNarrow(_path, set, key);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int FindWayNarrow(IotlbProbePath path, ulong* set, ulong key) =>
-        path == IotlbProbePath.Vector128 ? FindWayVector128(set, key) : FindWayScalar(set, key);
-
-    /// <summary>Finds the way whose tag equals the key with one 256-bit compare; 0 when none.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static int FindWayVector256(ulong* set, ulong key)
-    {
-        uint match = Vector256.Equals(Vector256.Load(set), Vector256.Create(key)).ExtractMostSignificantBits();
-        return BitOperations.TrailingZeroCount(match & 0xEu | 0x10u) & 3;
-    }
-
-    /// <summary>Finds the way whose tag equals the key with two 128-bit compares; 0 when none.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static int FindWayVector128(ulong* set, ulong key)
-    {
-        Vector128<ulong> k = Vector128.Create(key);
-        uint match = Vector128.Equals(Vector128.Load(set), k).ExtractMostSignificantBits()
-            | Vector128.Equals(Vector128.Load(set + 2), k).ExtractMostSignificantBits() << 2;
-        return BitOperations.TrailingZeroCount(match & 0xEu | 0x10u) & 3;
-    }
+    private static ulong ProbeNarrow(IotlbProbePath path, ulong* set, ulong key) =>
+        path == IotlbProbePath.Vector128 ? ProbeSet<Vector128SetProbe>(set, key) : ProbeSet<ScalarSetProbe>(set, key);
 
     /// <summary>Finds the way whose tag equals the key with a loop; 0 when none.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -714,12 +692,13 @@ public sealed unsafe class Iotlb : IDisposable
     internal int FindWay(IotlbProbePath path, int setIndex, ulong key)
     {
         ulong* set = _sets + (nint)setIndex * SetLongs;
-        return path switch
+        uint match = path switch
         {
-            IotlbProbePath.Vector256 => FindWayVector256(set, key),
-            IotlbProbePath.Vector128 => FindWayVector128(set, key),
-            _ => FindWayScalar(set, key),
+            IotlbProbePath.Vector256 => Vector256SetProbe.Match(set, key),
+            IotlbProbePath.Vector128 => Vector128SetProbe.Match(set, key),
+            _ => ScalarSetProbe.Match(set, key),
         };
+        return BitOperations.TrailingZeroCount(match & 0xEu | 0x10u) & 3;
     }
 
     /// <summary>Writes a raw word into lane 0 (the version) to 3 of a set (for the agreement test).</summary>
@@ -760,5 +739,18 @@ internal readonly unsafe struct Vector128SetProbe : ISetProbe
         Vector128<ulong> k = Vector128.Create(key);
         return Vector128.Equals(Vector128.Load(set), k).ExtractMostSignificantBits()
             | Vector128.Equals(Vector128.Load(set + 2), k).ExtractMostSignificantBits() << 2;
+    }
+}
+
+/// <summary>A loop over the ways (lane 0 is left out).</summary>
+internal readonly unsafe struct ScalarSetProbe : ISetProbe
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint Match(ulong* set, ulong key)
+    {
+        uint match = 0;
+        for (int way = 1; way <= Iotlb.Ways; way++)
+            match |= set[way] == key ? 1u << way : 0;
+        return match;
     }
 }
