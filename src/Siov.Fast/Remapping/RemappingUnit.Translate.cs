@@ -81,7 +81,7 @@ public sealed partial class RemappingUnit
         while (true)
         {
             // The hit loop makes no call, so its state stays in registers; it stops at a miss, or at
-            // any request when several page sizes are cached or the probe is not the widest SIMD path.
+            // any request when several page sizes are cached or the probe is Scalar (FastCode -1).
             int stop = walkAhead ? TranslateHitsWalkingAhead(requests, results, i)
                 : _iotlb.Path == IotlbProbePath.Vector256 ? TranslateHitsPipelined<Vector256SetProbe>(requests, results, i)
                 : TranslateHitsPipelined<Vector128SetProbe>(requests, results, i);
@@ -123,7 +123,7 @@ public sealed partial class RemappingUnit
     /// compare, the data load and the result remain.
     /// </summary>
     /// <remarks>Kept small on purpose and free of calls: every extra live value spills. It runs only
-    /// while one page size is cached and the probe is the widest SIMD path (<see cref="Iotlb.FastCode"/>);
+    /// while one page size is cached and the probe is a SIMD path (<see cref="Iotlb.FastCode"/>);
     /// otherwise it returns at once and the caller's general lookup answers. A pass-through target
     /// has the uncacheable IOTLB space, so it misses here and the slow path answers it.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
