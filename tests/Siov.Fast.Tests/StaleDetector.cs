@@ -40,27 +40,69 @@ internal sealed class StaleDetector(int pages)
     public void Read(int seed, Func<Random, int, ulong, TranslationResult> translate, CancellationToken stop)
     {
         var random = new Random(seed);
-        long stale = 0, torn = 0, ok = 0;
+        var tally = new Tally();
         while (!stop.IsCancellationRequested)
         {
             int page = random.Next(_mappedGeneration.Length);
             ulong offset = (ulong)random.Next(0x1000);
             long unmappedBefore = Volatile.Read(ref _unmappedGeneration[page]);
-            TranslationResult r = translate(random, page, offset);
-            if (!r.IsSuccess)
-                continue;
-            long latest = Volatile.Read(ref _mappedGeneration[page]);
-            ulong frame = (r.Hpa - HpaBase) >> 12;
-            long generation = (long)(frame >> 8);
-            if (r.Hpa < HpaBase || (int)(frame & 0xFF) != page || (r.Hpa & 0xFFF) != offset || generation > latest)
-                torn++;
-            else if (generation <= unmappedBefore)
-                stale++;
-            else if (++ok % 1024 == 0)
-                Interlocked.Add(ref _successes, 1024);
+            Classify(translate(random, page, offset), page, offset, unmappedBefore, ref tally);
         }
-        Interlocked.Add(ref _stale, stale);
-        Interlocked.Add(ref _torn, torn);
-        Interlocked.Add(ref _successes, ok % 1024);
+        Publish(tally);
+    }
+
+    /// <summary>
+    /// <see cref="Read"/> a batch at a time: draws <paramref name="batch"/> (page, offset) pairs,
+    /// notes each page's unmapped generation, has <paramref name="translate"/> translate them all in
+    /// one call (the engine's batch loop), then classifies every result.
+    /// </summary>
+    public void ReadBatches(int seed, int batch, Action<int[], ulong[], TranslationResult[]> translate, CancellationToken stop)
+    {
+        var random = new Random(seed);
+        var pages = new int[batch];
+        var offsets = new ulong[batch];
+        var unmappedBefore = new long[batch];
+        var results = new TranslationResult[batch];
+        var tally = new Tally();
+        while (!stop.IsCancellationRequested)
+        {
+            for (int k = 0; k < batch; k++)
+            {
+                pages[k] = random.Next(_mappedGeneration.Length);
+                offsets[k] = (ulong)random.Next(0x1000);
+                unmappedBefore[k] = Volatile.Read(ref _unmappedGeneration[pages[k]]);
+            }
+            translate(pages, offsets, results);
+            for (int k = 0; k < batch; k++)
+                Classify(results[k], pages[k], offsets[k], unmappedBefore[k], ref tally);
+        }
+        Publish(tally);
+    }
+
+    private struct Tally
+    {
+        public long Stale, Torn, Ok;
+    }
+
+    private void Classify(TranslationResult r, int page, ulong offset, long unmappedBefore, ref Tally tally)
+    {
+        if (!r.IsSuccess)
+            return;
+        long latest = Volatile.Read(ref _mappedGeneration[page]);
+        ulong frame = (r.Hpa - HpaBase) >> 12;
+        long generation = (long)(frame >> 8);
+        if (r.Hpa < HpaBase || (int)(frame & 0xFF) != page || (r.Hpa & 0xFFF) != offset || generation > latest)
+            tally.Torn++;
+        else if (generation <= unmappedBefore)
+            tally.Stale++;
+        else if (++tally.Ok % 1024 == 0)
+            Interlocked.Add(ref _successes, 1024);
+    }
+
+    private void Publish(Tally tally)
+    {
+        Interlocked.Add(ref _stale, tally.Stale);
+        Interlocked.Add(ref _torn, tally.Torn);
+        Interlocked.Add(ref _successes, tally.Ok % 1024);
     }
 }

@@ -8,7 +8,8 @@ namespace Siov.Fast.Tests.Remapping;
 /// Translating threads against a writer that maps, unmaps and invalidates. Every HPA encodes
 /// the page it belongs to and the generation of the mapping, so a reader can tell a stale
 /// translation (a generation whose unmap had completed before the translation started) and a
-/// torn or foreign one (another page's HPA, a lost page offset). Bounded in time; serialized.
+/// torn or foreign one (another page's HPA, a lost page offset). The readers translate one request
+/// per call or 64 per batch call (the batch loops). Bounded in time; serialized.
 /// </summary>
 /// <remarks>
 /// Checked against mutations of the engine: skipping the IOTLB invalidation fails
@@ -28,10 +29,12 @@ public class StressTests
     private const int SpreadPages = 16;
     private const int Pages = SmallPages + SpreadPages;
 
-    [Fact]
-    public void ConcurrentMapUnmap_NoStaleOrTornTranslation()
+    [Theory]
+    [InlineData(false)]     // Translate per request
+    [InlineData(true)]      // batches of 64: the batch loops (pipelined on hits, walk-ahead after misses)
+    public void ConcurrentMapUnmap_NoStaleOrTornTranslation(bool batches)
     {
-        Outcome outcome = Run(skipInvalidation: false, TimeSpan.FromSeconds(1.5));
+        Outcome outcome = Run(skipInvalidation: false, TimeSpan.FromSeconds(1.5), batches);
         Assert.Equal(0, outcome.Stale);
         Assert.Equal(0, outcome.Torn);
         Assert.True(outcome.Successes > 1000, $"only {outcome.Successes} successful translations were checked");
@@ -39,10 +42,12 @@ public class StressTests
     }
 
     /// <summary>The detector works: skip the IOTLB invalidation after unmap and stale translations appear.</summary>
-    [Fact]
-    public void SkippingInvalidation_IsDetectedAsStale()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SkippingInvalidation_IsDetectedAsStale(bool batches)
     {
-        Outcome outcome = Run(skipInvalidation: true, TimeSpan.FromSeconds(0.5));
+        Outcome outcome = Run(skipInvalidation: true, TimeSpan.FromSeconds(0.5), batches);
         Assert.True(outcome.Stale > 0, "the stress test failed to notice missing invalidations");
     }
 
@@ -52,7 +57,7 @@ public class StressTests
         page < SmallPages ? SmallBase + (ulong)page * 0x1000 : SpreadBase + (ulong)(page - SmallPages) * 0x20_0000;
 
 
-    private static Outcome Run(bool skipInvalidation, TimeSpan duration)
+    private static Outcome Run(bool skipInvalidation, TimeSpan duration, bool batches)
     {
         using var f = UnitFixture.Scalable();
         using SecondLevelPageTable table = f.NewTable();
@@ -62,7 +67,21 @@ public class StressTests
         long writerOps = 0;
         using var stop = new CancellationTokenSource();
         var readers = new[] { 1, 2 }.Select(seed => Task.Factory.StartNew(
-            () => detector.Read(seed, (_, page, offset) => f.Unit.Translate(UnitFixture.Rid0100, null, IovaOf(page) + offset, DmaAccess.Read), stop.Token),
+            () =>
+            {
+                if (!batches)
+                {
+                    detector.Read(seed, (_, page, offset) => f.Unit.Translate(UnitFixture.Rid0100, null, IovaOf(page) + offset, DmaAccess.Read), stop.Token);
+                    return;
+                }
+                var requests = new DmaRequest[64];
+                detector.ReadBatches(seed, requests.Length, (pages, offsets, results) =>
+                {
+                    for (int k = 0; k < requests.Length; k++)
+                        requests[k] = new DmaRequest(UnitFixture.Rid0100, null, IovaOf(pages[k]) + offsets[k], DmaAccess.Read);
+                    f.Unit.Translate(requests, results);
+                }, stop.Token);
+            },
             TaskCreationOptions.LongRunning)).ToArray();
         var random = new Random(99);
         var clock = Stopwatch.StartNew();
