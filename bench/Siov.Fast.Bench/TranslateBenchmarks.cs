@@ -24,6 +24,7 @@ public class TranslateBenchmarks
     private PhysicalMemory _memory = null!;
     private SecondLevelPageTable _table = null!;
     private RemappingUnit _unit = null!;
+    private TranslationPort _port = null!;
     private RemappingUnit _missUnit = null!;
     private SecondLevelPageTable _table5 = null!;
     private RemappingUnit _missUnit5 = null!;
@@ -48,6 +49,7 @@ public class TranslateBenchmarks
         _unit = new RemappingUnit(_memory, UnitPresets.ScalableCapability, UnitPresets.ScalableExtendedCapability,
             new RemappingUnitOptions { IotlbProbePath = Path });
         _unit.AttachDevice(Requester, 1, _table);
+        _port = _unit.OpenPort();
         _missUnit = new RemappingUnit(_memory, UnitPresets.ScalableCapability, UnitPresets.ScalableExtendedCapability,
             new RemappingUnitOptions { IotlbProbePath = Path, IotlbCapacity = Iotlb.Ways });
         _missUnit.AttachDevice(Requester, 1, _table);
@@ -92,6 +94,16 @@ public class TranslateBenchmarks
     /// <summary>One Translate call per request, all IOTLB hits.</summary>
     [Benchmark(OperationsPerInvoke = Requests)]
     public ulong TranslateHit() => TranslateEach(_unit);
+
+    /// <summary>One Translate call per request through a <see cref="TranslationPort"/>, all IOTLB hits.</summary>
+    [Benchmark(OperationsPerInvoke = Requests)]
+    public ulong TranslateHitPort()
+    {
+        ulong sum = 0;
+        foreach (DmaRequest request in _requests)
+            sum += _port.Translate(request).Hpa;
+        return sum;
+    }
 
     /// <summary>One batch call for 4096 IOTLB hits.</summary>
     [Benchmark(OperationsPerInvoke = Requests)]

@@ -6,8 +6,9 @@ namespace Siov.Fast.Load;
 
 /// <summary>
 /// The engine in this process: a <see cref="WorkloadPlatform"/> per run, each thread translating
-/// its stream through the batch <see cref="RemappingUnit.Translate(ReadOnlySpan{DmaRequest}, Span{TranslationResult})"/>
-/// (or one <see cref="RemappingUnit.Translate(in DmaRequest)"/> per request with --batch 1),
+/// its stream through a <see cref="TranslationPort"/> of its own, as a device model's DMA engine
+/// would: the batch <see cref="TranslationPort.Translate(ReadOnlySpan{DmaRequest}, Span{TranslationResult})"/>,
+/// or one <see cref="TranslationPort.Translate(in DmaRequest)"/> per request with --batch 1;
 /// and optionally a churn writer.
 /// </summary>
 internal static class InProcessDriver
@@ -42,7 +43,8 @@ internal static class InProcessDriver
 
     private sealed class EngineWorker(WorkloadPlatform platform, ulong stream, int batch) : Worker
     {
-        private readonly RemappingUnit _unit = platform.Unit;
+        // Made on the worker's own thread (Harness creates workers there), used only by it.
+        private readonly TranslationPort _port = platform.Unit.OpenPort();
         private readonly StandardWorkload _workload = platform.Workload;
         private readonly DmaRequest[] _requests = new DmaRequest[batch];
         private readonly TranslationResult[] _results = new TranslationResult[batch];
@@ -57,9 +59,9 @@ internal static class InProcessDriver
                 Span<TranslationResult> results = _results.AsSpan(0, n);
                 _workload.Fill(ref _random, requests);
                 if (n == 1)
-                    results[0] = _unit.Translate(requests[0]);
+                    results[0] = _port.Translate(requests[0]);
                 else
-                    _unit.Translate(requests, results);
+                    _port.Translate(requests, results);
                 StandardWorkload.Accumulate(results, ref Checksum, ref Faults);
                 count -= n;
             }

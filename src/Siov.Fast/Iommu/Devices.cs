@@ -103,7 +103,8 @@ public sealed class PciDevice : Device
 
     /// <summary>
     /// Translates a DMA of this device through its unit: a convenience over
-    /// <see cref="RemappingUnit.Translate(ushort, uint?, ulong, DmaAccess)"/> (hot callers use the unit directly).
+    /// <see cref="RemappingUnit.Translate(ushort, uint?, ulong, DmaAccess)"/> (hot callers keep a
+    /// <see cref="TranslationPort"/> of the unit per thread, from <see cref="RemappingUnit.OpenPort"/>).
     /// </summary>
     /// <param name="pasid">PASID, or null for an untagged request (RID_PASID).</param>
     /// <param name="iova">Input address.</param>

@@ -49,11 +49,24 @@ internal sealed class ThreadCounters
 #pragma warning restore CS0169, IDE0051
 }
 
-/// <summary>The per-thread counter blocks of one unit, indexed by <see cref="ThreadIndex"/>.</summary>
+/// <summary>The per-thread counter blocks of one unit, indexed by <see cref="ThreadIndex"/>, and
+/// the blocks of its <see cref="TranslationPort"/>s.</summary>
 internal sealed class CounterSet
 {
     private readonly Lock _lock = new();
     private ThreadCounters?[] _blocks = new ThreadCounters?[64];
+    private ThreadCounters[] _portBlocks = [];
+
+    /// <summary>A block of its own for a new port; counted by <see cref="Sum"/> from now on.</summary>
+    public ThreadCounters AddPortBlock()
+    {
+        lock (_lock)
+        {
+            var block = new ThreadCounters();
+            Volatile.Write(ref _portBlocks, [.. _portBlocks, block]);
+            return block;
+        }
+    }
 
     /// <summary>This thread's block: one thread-static read and one array load once registered.</summary>
     public ThreadCounters Current
@@ -89,7 +102,7 @@ internal sealed class CounterSet
     public (long Translations, long Hits, long Misses, long Walks, long PassThrough, long ContextMisses, long PasidMisses, long Faults) Sum()
     {
         long t = 0, h = 0, m = 0, w = 0, p = 0, c = 0, pc = 0, f = 0;
-        foreach (ThreadCounters? block in Volatile.Read(ref _blocks))
+        foreach (ThreadCounters? block in Volatile.Read(ref _blocks).Concat(Volatile.Read(ref _portBlocks)))
         {
             if (block == null)
                 continue;

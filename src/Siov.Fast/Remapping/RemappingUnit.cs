@@ -9,7 +9,8 @@ namespace Siov.Fast.Remapping;
 /// tables (legacy mode) or scalable-mode context entries with PASID directories and PASID
 /// tables, all in spec format in simulated physical memory; an IOTLB, a context cache and a
 /// PASID cache; invalidation at the spec's granularities; a primary fault log; and
-/// <see cref="Translate(in DmaRequest)"/>, which a device model calls for every DMA.
+/// <see cref="Translate(in DmaRequest)"/>, which a device model calls for every DMA (or, faster, the
+/// same call on a <see cref="TranslationPort"/> it keeps per thread, from <see cref="OpenPort"/>).
 /// </summary>
 /// <remarks>
 /// <para><b>Concurrency contract.</b></para>

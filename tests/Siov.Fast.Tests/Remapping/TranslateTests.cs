@@ -320,6 +320,42 @@ public class TranslateTests
     }
 
     [Fact]
+    public void Port_TranslatesAsTheUnit_AndCountsInTheUnitsStatistics()
+    {
+        using var f = UnitFixture.Scalable();
+        using SecondLevelPageTable table = f.NewTable();
+        table.Map(Iova, Hpa + 0x1000, 1 << 20, DmaProtection.Read);
+        f.Unit.AttachDevice(UnitFixture.Rid0100, 1, table);
+        var requests = new DmaRequest[500];
+        var random = new Random(5);
+        for (int i = 0; i < requests.Length; i++)
+            requests[i] = new DmaRequest(UnitFixture.Rid0100, null, Iova + (ulong)random.Next(0, 2 << 20), (DmaAccess)random.Next(1, 3));
+
+        TranslationPort port = f.Unit.OpenPort();
+        Assert.Same(f.Unit, port.Unit);
+        TranslationResult[] viaPort = requests.Select(r => port.Translate(r)).ToArray();
+        var batch = new TranslationResult[requests.Length];
+        port.Translate(requests, batch);
+        long before = f.Unit.Statistics.Translations;
+        TranslationResult[] viaUnit = requests.Select(r => f.Unit.Translate(r)).ToArray();
+
+        Assert.Equal(viaUnit, viaPort);
+        Assert.Equal(viaUnit, batch);
+        for (int i = 0; i < requests.Length; i++)
+        {
+            ulong offset = requests[i].Iova - Iova;
+            if (offset < 1 << 20 && requests[i].Access == DmaAccess.Read)
+                Assert.Equal(Hpa + 0x1000 + offset, viaUnit[i].Hpa);
+        }
+        Assert.Contains(viaUnit, r => r.Fault == FaultReason.SmNoWritePermission);          // writes to the read-only range
+        Assert.Contains(viaUnit, r => r.Fault == FaultReason.SmSecondLevelNotPresent);      // beyond its 1 MiB
+        RemappingStatistics stats = f.Unit.Statistics;
+        Assert.Equal(3L * requests.Length, stats.Translations);                              // the port's 1,000 and the unit's 500
+        Assert.Equal(before + requests.Length, stats.Translations);
+        Assert.Equal(Errno.EINVAL, Assert.Throws<IommuException>(() => port.Translate(requests, new TranslationResult[1])).Code);
+    }
+
+    [Fact]
     public void Batch_ShortResultSpan_IsEinvalAndTranslatesNothing()
     {
         using var f = UnitFixture.Scalable();
