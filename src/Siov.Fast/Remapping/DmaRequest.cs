@@ -37,14 +37,6 @@ public readonly struct DmaRequest : IEquatable<DmaRequest>
     /// <summary>The input address.</summary>
     public ulong Iova => _iova;
 
-    /// <summary>Requester id, PASID and PASID flag in one word (the access byte masked out): equal
-    /// for two requests that go through the same context and PASID entries.</summary>
-    internal ulong AddressSpaceKey
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => Unsafe.As<uint, ulong>(ref Unsafe.AsRef(in _pasid)) & ~(0xFFUL << 48);
-    }
-
     /// <summary>Requester id (bus:dev.fn as a 16-bit source id).</summary>
     public ushort RequesterId => _requesterId;
 
