@@ -51,7 +51,7 @@ public readonly record struct IotlbSpace(ulong Tag, ulong KeyBits, ulong SetSalt
 /// </summary>
 /// <remarks>
 /// <para><b>Layout.</b> A set is one 64-byte line of eight words: the set's version, the tags of
-/// three ways, their data (<c>page HPA | R | W</c>) and a replacement cursor. A tag is
+/// three ways, their data (<c>page HPA | size code &lt;&lt; 2 | W &lt;&lt; 1 | R</c>) and a replacement cursor. A tag is
 /// <c>page number &lt;&lt; 19 | ASID &lt;&lt; 3 | size code &lt;&lt; 1 | valid</c>, where the ASID is a
 /// 16-bit number the IOTLB gives each (DID, PASID) pair it sees (<see cref="SpaceOf"/>), so one
 /// word names the entry and a probe is a single compare of the first half-line against one
@@ -67,7 +67,9 @@ public readonly record struct IotlbSpace(ulong Tag, ulong KeyBits, ulong SetSalt
 /// read before its page walk; the fill is dropped, under the set lock, when the number has
 /// changed since. An invalidation raises the number (a full fence, after the table change)
 /// before it sweeps the sets, so a walk that may have read the old table either sees the new
-/// number or fills before the sweep reaches its set, and is swept.</para>
+/// number or fills before the sweep reaches its set, and is swept. Sweeps visit only the sets a
+/// fill ever took (a bitmap that a fill marks under the set lock before its sequence check) and
+/// pass a set without locking it when a probe-style read finds no matching entry.</para>
 /// <para><b>Address-space ids</b> are never reused, so an entry can never be read under another
 /// pair's name; after 65,535 distinct pairs, new pairs are uncacheable (every request walks).</para>
 /// <para><b>Replacement</b> evicts one way per fill (an invalid way first, else round-robin);
