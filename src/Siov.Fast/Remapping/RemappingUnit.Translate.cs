@@ -38,8 +38,8 @@ public sealed partial class RemappingUnit
     /// <param name="requests">The requests.</param>
     /// <param name="results">Receives one result per request; at least as long as <paramref name="requests"/>.</param>
     /// <exception cref="IommuException">EINVAL when <paramref name="results"/> is shorter than <paramref name="requests"/> (nothing is translated).</exception>
-    /// <remarks>The batch loop works out each request's target, IOTLB set and tag key
-    /// <see cref="PrefetchDistance"/> requests ahead and prefetches the set, so the cache misses of
+    /// <remarks>The batch loop works out each request's target, IOTLB set and tag key 16 requests
+    /// ahead and prefetches the set, so the cache misses of
     /// several requests overlap and a hit is left with one compare; it counts translations and hits
     /// in locals and adds them to the thread's counters once per batch. After a batch that mostly
     /// missed, it prefetches the leaf entry of the walk ahead instead. Its walks run inside one epoch
@@ -123,13 +123,17 @@ public sealed partial class RemappingUnit
         counters.WalkAhead = (requests.Length - hits) * 8 > requests.Length;
     }
 
-    /// <summary>How many requests ahead the batch loops prepare and prefetch IOTLB sets (a power of two).</summary>
-    private const int PrefetchDistance = 8;
+    /// <summary>How many requests ahead the pipelined hit loop prepares and prefetches IOTLB sets
+    /// (a power of two: the ring's size). 16 beat 8 on siov64 and huge2m, whose sets are spread widest.</summary>
+    private const int PipelineDepth = 16;
+
+    /// <summary>How many requests ahead the walk-ahead loop prefetches (16 was no better for cold4k).</summary>
+    private const int WalkAheadDistance = 8;
 
     /// <summary>
     /// Translates from <paramref name="start"/> while requests hit the IOTLB; returns the index of
     /// the first request that did not (or the batch length). A two-stage pipeline: each request's
-    /// target, IOTLB set and tag key are worked out <see cref="PrefetchDistance"/> requests ahead,
+    /// target, IOTLB set and tag key are worked out <see cref="PipelineDepth"/> requests ahead,
     /// when its set is prefetched, and kept in a ring on the stack; when its turn comes, only the
     /// compare, the data load and the result remain.
     /// </summary>
@@ -152,13 +156,13 @@ public sealed partial class RemappingUnit
         ref TranslationResult out0 = ref MemoryMarshal.GetReference(results);
         ref ContextCacheEntry? contexts = ref MemoryMarshal.GetArrayDataReference(_contextCache);
         int shift = 12 + 9 * code;
-        ProbeSlot* ring = stackalloc ProbeSlot[PrefetchDistance];
+        ProbeSlot* ring = stackalloc ProbeSlot[PipelineDepth];
         int count = requests.Length;
-        for (int j = start; j < count && j < start + PrefetchDistance; j++)
-            Stage(Unsafe.Add(ref Unsafe.AsRef(in first), j), ring + (j & (PrefetchDistance - 1)), ref contexts, iotlb);
+        for (int j = start; j < count && j < start + PipelineDepth; j++)
+            Stage(Unsafe.Add(ref Unsafe.AsRef(in first), j), ring + (j & (PipelineDepth - 1)), ref contexts, iotlb);
         for (int i = start; i < count; i++)
         {
-            ProbeSlot* slot = ring + (i & (PrefetchDistance - 1));
+            ProbeSlot* slot = ring + (i & (PipelineDepth - 1));
             ref readonly DmaRequest request = ref Unsafe.Add(ref Unsafe.AsRef(in first), i);
             ulong key = slot->Key;
             ulong entry;
@@ -168,8 +172,8 @@ public sealed partial class RemappingUnit
                 return i;
             Unsafe.Add(ref out0, i) = TranslationResult.Translated(
                 (entry & ~0xFFFUL) | Iotlb.PageOffset(request.Iova, shift), shift, entry);
-            if ((uint)(i + PrefetchDistance) < (uint)count)
-                Stage(Unsafe.Add(ref Unsafe.AsRef(in first), i + PrefetchDistance), slot, ref contexts, iotlb);
+            if ((uint)(i + PipelineDepth) < (uint)count)
+                Stage(Unsafe.Add(ref Unsafe.AsRef(in first), i + PipelineDepth), slot, ref contexts, iotlb);
         }
         return count;
     }
@@ -210,8 +214,8 @@ public sealed partial class RemappingUnit
         Iotlb iotlb = _iotlb;
         for (int i = start; i < requests.Length; i++)
         {
-            if ((uint)(i + PrefetchDistance) < (uint)requests.Length)
-                PrefetchProbe(requests[i + PrefetchDistance]);
+            if ((uint)(i + WalkAheadDistance) < (uint)requests.Length)
+                PrefetchProbe(requests[i + WalkAheadDistance]);
             ref readonly DmaRequest request = ref requests[i];
             TranslationTarget? target = contexts[request.RequesterId]?.Lookup(request);
             ulong entry;
