@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.InteropServices;
 using Siov.Fast.PageTables;
 using Siov.Fast.Remapping;
 
@@ -162,11 +164,29 @@ public sealed class StandardWorkload
     {
         ulong sum = checksum;
         long failed = 0;
-        foreach (ref readonly TranslationResult result in results)
+        int k = 0;
+        if (Vector256.IsHardwareAccelerated && BitConverter.IsLittleEndian)
         {
-            // A fault's HPA is 0, so the sum needs no branch.
-            sum = unchecked(sum + result.Hpa);
-            failed += result.IsSuccess ? 0 : 1;
+            // Two 16-byte results per vector: HPAs in lanes 0 and 2, the fault byte at bits 23:16 of
+            // lanes 1 and 3. A fault's HPA is 0, so the sum needs no branch.
+            ReadOnlySpan<ulong> words = MemoryMarshal.Cast<TranslationResult, ulong>(results);
+            Vector256<ulong> hpaLanes = Vector256.Create(ulong.MaxValue, 0, ulong.MaxValue, 0);
+            Vector256<ulong> faultLanes = Vector256.Create(0, 0xFFUL << 16, 0, 0xFFUL << 16);
+            Vector256<ulong> ones = Vector256.Create(0, 1UL, 0, 1UL);
+            Vector256<ulong> sums = Vector256<ulong>.Zero, faulted = Vector256<ulong>.Zero;
+            for (; k + 2 <= results.Length; k += 2)
+            {
+                Vector256<ulong> pair = Vector256.Create(words.Slice(2 * k, 4));
+                sums += pair & hpaLanes;
+                faulted += ~Vector256.Equals(pair & faultLanes, Vector256<ulong>.Zero) & ones;   // +1 per fault
+            }
+            sum = unchecked(sum + Vector256.Sum(sums));
+            failed = (long)Vector256.Sum(faulted);
+        }
+        for (; k < results.Length; k++)
+        {
+            sum = unchecked(sum + results[k].Hpa);
+            failed += results[k].IsSuccess ? 0 : 1;
         }
         checksum = sum;
         faults += failed;

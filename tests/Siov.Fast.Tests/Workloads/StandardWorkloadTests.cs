@@ -73,6 +73,40 @@ public class StandardWorkloadTests
         Assert.Equal(0, platform.Unit.Faults.Recorded);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(7)]       // an odd length: the last result goes through the scalar tail
+    [InlineData(256)]
+    public void Accumulate_SumsHpasAndCountsFaults_AsANaiveLoopDoes(int count)
+    {
+        using var f = Remapping.UnitFixture.Scalable();
+        using Siov.Fast.PageTables.SecondLevelPageTable table = f.NewTable();
+        table.Map(StandardWorkload.IovaBase, StandardWorkload.HpaBase, 1 << 20, DmaProtection.Read);
+        f.Unit.AttachDevice(Remapping.UnitFixture.Rid0100, 1, table);
+        var random = new Random(count);
+        var requests = new DmaRequest[count];
+        for (int i = 0; i < count; i++)                                 // reads and writes in and beyond the 1 MiB: hits and faults
+            requests[i] = new DmaRequest(Remapping.UnitFixture.Rid0100, null,
+                StandardWorkload.IovaBase + (ulong)random.Next(0, 2 << 20), random.Next(3) == 0 ? DmaAccess.Write : DmaAccess.Read);
+        var results = new TranslationResult[count];
+        f.Unit.Translate(requests, results);
+
+        ulong expectedSum = 0xABCD;
+        long expectedFaults = 3;
+        foreach (TranslationResult r in results)
+        {
+            expectedSum += r.Hpa;
+            expectedFaults += r.IsSuccess ? 0 : 1;
+        }
+        ulong sum = 0xABCD;
+        long faults = 3;
+        StandardWorkload.Accumulate(results, ref sum, ref faults);
+        Assert.Equal((expectedSum, expectedFaults), (sum, faults));
+        if (count >= 256)
+            Assert.InRange(expectedFaults - 3, 1, count - 1);            // both kinds were there
+    }
+
     [Fact]
     public void Checksum_Hot4k_MatchesADictionaryTranslator()
     {
