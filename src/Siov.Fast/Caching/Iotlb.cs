@@ -308,9 +308,8 @@ public sealed unsafe class Iotlb : IDisposable
     internal ulong* FastSet(ulong iova, in IotlbSpace space, out ulong key)
     {
         ulong page = iova >> _fastShift;
-        key = iova >> 57 == 0 ? page << PageShiftInTag | space.KeyBits | _fastKeyBits : 0;
-        ulong hash = (page ^ space.SetSalt ^ _fastSalt) * Golden;
-        return (ulong*)((byte*)_sets + (nint)((hash >> _setShift) & _setMask));
+        key = iova >> 57 == 0 ? TagOf(page, space, _fastKeyBits) : 0;
+        return SetPointer(page, space.SetSalt ^ _fastSalt);
     }
 
     /// <summary>The second half of a probe: compares the set's tags with <paramref name="key"/>
@@ -383,7 +382,7 @@ public sealed unsafe class Iotlb : IDisposable
         int code = BitOperations.TrailingZeroCount(_cachedSizes | 8);
         if (code > 2)
             return;
-        Sse.Prefetch0(SetPointer(iova >> (12 + 9 * code), code, space.SetSalt));
+        Sse.Prefetch0(SetPointer(iova >> (12 + 9 * code), space.SetSalt ^ SizeSalt(code)));
     }
 
 
@@ -395,9 +394,8 @@ public sealed unsafe class Iotlb : IDisposable
         if (iova >> 57 != 0)
             return 0;
         ulong page = iova >> (12 + 9 * code);
-        // The valid bit again: the default (uncacheable) space must not match an empty way.
-        ulong key = page << PageShiftInTag | space.KeyBits | (ulong)code << 1 | ValidBit;
-        ulong* set = SetPointer(page, code, space.SetSalt);
+        ulong key = TagOf(page, space, SizeKeyBits(code));
+        ulong* set = SetPointer(page, space.SetSalt ^ SizeSalt(code));
         // The widest path inline; the others (tests, benchmarks, processors without AVX2) by a call.
         return _path == IotlbProbePath.Vector256 ? ProbeSet<Vector256SetProbe>(set, key) : ProbeNarrow(_path, set, key);
     }
@@ -418,14 +416,28 @@ public sealed unsafe class Iotlb : IDisposable
         return 0;
     }
 
+    /// <summary>The set of a page: <paramref name="salt"/> is the space's <see cref="IotlbSpace.SetSalt"/>
+    /// XOR <see cref="SizeSalt"/> of the page size.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong* SetPointer(ulong pageNumber, int code, ulong salt)
+    private ulong* SetPointer(ulong pageNumber, ulong salt)
     {
         // The set depends on DID, page number and size, not on the PASID, so that a
         // domain-wide page-selective invalidation finds every PASID's entry in one set.
-        ulong hash = (pageNumber ^ salt ^ (ulong)code << 62) * Golden;
+        ulong hash = (pageNumber ^ salt) * Golden;
         return (ulong*)((byte*)_sets + (nint)((hash >> _setShift) & _setMask));
     }
+
+    /// <summary>The page size's part of the set index.</summary>
+    private static ulong SizeSalt(int code) => (ulong)code << 62;
+
+    /// <summary>The page size's part of a tag, with the valid bit (again: the default, uncacheable
+    /// space must not match an empty way).</summary>
+    private static ulong SizeKeyBits(int code) => (ulong)code << 1 | ValidBit;
+
+    /// <summary>A tag: <c>page number &lt;&lt; 19 | ASID &lt;&lt; 3 | size code &lt;&lt; 1 | valid</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong TagOf(ulong pageNumber, in IotlbSpace space, ulong sizeKeyBits) =>
+        pageNumber << PageShiftInTag | space.KeyBits | sizeKeyBits;
 
     /// <summary>
     /// Caches a leaf unless an invalidation ran since <paramref name="sequenceAtWalk"/> was read.
@@ -448,8 +460,8 @@ public sealed unsafe class Iotlb : IDisposable
         if ((_cachedSizes & (1 << code)) == 0)
             AddCachedSize(code);
         ulong page = iova >> pageShift;
-        ulong key = page << PageShiftInTag | space.KeyBits | (ulong)code << 1;
-        ulong* set = SetPointer(page, code, space.SetSalt);
+        ulong key = TagOf(page, space, SizeKeyBits(code));
+        ulong* set = SetPointer(page, space.SetSalt ^ SizeSalt(code));
         if (!TryLockSet(set, out ulong version))
             return;
         MarkPopulated(set);
@@ -481,8 +493,8 @@ public sealed unsafe class Iotlb : IDisposable
             if (_path != IotlbProbePath.Scalar && BitOperations.IsPow2(sizes))
             {
                 _fastShift = 12 + 9 * code;
-                _fastKeyBits = (ulong)code << 1 | ValidBit;
-                _fastSalt = (ulong)code << 62;
+                _fastKeyBits = SizeKeyBits(code);
+                _fastSalt = SizeSalt(code);
                 Volatile.Write(ref _fastCode, code); // after the three above: readers check it first
             }
         }
@@ -595,7 +607,7 @@ public sealed unsafe class Iotlb : IDisposable
                 return removed + Sweep(filter);
             for (ulong page = firstPage; ; page++)
             {
-                removed += InvalidateInSet(SetPointer(page, code, salt), filter, asidTags);
+                removed += InvalidateInSet(SetPointer(page, salt ^ SizeSalt(code)), filter, asidTags);
                 if (page == lastPage)
                     break;
             }

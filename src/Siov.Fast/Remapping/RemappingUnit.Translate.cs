@@ -233,7 +233,7 @@ public sealed partial class RemappingUnit
     private static TranslationResult HitResult(ulong iova, ulong entry)
     {
         int shift = Iotlb.PageShiftOf(entry);
-        return TranslationResult.Translated((entry & ~0xFFFUL) | (iova & ((1UL << shift) - 1)), shift, entry);
+        return TranslationResult.Translated((entry & ~0xFFFUL) | Iotlb.PageOffset(iova, shift), shift, entry);
     }
 
     /// <summary>After a batch that mostly missed: prefetches the IOTLB set a request will probe and
