@@ -1,48 +1,55 @@
-// The admin server: a minimal API over the engine. It starts on 127.0.0.1:5080 unless --urls or
-// ASPNETCORE_URLS says otherwise, on the embedded default platform (ModelledPlatform.CreateDefault).
+// The admin server: a minimal API over the engine. It starts on 127.0.0.1:5080 unless --urls, ASPNETCORE_URLS or
+// Kestrel:Endpoints say otherwise, on the embedded default platform (ModelledPlatform.CreateDefault).
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Siov.Fast.Api.Apis;
 using Siov.Fast.Api.Infrastructure;
-using Siov.Fast.Platforms;
+using Siov.Fast.Iommu;
 
 var builder = WebApplication.CreateBuilder(args);
 // dotnet run keeps the caller's directory (RunWorkingDirectory), so appsettings.json may not be there: log levels live here.
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-string urls = builder.Configuration["urls"] ?? "";
-if (string.IsNullOrEmpty(urls))
-{
-    urls = "http://127.0.0.1:5080";
-    builder.WebHost.UseUrls(urls);
-}
+if (string.IsNullOrEmpty(builder.Configuration["urls"]) && !builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().Any())
+    builder.WebHost.UseUrls("http://127.0.0.1:5080");
 
+ServerLimits limits = new();
+builder.Configuration.GetSection(ServerLimits.Section).Bind(limits);
+var validation = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(limits, new(limits), validation, validateAllProperties: true))
+{
+    Console.Error.WriteLine("siov admin server: " + ServerLimits.Section + ": " + string.Join("; ", validation.Select(v => v.ErrorMessage)));
+    return 2;
+}
 try
 {
-    // Both fail fast, before the server listens: a bad platform file or a missing API key is a start-up error.
-    builder.Services.AddSingleton(ApiKeyOptions.From(builder.Configuration, urls));
-    builder.Services.AddSingleton(new PlatformState(PlatformLoader.Load(builder.Configuration)));
+    // Fails fast, before the server listens: a bad platform file is a start-up error.
+    var coreOptions = new IommuCoreOptions { MaxDomains = limits.MaxDomains, MaxTablePagesPerDomain = limits.MaxTablePagesPerDomain };
+    builder.Services.AddSingleton(new PlatformState(PlatformLoader.Load(builder.Configuration, coreOptions), limits));
 }
 catch (InvalidOperationException e)
 {
     Console.Error.WriteLine("siov admin server: " + e.Message);
     return 2;
 }
+builder.Services.AddSingleton(new ApiKeyMode(builder.Configuration));
+builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+    .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+builder.Services.AddAuthorizationBuilder()
+    .AddPolicy(ApiKeyAuthenticationHandler.MutatingPolicy, p => p.AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName).RequireAuthenticatedUser());
 builder.Services.ConfigureHttpJsonOptions(o =>
 {
     o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
     o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+    o.SerializerOptions.MaxDepth = 16;
 });
 builder.Services.AddProblemDetails();
 // A request that does not bind (malformed JSON, "abc" for an int id or query parameter) throws, so that
 // ErrorMiddleware answers a problem body whose detail names the parameter, not a bare 400.
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-builder.Services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
-{
-    doc.Info.Title = "Siov.Fast admin API";
-    doc.Info.Description = "Platforms, iommu groups, domains, aux domains, mdevs, VFIO containers and DMA translation. "
-        + "Errors are RFC 9457 problem+json bodies whose 'code' is the kernel errno name.";
-    return Task.CompletedTask;
-}));
+builder.Services.AddOpenApi(o => OpenApiDocumentSetup.Configure(o));
 
 var app = builder.Build();
 app.UseMiddleware<ErrorMiddleware>();
@@ -53,26 +60,58 @@ app.UseStatusCodePages(async ctx =>
     if (!http.Response.HasStarted && http.Response.ContentLength is null && string.IsNullOrEmpty(http.Response.ContentType))
     {
         int status = http.Response.StatusCode;
-        await Problems.WriteAsync(http, status == 404 ? "ENOENT" : "EINVAL", status,
-            (status == 404 ? "ENOENT: no such resource: " : $"EINVAL: HTTP {status} for ") + http.Request.Path);
+        string detail = status switch
+        {
+            404 => $"ENOENT: no such resource: {http.Request.Path}",
+            405 => $"EINVAL: {http.Request.Method} is not allowed on {http.Request.Path}",
+            415 => $"EINVAL: Content-Type '{http.Request.ContentType}' is not read by {http.Request.Path}; send application/json",
+            _ => $"EINVAL: HTTP {status} for {http.Request.Path}",
+        };
+        await Problems.WriteAsync(http, status == 404 ? "ENOENT" : "EINVAL", status, detail);
     }
 });
-app.UseMiddleware<ApiKeyMiddleware>();
+app.UseRouting();
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseMiddleware<BodyLimitMiddleware>();
 
-app.MapOpenApi();
+app.MapOpenApi("/openapi/v1.json"); // one document: other names are plain routing misses (404 problem bodies)
 app.UseSwaggerUI(o =>
 {
     o.SwaggerEndpoint("/openapi/v1.json", "Siov.Fast v1");
     o.RoutePrefix = "swagger";
 });
 app.MapGet("/", () => TypedResults.Redirect("/swagger")).ExcludeFromDescription();
-app.MapPlatformApi();
-app.MapDomainsApi();
-app.MapMdevApi();
-app.MapContainersApi();
-app.MapFaultsApi();
-app.MapTranslateApi();
-app.Run();
+// Every mutating call needs the API key where one is required (translation batches change nothing: they are exempt).
+RouteGroupBuilder api = app.MapGroup("");
+((IEndpointConventionBuilder)api).Add(endpoint =>
+{
+    bool mutating = endpoint.Metadata.OfType<HttpMethodMetadata>().SelectMany(m => m.HttpMethods)
+        .Any(m => !(HttpMethods.IsGet(m) || HttpMethods.IsHead(m) || HttpMethods.IsOptions(m)));
+    if (mutating)
+        endpoint.Metadata.Add(new AuthorizeAttribute(ApiKeyAuthenticationHandler.MutatingPolicy));
+});
+api.MapPlatformApi();
+api.MapDomainsApi();
+api.MapMdevApi();
+api.MapContainersApi();
+api.MapFaultsApi();
+api.MapTranslateApi();
+
+await app.StartAsync();
+// The key decision needs the addresses Kestrel really bound; until it is made, mutating calls need the key.
+ApiKeyMode keyMode = app.Services.GetRequiredService<ApiKeyMode>();
+ICollection<string> addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+if (keyMode.Decide([.. addresses]) is { } refusal)
+{
+    Console.Error.WriteLine("siov admin server: " + refusal);
+    await app.StopAsync();
+    return 2;
+}
+PlatformState state = app.Services.GetRequiredService<PlatformState>();
+string boundAddresses = string.Join(", ", addresses), keyDescription = keyMode.Describe();
+StartupLog.Listening(app.Logger, state.Platform.Name, boundAddresses, keyDescription);
+await app.WaitForShutdownAsync();
 return 0;
 
 /// <summary>Entry point, visible to WebApplicationFactory tests.</summary>

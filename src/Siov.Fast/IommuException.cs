@@ -24,8 +24,30 @@ public sealed class IommuException : Exception
         Code = code;
     }
 
+    /// <summary>
+    /// Creates an exception for one item of a batch call (for example
+    /// <see cref="PageTables.SecondLevelPageTable.MapBatch"/>): the message becomes
+    /// <c>CODE: mappings[index]: message</c> and <see cref="Index"/> holds <paramref name="index"/>.
+    /// </summary>
+    /// <param name="code">The errno name, e.g. <see cref="Errno.EEXIST"/>.</param>
+    /// <param name="message">What was wrong with the item, without the errno and index prefixes (both are added).</param>
+    /// <param name="index">Zero-based position of the failing item in the batch.</param>
+    public IommuException(Errno code, string message, int index)
+        : base(code.ToString() + ": mappings[" + index.ToString(CultureInfo.InvariantCulture) + "]: " + message)
+    {
+        Code = code;
+        Index = index;
+    }
+
     /// <summary>The kernel errno name of the failure; stable across versions, safe to match on.</summary>
     public Errno Code { get; }
+
+    /// <summary>
+    /// For a failure of a batch call that one item caused (a bad item, an overlap), the item's
+    /// zero-based position in the batch; the message then starts with <c>CODE: mappings[index]: </c>.
+    /// Null for a failure of a single-item call or of the batch as a whole (ENOMEM, ENOSPC).
+    /// </summary>
+    public int? Index { get; }
 
     /// <summary>Creates an exception with an errno code and a message (kept for the standard exception shape).</summary>
     public IommuException() : this(Errno.EINVAL, "invalid argument") { }
@@ -49,6 +71,11 @@ internal static class Throw
 {
     [DoesNotReturn]
     public static void Iommu(Errno code, string message) => throw new IommuException(code, message);
+
+    /// <summary>Throws for item <paramref name="index"/> of a batch; a negative index means a single-item call (no index).</summary>
+    [DoesNotReturn]
+    public static void Iommu(Errno code, string message, int index) =>
+        throw (index < 0 ? new IommuException(code, message) : new IommuException(code, message, index));
 
     /// <summary>Formats an address the way the kernel prints it: 0x followed by lower-case hex.</summary>
     public static string Hex(ulong value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);

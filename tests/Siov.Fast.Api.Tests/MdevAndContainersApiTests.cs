@@ -157,7 +157,7 @@ public sealed class MdevAndContainersApiTests : ApiTestHost
         int b = (await ReadJsonAsync(await PostAsync("/containers"), HttpStatusCode.Created)).GetProperty("id").GetInt32();
         int group = await DeviceGroupAsync("02:00.0");
         await ReadJsonAsync(await PostAsync($"/containers/{a}/groups", $$"""{"group":{{group}}}"""));
-        await ReadProblemAsync(await PostAsync($"/containers/{b}/groups", $$"""{"group":{{group}}}"""), HttpStatusCode.Conflict, "EBUSY", "another VFIO container");
+        await ReadProblemAsync(await PostAsync($"/containers/{b}/groups", $$"""{"group":{{group}}}"""), HttpStatusCode.Conflict, "EBUSY", "belongs to container");
     }
 
     [Fact]

@@ -9,11 +9,12 @@ internal static class ContainersApi
 {
     public static IEndpointRouteBuilder MapContainersApi(this IEndpointRouteBuilder app)
     {
-        RouteGroupBuilder containers = app.MapGroup("/containers").WithTags("containers");
+        RouteGroupBuilder containers = app.MapGroup("/containers").WithTags("containers").WithControlLock();
         containers.MapGet("/", List).WithName("ListContainers").WithSummary("VFIO containers");
         containers.MapPost("/", Create).WithName("CreateContainer").WithSummary("Open a VFIO type1 container");
         containers.MapGet("/{id}", Get).WithName("GetContainer").WithSummary("Groups, domains, DMA mappings and pinned ranges");
-        containers.MapDelete("/{id}", Delete).WithName("DeleteContainer").WithSummary("Close a container: every group is detached");
+        containers.MapDelete("/{id}", Delete).WithName("DeleteContainer")
+            .WithSummary("Close a container: every group is detached (normal and aux), its domains freed, its mappings dropped");
         containers.MapPost("/{id}/groups", AttachGroup).WithName("ContainerAttachGroup")
             .WithSummary("vfio_iommu_type1_attach_group: {group}; mdev groups are aux-attached through their iommu_device");
         containers.MapDelete("/{id}/groups/{group}", DetachGroup).WithName("ContainerDetachGroup").WithSummary("vfio_iommu_type1_detach_group");
@@ -28,6 +29,7 @@ internal static class ContainersApi
 
     public static Created<ContainerDto> Create(PlatformState state)
     {
+        // ENOSPC beyond Siov:Limits:MaxContainers.
         (int id, VfioContainer container) = state.CreateContainer();
         return TypedResults.Created($"/containers/{id}", Dto.Container(id, container));
     }
@@ -35,13 +37,8 @@ internal static class ContainersApi
     public static Results<Ok<ContainerDto>, ProblemHttpResult> Get(int id, PlatformState state) =>
         state.Containers.TryGetValue(id, out VfioContainer? c) ? TypedResults.Ok(Dto.Container(id, c)) : Problems.NotFound($"no container {id}");
 
-    public static Results<NoContent, ProblemHttpResult> Delete(int id, PlatformState state)
-    {
-        if (!state.Containers.TryRemove(id, out VfioContainer? c))
-            return Problems.NotFound($"no container {id}");
-        c.Dispose();
-        return TypedResults.NoContent();
-    }
+    public static Results<NoContent, ProblemHttpResult> Delete(int id, PlatformState state) =>
+        state.CloseContainer(id) ? TypedResults.NoContent() : Problems.NotFound($"no container {id}");
 
     public static Results<Ok<ContainerDto>, ProblemHttpResult> AttachGroup(int id, ContainerGroupRequest? request, PlatformState state)
     {

@@ -1,6 +1,9 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Siov.Fast.Api.Infrastructure;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
 using Siov.Fast.Iommu;
+using Siov.Fast.PageTables;
 
 namespace Siov.Fast.Api.Apis;
 
@@ -10,18 +13,29 @@ internal static class DomainsApi
     /// <summary>Most mappings one batch call may carry.</summary>
     public const int MaxMapBatch = 65536;
 
+    /// <summary>Most leaves one <c>GET /domains/{id}/mappings</c> answers (and its default).</summary>
+    public const int MaxListedMappings = 65536;
+
+    /// <summary>Leaves a listing answers when no <c>limit</c> is given.</summary>
+    public const int DefaultListedMappings = 4096;
+
     public static IEndpointRouteBuilder MapDomainsApi(this IEndpointRouteBuilder app)
     {
-        RouteGroupBuilder domains = app.MapGroup("/domains").WithTags("domains");
+        RouteGroupBuilder domains = app.MapGroup("/domains").WithTags("domains").WithControlLock();
         domains.MapGet("/", List).WithName("ListDomains").WithSummary("Live domains");
         domains.MapPost("/", Create).WithName("CreateDomain").WithSummary("iommu_domain_alloc: type BLOCKED, IDENTITY, UNMANAGED or DMA");
         domains.MapGet("/{id}", Get).WithName("GetDomain").WithSummary("One domain with its groups, aux devices, PASID and per-unit domain ids");
         domains.MapDelete("/{id}", Delete).WithName("DeleteDomain").WithSummary("iommu_domain_free (EBUSY while attached)");
 
-        domains.MapGet("/{id}/mappings", ListMappings).WithName("ListMappings").WithSummary("Page-table leaves in IOVA order");
+        domains.MapGet("/{id}/mappings", ListMappings).WithName("ListMappings")
+            .WithSummary($"Page-table leaves in IOVA order from ?start= (default 0x0), at most ?limit= (default {DefaultListedMappings}, at most {MaxListedMappings}); a Link header with rel=\"next\" names the next page");
         domains.MapPost("/{id}/mappings", Map).WithName("MapRange").WithSummary("iommu_map: iova, hpa, size as \"0x...\" hex, prot r|w|rw");
-        domains.MapPost("/{id}/mappings/batch", MapBatch).WithName("MapRanges")
-            .WithSummary($"Many iommu_map calls in one request (at most {MaxMapBatch}); all or nothing: an error names the failing index and leaves the domain as it was");
+        // Reads its own body before taking the control lock, so it is mapped outside the locked group.
+        app.MapPost("/domains/{id}/mappings/batch", MapBatch).WithName("MapRanges").WithTags("domains")
+            .Accepts<MapBatchRequest>("application/json")
+            .Produces<MapBatchResult>()
+            .WithBodyLimit(int.MaxValue) // the route reads at most Siov:Limits:MaxBatchBodyBytes itself
+            .WithSummary($"Many iommu_map calls in one request (at most {MaxMapBatch}); all or nothing: an error names the failing index and leaves the domain, and the table memory, as they were");
         domains.MapDelete("/{id}/mappings", Unmap).WithName("UnmapRange")
             .WithSummary("iommu_unmap of ?iova=&size=; answers the bytes unmapped (a partly covered superpage goes whole)");
 
@@ -56,10 +70,20 @@ internal static class DomainsApi
         return TypedResults.NoContent();
     }
 
-    public static Results<Ok<MappingDto[]>, ProblemHttpResult> ListMappings(int id, PlatformState state) =>
-        Lookup.Domain(state, id, out IommuDomain? domain, out ProblemHttpResult? problem)
-            ? TypedResults.Ok(domain.GetMappings().Select(m => Dto.Mapping(m.Iova, m.Hpa, m.Size, m.Protection)).ToArray())
-            : problem;
+    public static Results<Ok<MappingDto[]>, ProblemHttpResult> ListMappings(int id, string? start, int? limit, HttpResponse response, PlatformState state)
+    {
+        if (!Lookup.Domain(state, id, out IommuDomain? domain, out ProblemHttpResult? problem))
+            return problem;
+        ulong from = start == null ? 0 : Hex.Parse(start, "start");
+        int count = limit ?? DefaultListedMappings;
+        if (count is < 1 or > MaxListedMappings)
+            return Problems.Invalid($"query parameter 'limit' is {count}, expected 1 to {MaxListedMappings}");
+        // One more than asked tells whether a next page exists; the walk stops there, whatever the table holds.
+        IReadOnlyList<IoMapping> leaves = domain.PageTable?.GetMappings(from, count + 1) ?? [];
+        if (leaves.Count > count)
+            response.Headers.Link = $"</domains/{id}/mappings?start={Hex.Format(leaves[count].Iova)}&limit={count}>; rel=\"next\"";
+        return TypedResults.Ok(leaves.Take(count).Select(m => Dto.Mapping(m.Iova, m.Hpa, m.Size, m.Protection)).ToArray());
+    }
 
     public static Results<Created<MappingDto>, ProblemHttpResult> Map(int id, MapRequest? request, PlatformState state)
     {
@@ -72,30 +96,37 @@ internal static class DomainsApi
         return TypedResults.Created($"/domains/{id}/mappings", Dto.Mapping(iova, hpa, size, prot));
     }
 
-    public static Results<Ok<MapBatchResult>, ProblemHttpResult> MapBatch(int id, MapBatchRequest? request, PlatformState state)
+    public static async Task<IResult> MapBatch(int id, HttpRequest http, PlatformState state, IOptions<JsonOptions> json)
     {
-        if (!Lookup.Domain(state, id, out IommuDomain? domain, out ProblemHttpResult? problem))
-            return problem;
-        MapRequest[] mappings = request?.Mappings ?? throw new IommuException(Errno.EINVAL, "the body must be {\"mappings\": [...]}");
-        if (mappings.Length > MaxMapBatch)
-            return Problems.TooLarge($"{mappings.Length} mappings exceed the batch maximum of {MaxMapBatch}");
-        var parsed = mappings.Select((m, i) => Parse(m ?? throw new IommuException(Errno.EINVAL, $"mappings[{i}] is null"), $"mappings[{i}].")).ToArray();
-        for (int i = 0; i < parsed.Length; i++)
+        CancellationToken cancellation = http.HttpContext.RequestAborted;
+        BatchBody.MediaTypeOf(http, binaryAllowed: false);
+        // At most MaxBatchesInFlight bodies are read and parsed at once; the others wait with their bodies unread.
+        await state.BatchGate.WaitAsync(cancellation).ConfigureAwait(false);
+        try
         {
-            try
+            IoMapping[] mappings;
+            using (BatchBody body = await BatchBody.ReadAsync(http, state.Limits.MaxBatchBodyBytes, cancellation).ConfigureAwait(false))
             {
-                domain.Map(parsed[i].Iova, parsed[i].Hpa, parsed[i].Size, parsed[i].Prot);
+                List<MapRequest> items = body.ParseJsonArray<MapRequest>("mappings", MaxMapBatch, json.Value.SerializerOptions, cancellation);
+                mappings = new IoMapping[items.Count];
+                for (int i = 0; i < items.Count; i++)
+                {
+                    (ulong iova, ulong hpa, ulong size, DmaProtection prot) = Parse(items[i], $"mappings[{i}].");
+                    mappings[i] = new IoMapping(iova, hpa, size, prot);
+                }
             }
-            catch (IommuException e)
+            return await state.RunLockedAsync<IResult>(() =>
             {
-                // All or nothing: the ranges mapped before the failing one were free, so unmapping them
-                // removes exactly what this call added.
-                for (int k = 0; k < i; k++)
-                    domain.Unmap(parsed[k].Iova, parsed[k].Size);
-                return Problems.Create(e.Code, Problems.StatusOf(e.Code), $"mappings[{i}]: {e.Message} (the {i} mapped before it were unmapped again)");
-            }
+                if (!Lookup.Domain(state, id, out IommuDomain? domain, out ProblemHttpResult? problem))
+                    return problem;
+                domain.MapBatch(mappings); // all or nothing: on an error nothing was written and no frame was taken
+                return TypedResults.Ok(new MapBatchResult(mappings.Length));
+            }, cancellation).ConfigureAwait(false);
         }
-        return TypedResults.Ok(new MapBatchResult(parsed.Length));
+        finally
+        {
+            state.BatchGate.Release();
+        }
     }
 
     public static Results<Ok<UnmapDto>, ProblemHttpResult> Unmap(int id, string? iova, string? size, PlatformState state)

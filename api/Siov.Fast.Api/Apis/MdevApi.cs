@@ -9,9 +9,9 @@ internal static class MdevApi
 {
     public static IEndpointRouteBuilder MapMdevApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/mdev/types", ListTypes).WithName("ListMdevTypes").WithTags("mdev")
+        app.MapGet("/mdev/types", ListTypes).WithName("ListMdevTypes").WithTags("mdev").WithControlLock()
             .WithSummary("mdev_supported_types of every parent (or ?parent=), with available_instances");
-        RouteGroupBuilder mdevs = app.MapGroup("/mdevs").WithTags("mdev");
+        RouteGroupBuilder mdevs = app.MapGroup("/mdevs").WithTags("mdev").WithControlLock();
         mdevs.MapGet("/", List).WithName("ListMdevs").WithSummary("Mediated devices");
         mdevs.MapPost("/", Create).WithName("CreateMdev").WithSummary("Create an mdev: {parent, type, uuid?} (a UUID is generated when absent)");
         mdevs.MapGet("/{uuid}", Get).WithName("GetMdev").WithSummary("One mdev with its group, iommu_device and domain");

@@ -13,14 +13,14 @@ internal static class PlatformApi
         app.MapGet("/platform", GetPlatform).WithName("GetPlatform")
             .WithSummary("The modelled platform: name and remapping units with their CAP/ECAP registers").WithTags("platform");
 
-        RouteGroupBuilder devices = app.MapGroup("/devices").WithTags("devices");
+        RouteGroupBuilder devices = app.MapGroup("/devices").WithTags("devices").WithControlLock();
         devices.MapGet("/", ListDevices).WithName("ListDevices").WithSummary("PCI devices with their unit, group, domain and PASIDs");
         devices.MapGet("/{bdf}", GetDevice).WithName("GetDevice").WithSummary("One PCI device, by SSSS:BB:DD.F or BB:DD.F");
         devices.MapGet("/{bdf}/features/aux", GetAux).WithName("GetAuxFeature").WithSummary("IOMMU_DEV_FEAT_AUX: supported and enabled");
         devices.MapPost("/{bdf}/features/aux", EnableAux).WithName("EnableAuxFeature").WithSummary("Enable IOMMU_DEV_FEAT_AUX (iommu_dev_enable_feature)");
         devices.MapDelete("/{bdf}/features/aux", DisableAux).WithName("DisableAuxFeature").WithSummary("Disable IOMMU_DEV_FEAT_AUX (EBUSY while aux domains are attached)");
 
-        RouteGroupBuilder groups = app.MapGroup("/groups").WithTags("groups");
+        RouteGroupBuilder groups = app.MapGroup("/groups").WithTags("groups").WithControlLock();
         groups.MapGet("/", ListGroups).WithName("ListGroups").WithSummary("iommu groups with member devices in sysfs form");
         groups.MapGet("/{id}", GetGroup).WithName("GetGroup").WithSummary("One iommu group");
         return app;

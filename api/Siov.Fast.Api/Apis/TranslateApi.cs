@@ -1,6 +1,9 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
 using Siov.Fast.Api.Infrastructure;
 using Siov.Fast.Remapping;
 
@@ -33,6 +36,8 @@ internal static class TranslateApi
         app.MapPost("/translate/batch", TranslateBatch).WithName("TranslateBatch").WithTags("translate")
             .Accepts<TranslateBatchRequest>("application/json", "application/octet-stream")
             .Produces<TranslateBatchResult>(200, "application/json", "application/octet-stream")
+            .AllowAnonymous() // a translation changes no mapping: no API key needed
+            .WithBodyLimit(int.MaxValue) // the route bounds its own reads (MaxBatch binary records, Siov:Limits:MaxBatchBodyBytes of JSON)
             .WithSummary($"Translate up to {MaxBatch} DMAs: JSON {{requests:[...]}} or 16-byte little-endian binary records (iova u64, pasid u32, rid u16, access u8, flags u8), answered in the same form");
         return app;
     }
@@ -43,46 +48,92 @@ internal static class TranslateApi
         return TypedResults.Ok(Dto.Result(state.Platform.UnitFor(request.RequesterId).Translate(request)));
     }
 
-    public static async Task<IResult> TranslateBatch(HttpRequest http, PlatformState state)
+    public static async Task<IResult> TranslateBatch(HttpRequest http, PlatformState state, IOptions<JsonOptions> json)
     {
-        if (http.ContentType?.StartsWith("application/octet-stream", StringComparison.OrdinalIgnoreCase) == true)
-            return await TranslateBinary(http, state).ConfigureAwait(false);
-        TranslateBatchRequest? body = await http.ReadFromJsonAsync<TranslateBatchRequest>().ConfigureAwait(false);
-        TranslateRequest[] items = body?.Requests ?? throw new IommuException(Errno.EINVAL, "the body must be {\"requests\": [...]}");
-        if (items.Length > MaxBatch)
-            return Problems.TooLarge($"{items.Length} requests exceed the batch maximum of {MaxBatch}");
-        DmaRequest[] requests = [.. items.Select((r, i) => Parse(r ?? throw new IommuException(Errno.EINVAL, $"requests[{i}] is null"), $"requests[{i}]."))];
-        var results = new TranslationResult[requests.Length];
-        Translate(state, requests, results);
-        return TypedResults.Ok(new TranslateBatchResult([.. results.Select(Dto.Result)]));
-    }
-
-    private static async Task<IResult> TranslateBinary(HttpRequest http, PlatformState state)
-    {
-        const int maxBytes = MaxBatch * RecordSize;
+        CancellationToken cancellation = http.HttpContext.RequestAborted;
+        BatchMediaType media = BatchBody.MediaTypeOf(http, binaryAllowed: true);
+        int maxBytes = media == BatchMediaType.Binary ? MaxBatch * RecordSize : state.Limits.MaxBatchBodyBytes;
         if (http.ContentLength > maxBytes)
-            return Problems.TooLarge($"{http.ContentLength} bytes exceed the batch maximum of {MaxBatch} records ({maxBytes} bytes)");
-        byte[] body = ArrayPool<byte>.Shared.Rent(maxBytes + 1);
-        DmaRequest[] requests = ArrayPool<DmaRequest>.Shared.Rent(MaxBatch);
-        TranslationResult[] results = ArrayPool<TranslationResult>.Shared.Rent(MaxBatch);
+            throw ProblemException.TooLarge($"{http.ContentLength} bytes exceed the batch maximum of {maxBytes} bytes ({MaxBatch} records)");
+        // At most MaxBatchesInFlight bodies are read and worked on at once; the others wait with their bodies unread.
+        await state.BatchGate.WaitAsync(cancellation).ConfigureAwait(false);
         try
         {
-            int length = 0;
-            while (length <= maxBytes)
+            using BatchBody body = await BatchBody.ReadAsync(http, maxBytes, cancellation).ConfigureAwait(false);
+            if (media == BatchMediaType.Binary)
+                return TranslateBinary(body, state);
+            List<TranslateRequest> items = body.ParseJsonArray<TranslateRequest>("requests", MaxBatch, json.Value.SerializerOptions, cancellation);
+            DmaRequest[] requests = ArrayPool<DmaRequest>.Shared.Rent(Math.Max(items.Count, 1));
+            TranslationResult[] results = ArrayPool<TranslationResult>.Shared.Rent(Math.Max(items.Count, 1));
+            try
             {
-                int read = await http.Body.ReadAsync(body.AsMemory(length, maxBytes + 1 - length)).ConfigureAwait(false);
-                if (read == 0)
-                    break;
-                length += read;
+                for (int i = 0; i < items.Count; i++)
+                    requests[i] = Parse(items[i], $"requests[{i}].");
+                Translate(state, requests.AsSpan(0, items.Count), results);
+                await WriteJsonResultsAsync(http.HttpContext.Response, results.AsMemory(0, items.Count), cancellation).ConfigureAwait(false);
+                return Results.Empty;
             }
-            if (length > maxBytes)
-                return Problems.TooLarge($"the body exceeds the batch maximum of {MaxBatch} records ({maxBytes} bytes)");
-            if (length % RecordSize != 0)
-                return Problems.Invalid($"the body is {length} bytes, not a whole number of {RecordSize}-byte records");
-            int count = length / RecordSize;
+            finally
+            {
+                ArrayPool<DmaRequest>.Shared.Return(requests);
+                ArrayPool<TranslationResult>.Shared.Return(results);
+            }
+        }
+        finally
+        {
+            state.BatchGate.Release();
+        }
+    }
+
+    /// <summary>Writes <c>{"results":[...]}</c> straight into the response, with no object per result.</summary>
+    private static async Task WriteJsonResultsAsync(HttpResponse response, ReadOnlyMemory<TranslationResult> results, CancellationToken cancellation)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/json; charset=utf-8";
+        await using var writer = new Utf8JsonWriter(response.BodyWriter);
+        writer.WriteStartObject();
+        writer.WriteStartArray("results");
+        for (int i = 0; i < results.Length; i++)
+        {
+            TranslationResult r = results.Span[i];
+            writer.WriteStartObject();
+            writer.WriteBoolean("ok", r.IsSuccess);
+            if (r.IsSuccess)
+            {
+                writer.WriteString("hpa", Hex.Format(r.Hpa));
+                writer.WriteString("page_size", Hex.Format(r.PageSize));
+                writer.WriteString("permissions", Hex.Protection(r.Permissions));
+            }
+            else
+            {
+                writer.WriteStartObject("fault");
+                writer.WriteString("code", "0x" + ((byte)r.Fault).ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
+                writer.WriteString("reason", FaultReasons.Describe(r.Fault));
+                writer.WriteEndObject();
+            }
+            writer.WriteEndObject();
+            if (writer.BytesPending > 32 << 10)
+                await writer.FlushAsync(cancellation).ConfigureAwait(false);
+        }
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+        await writer.FlushAsync(cancellation).ConfigureAwait(false);
+    }
+
+    private static IResult TranslateBinary(BatchBody body, PlatformState state)
+    {
+        int length = body.Length;
+        if (length % RecordSize != 0)
+            return Problems.Invalid($"the body is {length} bytes, not a whole number of {RecordSize}-byte records");
+        int count = length / RecordSize;
+        DmaRequest[] requests = ArrayPool<DmaRequest>.Shared.Rent(Math.Max(count, 1));
+        TranslationResult[] results = ArrayPool<TranslationResult>.Shared.Rent(Math.Max(count, 1));
+        try
+        {
+            ReadOnlySpan<byte> records = body.Span;
             for (int i = 0; i < count; i++)
             {
-                ReadOnlySpan<byte> r = body.AsSpan(i * RecordSize, RecordSize);
+                ReadOnlySpan<byte> r = records.Slice(i * RecordSize, RecordSize);
                 byte access = r[14], flags = r[15];
                 uint pasid = BinaryPrimitives.ReadUInt32LittleEndian(r[8..]);
                 if (access is 0 or > 3 || flags > 1 || (flags == 1 && pasid >= 1u << 20) || (flags == 0 && pasid != 0))
@@ -105,7 +156,6 @@ internal static class TranslateApi
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(body);
             ArrayPool<DmaRequest>.Shared.Return(requests);
             ArrayPool<TranslationResult>.Shared.Return(results);
         }

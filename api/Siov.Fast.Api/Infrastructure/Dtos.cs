@@ -18,12 +18,12 @@ internal sealed record PasidDto(uint Pasid, int Domain, bool Aux);
 internal sealed record DeviceDto(string Bdf, string RequesterId, string Unit, int? Group, int PasidWidth, bool Ats, bool Pri,
     bool AuxSupported, bool AuxEnabled, int? Domain, PasidDto[] Pasids, bool MdevParent, string[] ReservedRegions);
 
-internal sealed record GroupDto(int Id, string[] Devices, string[] Sysfs, int? Domain, int? DefaultDomain, string? AuxParent, bool InContainer);
+internal sealed record GroupDto(int Id, string[] Devices, string[] Sysfs, int? Domain, int? DefaultDomain, string? AuxParent, bool InContainer, string? Owner);
 
 internal sealed record DomainIdDto(string Unit, int Did);
 
 internal sealed record DomainDto(int Id, string Type, bool IsAux, string Mode, uint? Pasid, int? Levels, int? AddressWidth,
-    string MappedBytes, int[] Groups, string[] AuxDevices, DomainIdDto[] DomainIds);
+    string MappedBytes, int? TablePages, int? TablePageLimit, int[] Groups, string[] AuxDevices, DomainIdDto[] DomainIds, string? Owner);
 
 internal sealed record CreateDomainRequest(string? Type);
 
@@ -110,15 +110,21 @@ internal static class Dto
     public static GroupDto Group(IommuGroup g)
     {
         IReadOnlyList<Device> devices = g.Devices;
-        return new GroupDto(g.Id, [.. devices.Select(d => d.Name)], [.. g.SysfsPaths()], g.Domain?.Id, g.DefaultDomain?.Id,
-            g.AuxParent?.Name, g.Owner != null);
+        object? owner = g.Owner;
+        return new GroupDto(g.Id, [.. devices.Select(d => d.Name)], [.. devices.Select(d => $"/sys/kernel/iommu_groups/{g.Id}/devices/{d.Name}")],
+            g.Domain?.Id, g.DefaultDomain?.Id, g.AuxParent?.Name, owner != null, owner?.ToString());
     }
 
-    public static DomainDto Domain(ModelledPlatform platform, IommuDomain d) => new(
-        d.Id, d.Type.ToString().ToUpperInvariant(), d.IsAux, d.Mode.ToString(), d.Pasid,
-        d.PageTable?.Levels, d.PageTable?.AddressWidth, Hex.Format(d.PageTable?.MappedBytes ?? 0),
-        [.. d.AttachedGroups.Select(g => g.Id)], [.. d.AuxAttachedDevices.Select(x => x.Name)],
-        [.. platform.Units.Where(u => d.GetDomainId(u).HasValue).Select(u => new DomainIdDto(UnitName(platform, u), d.GetDomainId(u)!.Value))]);
+    public static DomainDto Domain(ModelledPlatform platform, IommuDomain d)
+    {
+        // Each DID is read once, from one snapshot: a concurrent detach cannot make it vanish between two reads.
+        var dids = d.GetDomainIds().ToDictionary(b => b.Key, b => b.Value);
+        return new DomainDto(d.Id, d.Type.ToString().ToUpperInvariant(), d.IsAux, d.Mode.ToString(), d.Pasid,
+            d.PageTable?.Levels, d.PageTable?.AddressWidth, Hex.Format(d.PageTable?.MappedBytes ?? 0),
+            d.PageTable?.TablePages, d.PageTable is { TablePageLimit: < int.MaxValue } t ? t.TablePageLimit : null,
+            [.. d.AttachedGroups.Select(g => g.Id)], [.. d.AuxAttachedDevices.Select(x => x.Name)],
+            [.. platform.Units.Where(dids.ContainsKey).Select(u => new DomainIdDto(UnitName(platform, u), dids[u]))], d.Owner?.ToString());
+    }
 
     public static MappingDto Mapping(ulong iova, ulong hpa, ulong size, DmaProtection prot) =>
         new(Hex.Format(iova), Hex.Format(hpa), Hex.Format(size), Hex.Protection(prot));
@@ -131,9 +137,10 @@ internal static class Dto
 
     public static ContainerDto Container(int id, VfioContainer c)
     {
-        MappingDto[] mappings = [.. c.DmaMappings.Select(m => Mapping(m.Iova, m.Hpa, m.Size, m.Protection))];
-        return new ContainerDto(id, [.. c.Groups.Select(g => g.Id)], [.. c.Domains.Select(d => d.Id)], mappings,
-            [.. c.PinnedRanges.Select(m => Mapping(m.Iova, m.Hpa, m.Size, m.Protection))]);
+        VfioContainerSnapshot s = c.GetSnapshot();
+        MappingDto[] mappings = [.. s.Mappings.Select(m => Mapping(m.Iova, m.Hpa, m.Size, m.Protection))];
+        return new ContainerDto(id, [.. s.Groups.Select(g => g.Id)], [.. s.Domains.Select(d => d.Id)], mappings,
+            s.Pinned.Count == 0 ? [] : mappings);
     }
 
     public static FaultDto Fault(string unit, FaultRecord r) => new(unit, RequesterIds.Format(r.SourceId), r.HasPasid ? r.Pasid : null,

@@ -1,3 +1,4 @@
+using Siov.Fast.Iommu;
 using Siov.Fast.Platforms;
 
 namespace Siov.Fast.Api.Infrastructure;
@@ -10,21 +11,21 @@ internal static class PlatformLoader
     /// loads a real platform (<see cref="ModelledPlatform.FromDescription"/>); with none, the embedded default
     /// platform (<see cref="ModelledPlatform.CreateDefault"/>). Keys may also be given as <c>Siov:Dmar</c> etc.
     /// </summary>
-    public static ModelledPlatform Load(IConfiguration config)
+    public static ModelledPlatform Load(IConfiguration config, IommuCoreOptions? options = null)
     {
         string? dmar = Option(config, "dmar"), ivrs = Option(config, "ivrs"), lspci = Option(config, "lspci"), dmesg = Option(config, "dmesg");
         if (dmar == null && ivrs == null)
         {
             if (lspci != null || dmesg != null)
                 throw new InvalidOperationException("--lspci and --dmesg describe a platform given with --dmar or --ivrs; give the table too");
-            return ModelledPlatform.CreateDefault();
+            return ModelledPlatform.CreateDefault(options);
         }
         try
         {
             PlatformDescription description = PlatformDescription.Load(
                 dmar == null ? null : File.ReadAllBytes(dmar), ivrs == null ? null : File.ReadAllBytes(ivrs),
                 lspci == null ? null : File.ReadAllText(lspci), dmesg == null ? null : File.ReadAllText(dmesg));
-            return ModelledPlatform.FromDescription(description);
+            return ModelledPlatform.FromDescription(description, options);
         }
         catch (Exception e) when (e is IommuException or IOException or UnauthorizedAccessException)
         {

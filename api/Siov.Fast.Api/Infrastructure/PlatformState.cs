@@ -4,21 +4,47 @@ using Siov.Fast.Vfio;
 
 namespace Siov.Fast.Api.Infrastructure;
 
-/// <summary>The server's one modelled platform and the VFIO containers created over HTTP.</summary>
-internal sealed class PlatformState(ModelledPlatform platform) : IDisposable
+/// <summary>
+/// The server's one modelled platform, the VFIO containers created over HTTP, and the two gates every
+/// control-plane call passes: <see cref="ControlLock"/> serializes object-model calls (and their GETs, so each
+/// answer is one consistent snapshot); <see cref="BatchGate"/> bounds the large batch calls in flight.
+/// Translation takes neither.
+/// </summary>
+internal sealed class PlatformState(ModelledPlatform platform, ServerLimits limits) : IDisposable
 {
     private int _nextContainer;
 
     public ModelledPlatform Platform { get; } = platform;
 
+    public ServerLimits Limits { get; } = limits;
+
     public ConcurrentDictionary<int, VfioContainer> Containers { get; } = new();
 
+    /// <summary>Held by every object-model call (domains, groups, devices, mdevs, containers), reads included.</summary>
+    public SemaphoreSlim ControlLock { get; } = new(1, 1);
+
+    /// <summary>Held while a batch body is read and worked on; <see cref="ServerLimits.MaxBatchesInFlight"/> slots.</summary>
+    public SemaphoreSlim BatchGate { get; } = new(limits.MaxBatchesInFlight, limits.MaxBatchesInFlight);
+
+    /// <summary>Opens a container, named "container N" (its owner name in errors and GETs).</summary>
+    /// <exception cref="IommuException">ENOSPC when <see cref="ServerLimits.MaxContainers"/> are open.</exception>
     public (int Id, VfioContainer Container) CreateContainer()
     {
+        if (Containers.Count >= Limits.MaxContainers)
+            throw new IommuException(Errno.ENOSPC, $"the limit of {Limits.MaxContainers} open containers (Siov:Limits:MaxContainers) is reached; close one first");
         int id = Interlocked.Increment(ref _nextContainer);
-        var container = new VfioContainer(Platform.Core);
+        var container = new VfioContainer(Platform.Core, $"container {id}") { DmaEntryLimit = Limits.MaxContainerMappings };
         Containers[id] = container;
         return (id, container);
+    }
+
+    /// <summary>Closes and forgets a container; false when there is none with that id.</summary>
+    public bool CloseContainer(int id)
+    {
+        if (!Containers.TryRemove(id, out VfioContainer? container))
+            return false;
+        container.Dispose(); // cannot fail: detaches every group, frees the container's domains
+        return true;
     }
 
     public void Dispose()
@@ -26,5 +52,7 @@ internal sealed class PlatformState(ModelledPlatform platform) : IDisposable
         foreach (VfioContainer container in Containers.Values)
             container.Dispose();
         Platform.Dispose();
+        ControlLock.Dispose();
+        BatchGate.Dispose();
     }
 }

@@ -79,13 +79,17 @@ public sealed partial class IommuCore
     /// is an mdev; EINVAL for a domain that is not UNMANAGED; EBUSY when the domain is the device's primary
     /// domain; EPERM when the SMMUv3 rules forbid it (the domain is stickily normal, or has another parent
     /// domain); EINVAL under SMMUv3 when the device has no primary domain; ENOSPC when no PASID is left;
-    /// ERANGE when the domain's PASID is beyond the device's or unit's width; ENOENT for a freed domain.
-    /// Nothing changes on an error.</exception>
+    /// ERANGE when the domain's PASID is beyond the device's or unit's width; ENOENT for a freed domain; EBUSY when
+    /// the domain or the device's group has an owner (a VFIO container). Nothing changes on an error.</exception>
     public void AuxAttachDevice(IommuDomain domain, Device device)
     {
         ArgumentNullException.ThrowIfNull(domain);
         lock (_lock)
-            AuxAttachLocked(domain, RequireAux(device, "aux attach"));
+        {
+            PciDevice pci = RequireAux(device, "aux attach");
+            RequireOwner(pci.Group, domain, null, "aux attach");
+            AuxAttachLocked(domain, pci);
+        }
     }
 
     /// <summary>
@@ -96,13 +100,15 @@ public sealed partial class IommuCore
     /// <param name="domain">The aux domain.</param>
     /// <param name="device">The device.</param>
     /// <exception cref="IommuException">ENOENT when the domain is not aux-attached to the device; EBUSY when
-    /// the remaining uses belong to groups attached with <see cref="AuxAttachGroup"/>; ENODEV as <see cref="AuxAttachDevice"/>.</exception>
+    /// the remaining uses belong to groups attached with <see cref="AuxAttachGroup"/>, or the domain or the device's
+    /// group has an owner (a VFIO container); ENODEV as <see cref="AuxAttachDevice"/>.</exception>
     public void AuxDetachDevice(IommuDomain domain, Device device)
     {
         ArgumentNullException.ThrowIfNull(domain);
         lock (_lock)
         {
             PciDevice pci = RequireAux(device, "aux detach");
+            RequireOwner(pci.Group, domain, null, "aux detach");
             int uses = domain.AuxDevices.GetValueOrDefault(pci);
             if (uses == 0)
                 Throw.Iommu(Errno.ENOENT, $"{domain} is not aux-attached to {pci}");
@@ -141,7 +147,9 @@ public sealed partial class IommuCore
     /// <exception cref="IommuException">EBUSY when the group already has a domain; EINVAL when the group is
     /// empty or holds a device not derived from <paramref name="device"/>; ENOENT for a freed group; otherwise
     /// as <see cref="AuxAttachDevice"/>.</exception>
-    public void AuxAttachGroup(IommuDomain domain, IommuGroup group, Device device)
+    public void AuxAttachGroup(IommuDomain domain, IommuGroup group, Device device) => AuxAttachGroupAs(domain, group, device, caller: null);
+
+    internal void AuxAttachGroupAs(IommuDomain domain, IommuGroup group, Device device, object? caller)
     {
         ArgumentNullException.ThrowIfNull(domain);
         ArgumentNullException.ThrowIfNull(group);
@@ -149,6 +157,8 @@ public sealed partial class IommuCore
         {
             PciDevice pci = RequireAux(device, "aux attach group");
             RequireGroup(group);
+            RequireOwner(group, domain, caller, "aux attach group");
+            RequireOwner(pci.Group, null, caller, "aux attach group");
             if (group.Domain != null)
                 Throw.Iommu(Errno.EBUSY, $"{group} is attached to {group.Domain} already");
             if (group.Members.Count == 0)
@@ -168,8 +178,11 @@ public sealed partial class IommuCore
     /// <param name="domain">The domain attached with <see cref="AuxAttachGroup"/>.</param>
     /// <param name="group">The group.</param>
     /// <param name="device">The physical device.</param>
-    /// <exception cref="IommuException">ENOENT when the group is not aux-attached to that domain through that device.</exception>
-    public void AuxDetachGroup(IommuDomain domain, IommuGroup group, Device device)
+    /// <exception cref="IommuException">ENOENT when the group is not aux-attached to that domain through that device;
+    /// EBUSY when the group or the domain has an owner (a VFIO container).</exception>
+    public void AuxDetachGroup(IommuDomain domain, IommuGroup group, Device device) => AuxDetachGroupAs(domain, group, device, caller: null);
+
+    internal void AuxDetachGroupAs(IommuDomain domain, IommuGroup group, Device device, object? caller)
     {
         ArgumentNullException.ThrowIfNull(domain);
         ArgumentNullException.ThrowIfNull(group);
@@ -177,6 +190,7 @@ public sealed partial class IommuCore
         {
             PciDevice pci = RequireAux(device, "aux detach group");
             RequireGroup(group);
+            RequireOwner(group, domain, caller, "aux detach group");
             if (group.Domain != domain || group.AuxParent != pci)
                 Throw.Iommu(Errno.ENOENT, $"{group} is not aux-attached to {domain} through {pci}");
             AuxDetachLocked(domain, pci);
@@ -212,6 +226,7 @@ public sealed partial class IommuCore
         lock (_lock)
         {
             PciDevice pci = RequirePci(device, "attach PASID");
+            RequireOwner(pci.Group, domain, null, "attach PASID");
             AttachGroupPasidLocked(domain, pci.Group ?? throw new IommuException(Errno.ENODEV, $"{pci} is in no iommu group"), pasid);
         }
     }
@@ -227,6 +242,7 @@ public sealed partial class IommuCore
         lock (_lock)
         {
             PciDevice pci = RequirePci(device, "detach PASID");
+            RequireOwner(pci.Group, domain, null, "detach PASID");
             DetachGroupPasidLocked(domain, pci.Group ?? throw new IommuException(Errno.ENODEV, $"{pci} is in no iommu group"), pasid);
         }
     }
@@ -241,26 +257,34 @@ public sealed partial class IommuCore
     /// <exception cref="IommuException">EINVAL for PASID 0 (RID_PASID), a BLOCKED domain, an empty group, a group
     /// of mdevs, or a device without PASID support; ERANGE for a PASID beyond the global space or a device's or
     /// unit's width; EBUSY when the PASID is used on the group or one of its devices, or belongs to an aux
-    /// domain; ENOENT for a freed domain or group. Nothing changes on an error.</exception>
+    /// domain; ENOENT for a freed domain or group; EBUSY when the group or the domain has an owner (a VFIO
+    /// container). Nothing changes on an error.</exception>
     public void AttachGroupPasid(IommuDomain domain, IommuGroup group, uint pasid)
     {
         ArgumentNullException.ThrowIfNull(domain);
         ArgumentNullException.ThrowIfNull(group);
         lock (_lock)
+        {
+            RequireOwner(group, domain, null, "attach PASID");
             AttachGroupPasidLocked(domain, group, pasid);
+        }
     }
 
     /// <summary>Detaches a domain from a PASID of every device of a group.</summary>
     /// <param name="domain">The domain attached there.</param>
     /// <param name="group">The group.</param>
     /// <param name="pasid">The PASID.</param>
-    /// <exception cref="IommuException">ENOENT when that domain is not attached at that PASID of the group.</exception>
+    /// <exception cref="IommuException">ENOENT when that domain is not attached at that PASID of the group; EBUSY when
+    /// the group or the domain has an owner (a VFIO container).</exception>
     public void DetachGroupPasid(IommuDomain domain, IommuGroup group, uint pasid)
     {
         ArgumentNullException.ThrowIfNull(domain);
         ArgumentNullException.ThrowIfNull(group);
         lock (_lock)
+        {
+            RequireOwner(group, domain, null, "detach PASID");
             DetachGroupPasidLocked(domain, group, pasid);
+        }
     }
 
     /// <summary>The domain attached at a PASID of a device (<c>iommu_get_domain_for_dev_pasid</c>), aux or not.</summary>

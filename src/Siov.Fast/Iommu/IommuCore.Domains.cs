@@ -7,31 +7,44 @@ public sealed partial class IommuCore
 {
     /// <summary>
     /// Allocates a domain (<c>iommu_domain_alloc</c>). A paging domain (UNMANAGED, DMA) gets an
-    /// empty second-level page table in <see cref="Memory"/>.
+    /// empty second-level page table in <see cref="Memory"/>, limited to <see cref="IommuCoreOptions.MaxTablePagesPerDomain"/> pages.
     /// </summary>
     /// <param name="type">The domain type.</param>
     /// <param name="format">Page-table format of a paging domain; null picks one every registered unit
     /// can walk (4 levels where all allow it, the leaf sizes all support, the smallest HAW).</param>
     /// <returns>The domain.</returns>
-    /// <exception cref="IommuException">EINVAL for an undefined type or a bad format; ENOMEM when memory is full.</exception>
-    public IommuDomain DomainAlloc(IommuDomainType type, SecondLevelFormat? format = null)
+    /// <exception cref="IommuException">EINVAL for an undefined type or a bad format; ENOSPC when
+    /// <see cref="IommuCoreOptions.MaxDomains"/> domains are alive already; ENOMEM when memory is full.</exception>
+    public IommuDomain DomainAlloc(IommuDomainType type, SecondLevelFormat? format = null) => DomainAllocAs(type, format, owner: null);
+
+    /// <summary>Allocates a domain that only <paramref name="owner"/> may change (a VFIO container's own domain).</summary>
+    internal IommuDomain DomainAllocAs(IommuDomainType type, SecondLevelFormat? format, object? owner)
     {
         if (!Enum.IsDefined(type))
             Throw.Iommu(Errno.EINVAL, $"domain type {(int)type} is not BLOCKED, IDENTITY, UNMANAGED or DMA");
         lock (_lock)
-            return NewDomain(type, format);
+        {
+            if (_allocatedDomains >= Options.MaxDomains)
+                Throw.Iommu(Errno.ENOSPC, $"the limit of {Options.MaxDomains} allocated domains is reached; free one first");
+            IommuDomain domain = NewDomain(type, format, countsTowardLimit: true);
+            domain.Owner = owner;
+            return domain;
+        }
     }
 
     /// <summary>Frees a domain (<c>iommu_domain_free</c>) and its page table.</summary>
     /// <param name="domain">A domain attached nowhere.</param>
     /// <exception cref="IommuException">ENOENT for a freed domain; EBUSY while it is attached (normally, as
-    /// an aux domain or at a PASID) or is a group's default domain.</exception>
-    public void DomainFree(IommuDomain domain)
+    /// an aux domain or at a PASID), is a group's default domain, or belongs to an <see cref="IommuDomain.Owner"/>.</exception>
+    public void DomainFree(IommuDomain domain) => DomainFreeAs(domain, caller: null);
+
+    internal void DomainFreeAs(IommuDomain domain, object? caller)
     {
         ArgumentNullException.ThrowIfNull(domain);
         lock (_lock)
         {
             RequireDomain(domain);
+            RequireOwner(null, domain, caller, "free");
             if (domain.Groups.Count > 0 || domain.AuxDevices.Count > 0 || domain.PasidAttachments > 0)
                 Throw.Iommu(Errno.EBUSY, $"{domain} is attached; detach it first");
             if (_groups.Values.Any(g => g.DefaultDomain == domain))
@@ -50,13 +63,16 @@ public sealed partial class IommuCore
     /// a domain other than its default one, or the domain is an aux domain of one of the group's devices;
     /// EINVAL for a group of mdevs or the group's own default domain; EPERM when the SMMUv3 rules forbid it
     /// (the domain is stickily aux); ENOSPC out of DIDs; EINVAL/ENODEV when a unit cannot use the domain's
-    /// table or pass-through. Nothing changes on an error.</exception>
-    public void AttachGroup(IommuDomain domain, IommuGroup group)
+    /// table or pass-through; EBUSY when the group or the domain has an owner (a VFIO container). Nothing changes
+    /// on an error.</exception>
+    public void AttachGroup(IommuDomain domain, IommuGroup group) => AttachGroupAs(domain, group, caller: null);
+
+    internal void AttachGroupAs(IommuDomain domain, IommuGroup group, object? caller)
     {
         ArgumentNullException.ThrowIfNull(domain);
         ArgumentNullException.ThrowIfNull(group);
         lock (_lock)
-            AttachGroupLocked(domain, group);
+            AttachGroupLocked(domain, group, caller);
     }
 
     /// <summary>Detaches a group from a domain (<c>iommu_detach_group</c>): its devices return to the
@@ -64,13 +80,16 @@ public sealed partial class IommuCore
     /// <param name="domain">The domain the group is attached to.</param>
     /// <param name="group">The group.</param>
     /// <exception cref="IommuException">ENOENT when the group is not attached to that domain (or either is freed);
-    /// EINVAL for a group attached with <see cref="AuxAttachGroup"/> or for the default domain itself.</exception>
-    public void DetachGroup(IommuDomain domain, IommuGroup group)
+    /// EINVAL for a group attached with <see cref="AuxAttachGroup"/> or for the default domain itself; EBUSY when the
+    /// group or the domain has an owner (a VFIO container).</exception>
+    public void DetachGroup(IommuDomain domain, IommuGroup group) => DetachGroupAs(domain, group, caller: null);
+
+    internal void DetachGroupAs(IommuDomain domain, IommuGroup group, object? caller)
     {
         ArgumentNullException.ThrowIfNull(domain);
         ArgumentNullException.ThrowIfNull(group);
         lock (_lock)
-            DetachGroupLocked(domain, group);
+            DetachGroupLocked(domain, group, caller);
     }
 
     /// <summary>
@@ -82,22 +101,26 @@ public sealed partial class IommuCore
     /// <exception cref="IommuException">ENODEV for an mdev (it has no requester id: attach its
     /// <see cref="MediatedDevice.IommuDevice"/>) or a removed device; EINVAL when its group has other devices;
     /// otherwise as <see cref="AttachGroup"/>.</exception>
-    public void AttachDevice(IommuDomain domain, Device device)
+    public void AttachDevice(IommuDomain domain, Device device) => AttachDeviceAs(domain, device, caller: null);
+
+    internal void AttachDeviceAs(IommuDomain domain, Device device, object? caller)
     {
         ArgumentNullException.ThrowIfNull(domain);
         lock (_lock)
-            AttachGroupLocked(domain, SingletonGroup(device, "attach"));
+            AttachGroupLocked(domain, SingletonGroup(device, "attach"), caller);
     }
 
     /// <summary>Detaches a device from a domain (<c>iommu_detach_device</c>); the device returns to its default domain.</summary>
     /// <param name="domain">The domain.</param>
     /// <param name="device">A PCI device alone in its group.</param>
     /// <exception cref="IommuException">As <see cref="AttachDevice"/> and <see cref="DetachGroup"/>.</exception>
-    public void DetachDevice(IommuDomain domain, Device device)
+    public void DetachDevice(IommuDomain domain, Device device) => DetachDeviceAs(domain, device, caller: null);
+
+    internal void DetachDeviceAs(IommuDomain domain, Device device, object? caller)
     {
         ArgumentNullException.ThrowIfNull(domain);
         lock (_lock)
-            DetachGroupLocked(domain, SingletonGroup(device, "detach"));
+            DetachGroupLocked(domain, SingletonGroup(device, "detach"), caller);
     }
 
     /// <summary>
@@ -113,13 +136,17 @@ public sealed partial class IommuCore
             return device.Group?.Domain;
     }
 
-    private IommuDomain NewDomain(IommuDomainType type, SecondLevelFormat? format)
+    private IommuDomain NewDomain(IommuDomainType type, SecondLevelFormat? format, bool countsTowardLimit)
     {
         SecondLevelPageTable? table = type is IommuDomainType.Unmanaged or IommuDomainType.Dma
             ? new SecondLevelPageTable(Memory, format ?? CommonFormat())
             : null;
-        var domain = new IommuDomain(_nextDomainId++, type, table, _lock);
+        if (table != null)
+            table.TablePageLimit = Options.MaxTablePagesPerDomain;
+        var domain = new IommuDomain(_nextDomainId++, type, table, _lock) { CountsTowardLimit = countsTowardLimit };
         _domains.Add(domain.Id, domain);
+        if (countsTowardLimit)
+            _allocatedDomains++;
         return domain;
     }
 
@@ -127,6 +154,8 @@ public sealed partial class IommuCore
     {
         domain.MarkFreed();
         _domains.Remove(domain.Id);
+        if (domain.CountsTowardLimit)
+            _allocatedDomains--;
     }
 
     private void RequireDomain(IommuDomain domain)
@@ -154,10 +183,11 @@ public sealed partial class IommuCore
         return group;
     }
 
-    private void AttachGroupLocked(IommuDomain domain, IommuGroup group)
+    private void AttachGroupLocked(IommuDomain domain, IommuGroup group, object? caller)
     {
         RequireDomain(domain);
         RequireGroup(group);
+        RequireOwner(group, domain, caller, "attach");
         if (group.Members.Any(m => m is MediatedDevice))
             Throw.Iommu(Errno.EINVAL, $"{group} holds mediated devices, which have no requester id; use AuxAttachGroup or attach the iommu_device");
         if (domain == group.DefaultDomain)
@@ -183,10 +213,11 @@ public sealed partial class IommuCore
         UpdateMode(domain);
     }
 
-    private void DetachGroupLocked(IommuDomain domain, IommuGroup group)
+    private void DetachGroupLocked(IommuDomain domain, IommuGroup group, object? caller)
     {
         RequireDomain(domain);
         RequireGroup(group);
+        RequireOwner(group, domain, caller, "detach");
         if (group.Domain != domain)
             Throw.Iommu(Errno.ENOENT, $"{group} is not attached to {domain}");
         if (group.AuxParent != null)

@@ -139,7 +139,7 @@ public sealed partial class IommuCore
             if (group is { Domain: not null })
                 Throw.Iommu(Errno.EBUSY, $"mdev {uuid}'s {group} is attached to {group.Domain}; detach it first");
             if (group is { Owner: not null })
-                Throw.Iommu(Errno.EBUSY, $"mdev {uuid}'s {group} is in a VFIO container; detach it first");
+                Throw.Iommu(Errno.EBUSY, $"mdev {uuid}'s {group} belongs to {group.Owner}; take it out first");
             if (group != null)
             {
                 group.Members.Remove(mdev);

@@ -16,6 +16,16 @@ public sealed record IommuCoreOptions
     /// RID_PASID). Smaller values make exhaustion easy to reach in tests. 1 to 20; default 20.</summary>
     public int PasidBits { get; init; } = 20;
 
+    /// <summary>Most domains allocated with <see cref="IommuCore.DomainAlloc"/> that may be alive at once (groups'
+    /// default domains do not count); one more is ENOSPC. At least 1; default <see cref="int.MaxValue"/>.</summary>
+    public int MaxDomains { get; init; } = int.MaxValue;
+
+    /// <summary>Most 4 KiB page-table pages the table of any paging domain (groups' default domains included)
+    /// may hold, its top-level page included (<see cref="SecondLevelPageTable.TablePageLimit"/>); a map that needs
+    /// more is ENOSPC, so that one domain cannot take every frame of the shared memory. At least 1; default
+    /// <see cref="int.MaxValue"/>.</summary>
+    public int MaxTablePagesPerDomain { get; init; } = int.MaxValue;
+
     /// <summary>The defaults.</summary>
     public static IommuCoreOptions Default { get; } = new();
 }
@@ -42,6 +52,7 @@ public sealed partial class IommuCore : IDisposable
     private readonly IdAllocator _groupIds = new(0, int.MaxValue / 64);
     private readonly IdAllocator _pasids;
     private int _nextDomainId = 1;
+    private int _allocatedDomains;   // live domains from DomainAlloc, for IommuCoreOptions.MaxDomains
 
     private sealed class UnitState(RemappingUnit unit, IommuVendor vendor, ushort segment)
     {
@@ -55,13 +66,16 @@ public sealed partial class IommuCore : IDisposable
     /// <summary>Creates an empty core over <paramref name="memory"/>, where every page table lives.</summary>
     /// <param name="memory">Simulated host physical memory shared with the units.</param>
     /// <param name="options">Settings; <see cref="IommuCoreOptions.Default"/> when null.</param>
-    /// <exception cref="IommuException">EINVAL for a PASID width outside 1-20 or a default domain type other than DMA or IDENTITY.</exception>
+    /// <exception cref="IommuException">EINVAL for a PASID width outside 1-20, a limit below 1, or a default domain type
+    /// other than DMA or IDENTITY.</exception>
     public IommuCore(PhysicalMemory memory, IommuCoreOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(memory);
         options ??= IommuCoreOptions.Default;
         if (options.PasidBits is < 1 or > 20)
             Throw.Iommu(Errno.EINVAL, $"PasidBits {options.PasidBits} is outside 1-20");
+        if (options.MaxDomains < 1 || options.MaxTablePagesPerDomain < 1)
+            Throw.Iommu(Errno.EINVAL, $"MaxDomains {options.MaxDomains} and MaxTablePagesPerDomain {options.MaxTablePagesPerDomain} must be at least 1");
         if (options.DefaultDomainType is not (IommuDomainType.Dma or IommuDomainType.Identity))
             Throw.Iommu(Errno.EINVAL, $"default domain type {options.DefaultDomainType} is not DMA or IDENTITY");
         Memory = memory;
@@ -270,14 +284,17 @@ public sealed partial class IommuCore : IDisposable
     /// group's domain (its entry is cleared). An empty group is freed.
     /// </summary>
     /// <param name="device">The device.</param>
-    /// <exception cref="IommuException">ENOENT when it is in no group; EBUSY when the group is attached to a
-    /// domain other than its default one, or has PASID attachments, or the device has aux domains.</exception>
+    /// <exception cref="IommuException">ENOENT when it is in no group; EBUSY when the group has an owner (a VFIO
+    /// container), is attached to a domain other than its default one, or has PASID attachments, or the device
+    /// has aux domains.</exception>
     public void GroupRemoveDevice(Device device)
     {
         ArgumentNullException.ThrowIfNull(device);
         lock (_lock)
         {
             IommuGroup group = device.Group ?? throw new IommuException(Errno.ENOENT, $"{device} is in no iommu group");
+            if (group.Owner != null)
+                Throw.Iommu(Errno.EBUSY, $"{group} belongs to {group.Owner}; take it out of its owner first");
             if (group.Domain != null && group.Domain != group.DefaultDomain)
                 Throw.Iommu(Errno.EBUSY, $"{group} is attached to {group.Domain}; detach it first");
             if (group.PasidArray.Count > 0)
@@ -326,16 +343,30 @@ public sealed partial class IommuCore : IDisposable
         }
     }
 
-    /// <summary>Marks a group as owned (by a VFIO container); EBUSY when another owner has it.</summary>
+    /// <summary>Marks a group as owned (<c>iommu_group_claim_dma_owner</c>, by a VFIO container): EBUSY when another
+    /// owner has it, or when it is attached to a domain other than its default one (someone else is using it).</summary>
     internal void ClaimGroup(IommuGroup group, object owner)
     {
         lock (_lock)
         {
             RequireGroup(group);
             if (group.Owner != null)
-                Throw.Iommu(Errno.EBUSY, $"{group} is in another VFIO container");
+                Throw.Iommu(Errno.EBUSY, $"{group} belongs to {group.Owner}");
+            if (group.Domain != null && group.Domain != group.DefaultDomain)
+                Throw.Iommu(Errno.EBUSY, $"{group} is attached to {group.Domain}; detach it first");
+            if (group.PasidArray.Count > 0)
+                Throw.Iommu(Errno.EBUSY, $"{group} has PASID attachments; detach them first");
             group.Owner = owner;
         }
+    }
+
+    /// <summary>EBUSY when a group or domain has an owner other than <paramref name="caller"/>: only a group's owner
+    /// (the VFIO container it is set in) may change its attachments, and only a domain's owner may use it.</summary>
+    private static void RequireOwner(IommuGroup? group, IommuDomain? domain, object? caller, string operation)
+    {
+        if (group?.Owner is { } groupOwner && !ReferenceEquals(groupOwner, caller))
+            Throw.Iommu(Errno.EBUSY, $"{operation}: {group} belongs to {groupOwner}; change it through its owner");
+        domain?.RequireOwner(caller, operation);
     }
 
     internal void ReleaseGroupOwner(IommuGroup group, object owner)
@@ -391,7 +422,7 @@ public sealed partial class IommuCore : IDisposable
                 IommuDomainType type = Options.DefaultDomainType;
                 if (type == IommuDomainType.Identity && !pci.Unit.ExtendedCapability.PassThrough)
                     type = IommuDomainType.Dma;
-                created = NewDomain(type, null);
+                created = NewDomain(type, null, countsTowardLimit: false);
             }
             IommuDomain domain = group.Domain ?? created!;
             try

@@ -96,6 +96,23 @@ public sealed class IommuDomain
     /// <summary>False once freed with <see cref="IommuCore.DomainFree"/>.</summary>
     public bool IsAlive { get; internal set; } = true;
 
+    /// <summary>The owner that allocated the domain for its own use (a <see cref="Vfio.VfioContainer"/>), or null.
+    /// An owned domain can be changed only by its owner: any other attach, detach, map, unmap or free of it fails
+    /// with EBUSY naming the owner (VFIO type1 keeps its domains to itself).</summary>
+    public object? Owner { get; internal set; }
+
+    /// <summary>True for a domain allocated with <see cref="IommuCore.DomainAlloc"/> (it counts toward
+    /// <see cref="IommuCoreOptions.MaxDomains"/>); false for a group's default domain.</summary>
+    internal bool CountsTowardLimit { get; init; }
+
+    /// <summary>The DID of the domain on each unit it is used on, a consistent snapshot.</summary>
+    /// <returns>Unit and DID pairs, in no particular order.</returns>
+    public IReadOnlyList<KeyValuePair<RemappingUnit, ushort>> GetDomainIds()
+    {
+        lock (_coreLock)
+            return Bindings.Select(b => new KeyValuePair<RemappingUnit, ushort>(b.Key, b.Value.Did)).ToArray();
+    }
+
     /// <summary>The DID this domain uses on <paramref name="unit"/>, or null when it is not attached there.</summary>
     /// <param name="unit">A remapping unit.</param>
     /// <returns>The DID or null.</returns>
@@ -143,15 +160,37 @@ public sealed class IommuDomain
     /// <param name="hpa">First HPA, 4 KiB aligned.</param>
     /// <param name="size">Bytes, a non-zero multiple of 4 KiB.</param>
     /// <param name="protection">Read, Write or both.</param>
-    /// <exception cref="IommuException">EINVAL for a BLOCKED or IDENTITY domain or a freed one; otherwise as
-    /// <see cref="SecondLevelPageTable.Map"/> (EINVAL, ERANGE, EEXIST, ENOMEM). Nothing changes on an error.</exception>
-    public void Map(ulong iova, ulong hpa, ulong size, DmaProtection protection)
+    /// <exception cref="IommuException">EINVAL for a BLOCKED or IDENTITY domain or a freed one; EBUSY for a domain
+    /// with an <see cref="Owner"/>; otherwise as <see cref="SecondLevelPageTable.Map"/> (EINVAL, ERANGE, EEXIST,
+    /// ENOMEM, ENOSPC above <see cref="SecondLevelPageTable.TablePageLimit"/>). Nothing changes on an error.</exception>
+    public void Map(ulong iova, ulong hpa, ulong size, DmaProtection protection) => MapAs(iova, hpa, size, protection, caller: null);
+
+    internal void MapAs(ulong iova, ulong hpa, ulong size, DmaProtection protection, object? caller)
     {
         SecondLevelPageTable table = RequirePaging("map");
         lock (_mapLock)
         {
             RequireAlive();
+            RequireOwner(caller, "map");
             table.Map(iova, hpa, size, protection);
+        }
+    }
+
+    /// <summary>
+    /// Maps many ranges at once, all or nothing (<see cref="SecondLevelPageTable.MapBatch"/>): either every
+    /// range is mapped or, on an error, none is and the table and the frame allocator are as they were.
+    /// </summary>
+    /// <param name="mappings">The ranges: IOVA, HPA and size 4 KiB aligned, sizes non-zero, protections Read, Write or both.</param>
+    /// <exception cref="IommuException">As <see cref="Map(ulong, ulong, ulong, DmaProtection)"/>; EEXIST also when two
+    /// ranges of the batch overlap. <see cref="IommuException.Index"/> names the failing range.</exception>
+    public void MapBatch(ReadOnlySpan<IoMapping> mappings)
+    {
+        SecondLevelPageTable table = RequirePaging("map");
+        lock (_mapLock)
+        {
+            RequireAlive();
+            RequireOwner(null, "map");
+            table.MapBatch(mappings);
         }
     }
 
@@ -164,13 +203,16 @@ public sealed class IommuDomain
     /// <param name="size">Bytes, a non-zero multiple of 4 KiB.</param>
     /// <returns>Bytes unmapped (0 over a hole; more than <paramref name="size"/> when a superpage was partly covered).</returns>
     /// <exception cref="IommuException">EINVAL for a non-paging or freed domain, zero or unaligned input; ERANGE
-    /// beyond the address width. Nothing changes on an error.</exception>
-    public ulong Unmap(ulong iova, ulong size)
+    /// beyond the address width; EBUSY for a domain with an <see cref="Owner"/>. Nothing changes on an error.</exception>
+    public ulong Unmap(ulong iova, ulong size) => UnmapAs(iova, size, caller: null);
+
+    internal ulong UnmapAs(ulong iova, ulong size, object? caller)
     {
         SecondLevelPageTable table = RequirePaging("unmap");
         lock (_mapLock)
         {
             RequireAlive();
+            RequireOwner(caller, "unmap");
             ulong unmapped = table.Unmap(iova, size);
             // Every leaf removed intersects the range, and page-selective invalidation drops any entry
             // that overlaps it (a superpage entry whole), so the range itself is enough.
@@ -180,6 +222,24 @@ public sealed class IommuDomain
                     unit.InvalidateIotlbRange(did, null, iova, size);
             }
             return unmapped;
+        }
+    }
+
+    /// <summary>Takes back a map this caller just made: unmaps the range and frees the table pages left empty in it,
+    /// so the frame allocator is as before the map (a VFIO container rolling back a map that another of its
+    /// domains refused).</summary>
+    internal void UndoMap(ulong iova, ulong size, object? caller)
+    {
+        SecondLevelPageTable table = RequirePaging("unmap");
+        lock (_mapLock)
+        {
+            RequireAlive();
+            RequireOwner(caller, "unmap");
+            if (table.UnmapAndPrune(iova, size) != 0)
+            {
+                foreach ((RemappingUnit unit, (ushort did, int _)) in Bindings)
+                    unit.InvalidateIotlbRange(did, null, iova, size);
+            }
         }
     }
 
@@ -238,6 +298,14 @@ public sealed class IommuDomain
         if (PageTable == null)
             Throw.Iommu(Errno.EINVAL, $"{operation}: domain {Id} is {Type.ToString().ToUpperInvariant()}, which has no page table");
         return PageTable;
+    }
+
+    /// <summary>EBUSY unless the domain is unowned or <paramref name="caller"/> is its owner.</summary>
+    internal void RequireOwner(object? caller, string operation)
+    {
+        object? owner = Owner;
+        if (owner != null && !ReferenceEquals(owner, caller))
+            Throw.Iommu(Errno.EBUSY, $"{operation}: {this} belongs to {owner}; change it through its owner");
     }
 
     private void RequireAlive()

@@ -44,7 +44,8 @@ public sealed class IommuGroup
     /// whose PASID carries the aux domain; null otherwise.</summary>
     public PciDevice? AuxParent { get; internal set; }
 
-    /// <summary>The VFIO container the group is set in, if any (an owner marker: one container at a time).</summary>
+    /// <summary>The DMA owner of the group (<c>group-&gt;owner</c>): the VFIO container it is set in, if any. While a
+    /// group has an owner, only that owner may attach or detach it; everyone else gets EBUSY.</summary>
     public object? Owner { get; internal set; }
 
     /// <summary>The sysfs paths of the group's devices, <c>/sys/kernel/iommu_groups/N/devices/NAME</c>.</summary>

@@ -28,10 +28,16 @@ namespace Siov.Fast.PageTables;
 /// new one. Table pages that unmap unlinks go to the memory's <see cref="EpochReclaimer"/>,
 /// which returns them to the frame allocator only after every walk that could still read them
 /// has finished (at once when no walk is running).</para>
-/// <para>Every error is raised before the first write: a failed call leaves the table
-/// exactly as it was.</para>
+/// <para><b>Cost.</b> A map first proves its range free and counts the table pages it needs
+/// (pass one) by a descent over the tables the range touches: a missing subtree is counted in
+/// closed form, so the check costs time proportional to the existing table entries the range
+/// touches plus the levels, never to the number of pages. Frames and the
+/// <see cref="TablePageLimit"/> quota are checked against that count before anything is
+/// allocated or written; pass two then writes the leaves, descending once per table.</para>
+/// <para>Every error is raised before the first write: a failed call leaves the table, and the
+/// frame allocator's free count, exactly as it was.</para>
 /// </remarks>
-public sealed unsafe class SecondLevelPageTable : IDisposable
+public sealed unsafe partial class SecondLevelPageTable : IDisposable
 {
     // A root pointer that no memory region can contain (above 2^52): walks after Dispose fault.
     private const ulong DisposedRoot = 0xFFFF_FFFF_FFFF_F000UL;
@@ -46,6 +52,8 @@ public sealed unsafe class SecondLevelPageTable : IDisposable
     private ulong _root;
     private int _tablePages;
     private ulong _mappedBytes;
+    private int _tablePageLimit = int.MaxValue;
+    private long _lastListWork;
 
     /// <summary>
     /// Creates an empty table: allocates the top-level table page from <paramref name="memory"/>.
@@ -98,6 +106,30 @@ public sealed unsafe class SecondLevelPageTable : IDisposable
     public ulong MappedBytes => Volatile.Read(ref _mappedBytes);
 
     /// <summary>
+    /// The most 4 KiB table pages the table may hold, the top-level page included (a per-domain
+    /// quota); default <see cref="int.MaxValue"/> (no limit beyond free memory). A
+    /// <see cref="Map"/> or <see cref="MapBatch"/> that would take <see cref="TablePages"/> above it
+    /// fails with ENOSPC before anything changes. The count checked is the number of new pages the
+    /// call allocates, before any empty table that a new superpage replaces is freed. A value below
+    /// the current <see cref="TablePages"/> frees nothing: it only stops growth (maps that need no
+    /// new table page still succeed).
+    /// </summary>
+    /// <exception cref="IommuException">EINVAL when set to a negative value.</exception>
+    public int TablePageLimit
+    {
+        get => Volatile.Read(ref _tablePageLimit);
+        set
+        {
+            if (value < 0)
+                Throw.Iommu(Errno.EINVAL, $"table page limit {value} is negative");
+            Volatile.Write(ref _tablePageLimit, value);
+        }
+    }
+
+    /// <summary>Table entries examined by the last <see cref="GetMappings(ulong, int)"/> (a test hook for its cost bound).</summary>
+    internal long LastListWork => Volatile.Read(ref _lastListWork);
+
+    /// <summary>
     /// Maps <c>[iova, iova + size)</c> to <c>[hpa, hpa + size)</c> with the given permissions,
     /// using the largest leaves that alignment allows (kernel <c>iommu_map</c>).
     /// </summary>
@@ -108,19 +140,109 @@ public sealed unsafe class SecondLevelPageTable : IDisposable
     /// <exception cref="IommuException">
     /// EINVAL: zero size, IOVA/HPA/size not 4 KiB aligned, no R/W in the protection, or HPA range
     /// reaching 2^HAW. ERANGE: IOVA range reaching 2^AddressWidth. EEXIST: some part of the range
-    /// is already mapped. ENOMEM: not enough free frames for the new table pages. The table is
-    /// unchanged after any of them.
+    /// is already mapped (the message names the first conflicting leaf in IOVA order). ENOSPC: the
+    /// new table pages would take <see cref="TablePages"/> above <see cref="TablePageLimit"/>.
+    /// ENOMEM: not enough free frames for the new table pages. The table and the frame allocator's
+    /// free count are unchanged after any of them; the checks cost time proportional to the
+    /// existing table entries the range touches, not to its size.
     /// </exception>
     /// <exception cref="ObjectDisposedException">The table was disposed.</exception>
     public void Map(ulong iova, ulong hpa, ulong size, DmaProtection protection)
     {
-        ValidateMap(iova, hpa, size, protection);
+        ValidateMap(iova, hpa, size, protection, -1);
+        var item = new MapItem(iova, hpa, size, protection, -1);
         lock (_writeLock)
         {
             ObjectDisposedException.ThrowIf(_root == DisposedRoot, this);
-            int needed = CheckRangeFree(iova, hpa, size);
-            ulong[] frames = AllocateFrames(needed);
-            WriteLeaves(iova, hpa, size, protection, frames);
+            BeginPlan();
+            try
+            {
+                PlanItem(item);
+            }
+            finally
+            {
+                EndPlan();
+            }
+            ulong[] frames = ReserveFrames(_planNeeded, "map");
+            var writer = new TableWriter(frames);
+            WriteItem(item, ref writer);
+            FinishWrite(ref writer, size);
+        }
+    }
+
+    /// <summary>
+    /// Maps every item of <paramref name="mappings"/>, all or nothing, under one hold of the write
+    /// lock: the same rules as <see cref="Map"/> for each item, and items may not overlap one
+    /// another. Translations may see the items appear one after the other while the call runs (as
+    /// with the leaves of one <see cref="Map"/>), but a failed call writes nothing at all.
+    /// </summary>
+    /// <param name="mappings">The mappings: each <see cref="IoMapping.Iova"/>, <see cref="IoMapping.Hpa"/> and
+    /// <see cref="IoMapping.Size"/> 4 KiB aligned, the size non-zero, <see cref="IoMapping.Protection"/> Read, Write
+    /// or both; any order. An empty span maps nothing. Memory used is proportional to the count.</param>
+    /// <exception cref="IommuException">
+    /// Checked in this order, before anything is allocated or written. For an item, with
+    /// <see cref="IommuException.Index"/> set and a message starting <c>CODE: mappings[i]: </c>:
+    /// EINVAL and ERANGE as for <see cref="Map"/> (the lowest bad index is reported); EEXIST when
+    /// two items overlap (the message names both indexes, <see cref="IommuException.Index"/> is the
+    /// higher one); EEXIST when an item overlaps an existing mapping (the lowest such IOVA is
+    /// reported). For the whole batch, with no index: ENOSPC when the new table pages of all
+    /// items together (tables that items share counted once) would take <see cref="TablePages"/>
+    /// above <see cref="TablePageLimit"/>; ENOMEM when there are not that many free frames. The
+    /// table and the frame allocator's free count are unchanged after any of them.
+    /// </exception>
+    /// <exception cref="ObjectDisposedException">The table was disposed.</exception>
+    public void MapBatch(ReadOnlySpan<IoMapping> mappings)
+    {
+        for (int i = 0; i < mappings.Length; i++)
+        {
+            IoMapping m = mappings[i];
+            ValidateMap(m.Iova, m.Hpa, m.Size, m.Protection, i);
+        }
+        (ulong Iova, int Index)[] order = SortedByIova(mappings);
+        ulong totalBytes = 0;
+        for (int k = 0; k < order.Length; k++)
+        {
+            IoMapping current = mappings[order[k].Index];
+            totalBytes += current.Size; // no wrap: the items are disjoint and below 2^AddressWidth
+            if (k == 0)
+                continue;
+            IoMapping previous = mappings[order[k - 1].Index];
+            if (current.Iova < previous.Iova + previous.Size)
+            {
+                int low = Math.Min(order[k - 1].Index, order[k].Index), high = Math.Max(order[k - 1].Index, order[k].Index);
+                IoMapping a = mappings[low], b = mappings[high];
+                Throw.Iommu(Errno.EEXIST,
+                    $"map: [{Throw.Hex(b.Iova)}, +{Throw.Hex(b.Size)}) overlaps mappings[{low}] [{Throw.Hex(a.Iova)}, +{Throw.Hex(a.Size)}) of the same batch",
+                    high);
+            }
+        }
+
+        lock (_writeLock)
+        {
+            ObjectDisposedException.ThrowIf(_root == DisposedRoot, this);
+            if (order.Length == 0)
+                return;
+            BeginPlan();
+            try
+            {
+                foreach ((ulong _, int index) in order)
+                {
+                    IoMapping m = mappings[index];
+                    PlanItem(new MapItem(m.Iova, m.Hpa, m.Size, m.Protection, index));
+                }
+            }
+            finally
+            {
+                EndPlan();
+            }
+            ulong[] frames = ReserveFrames(_planNeeded, $"map batch of {order.Length} mappings");
+            var writer = new TableWriter(frames);
+            foreach ((ulong _, int index) in order)
+            {
+                IoMapping m = mappings[index];
+                WriteItem(new MapItem(m.Iova, m.Hpa, m.Size, m.Protection, index), ref writer);
+            }
+            FinishWrite(ref writer, totalBytes);
         }
     }
 
@@ -191,6 +313,37 @@ public sealed unsafe class SecondLevelPageTable : IDisposable
         return list;
     }
 
+    /// <summary>
+    /// Lists up to <paramref name="maxCount"/> leaves, in IOVA order, starting with the first leaf
+    /// that reaches <paramref name="startIova"/> or beyond: every leaf with
+    /// <c>Iova + Size &gt; startIova</c>. A superpage that contains <paramref name="startIova"/> but
+    /// starts below it is included (it is the leaf that translates <paramref name="startIova"/>); to
+    /// page through a table, pass the end of the last leaf returned (<c>Iova + Size</c>) as the next
+    /// start. A consistent snapshot, taken under the writer lock. The cost is proportional to the
+    /// entries visited: subtrees entirely below <paramref name="startIova"/> are skipped, and the
+    /// walk stops as soon as <paramref name="maxCount"/> leaves are found.
+    /// </summary>
+    /// <param name="startIova">The lowest IOVA of interest (any alignment); at or above 2^AddressWidth the list is empty.</param>
+    /// <param name="maxCount">The most leaves to return; 0 returns an empty list.</param>
+    /// <returns>The leaves; adjacent leaves are not merged. Empty after <see cref="Dispose"/>.</returns>
+    /// <exception cref="IommuException">EINVAL when <paramref name="maxCount"/> is negative.</exception>
+    public IReadOnlyList<IoMapping> GetMappings(ulong startIova, int maxCount)
+    {
+        if (maxCount < 0)
+            Throw.Iommu(Errno.EINVAL, $"list mappings: maxCount {maxCount} is negative");
+        var list = new List<IoMapping>(Math.Min(maxCount, 256));
+        if (maxCount == 0)
+            return list;
+        lock (_writeLock)
+        {
+            long work = 0;
+            if (_root != DisposedRoot && startIova < 1UL << _addressWidth)
+                CollectLeavesFrom(_root, _levels, 0, startIova, maxCount, list, ref work);
+            Volatile.Write(ref _lastListWork, work);
+        }
+        return list;
+    }
+
     /// <summary>Frees every table page, the top-level one included. Walks afterwards fault with
     /// <see cref="WalkStatus.InvalidTablePointer"/>; map and unmap throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()
@@ -206,30 +359,48 @@ public sealed unsafe class SecondLevelPageTable : IDisposable
         }
     }
 
-    private void ValidateMap(ulong iova, ulong hpa, ulong size, DmaProtection protection)
+    /// <summary>The argument checks of a map; <paramref name="index"/> is the batch position, or -1 for <see cref="Map"/>.</summary>
+    private void ValidateMap(ulong iova, ulong hpa, ulong size, DmaProtection protection, int index)
     {
         if (size == 0)
-            Throw.Iommu(Errno.EINVAL, $"map of IOVA {Throw.Hex(iova)}: size is zero");
+            Throw.Iommu(Errno.EINVAL, $"map of IOVA {Throw.Hex(iova)}: size is zero", index);
         if ((protection & ~DmaProtection.ReadWrite) != 0 || (protection & DmaProtection.ReadWrite) == 0)
-            Throw.Iommu(Errno.EINVAL, $"map of IOVA {Throw.Hex(iova)}: protection {(int)protection} must be Read, Write or both");
+            Throw.Iommu(Errno.EINVAL, $"map of IOVA {Throw.Hex(iova)}: protection {(int)protection} must be Read, Write or both", index);
         if ((iova & (VtdPaging.PageSize - 1)) != 0)
-            Throw.Iommu(Errno.EINVAL, $"map: IOVA {Throw.Hex(iova)} is not 4 KiB aligned");
+            Throw.Iommu(Errno.EINVAL, $"map: IOVA {Throw.Hex(iova)} is not 4 KiB aligned", index);
         if ((hpa & (VtdPaging.PageSize - 1)) != 0)
-            Throw.Iommu(Errno.EINVAL, $"map: HPA {Throw.Hex(hpa)} is not 4 KiB aligned");
+            Throw.Iommu(Errno.EINVAL, $"map: HPA {Throw.Hex(hpa)} is not 4 KiB aligned", index);
         if ((size & (VtdPaging.PageSize - 1)) != 0)
-            Throw.Iommu(Errno.EINVAL, $"map: size {Throw.Hex(size)} is not a multiple of 4 KiB");
-        CheckIovaRange(iova, size);
+            Throw.Iommu(Errno.EINVAL, $"map: size {Throw.Hex(size)} is not a multiple of 4 KiB", index);
+        CheckIovaRange(iova, size, index);
         if (hpa >= _hpaLimit || size > _hpaLimit - hpa)
             Throw.Iommu(Errno.EINVAL,
-                $"map: HPA range [{Throw.Hex(hpa)}, +{Throw.Hex(size)}) reaches beyond the {Format.HostAddressWidth}-bit host address width");
+                $"map: HPA range [{Throw.Hex(hpa)}, +{Throw.Hex(size)}) reaches beyond the {Format.HostAddressWidth}-bit host address width",
+                index);
     }
 
-    private void CheckIovaRange(ulong iova, ulong size)
+    private void CheckIovaRange(ulong iova, ulong size, int index = -1)
     {
         ulong limit = 1UL << _addressWidth;
         if (iova >= limit || size > limit - iova)
             Throw.Iommu(Errno.ERANGE,
-                $"IOVA range [{Throw.Hex(iova)}, +{Throw.Hex(size)}) reaches beyond the {_addressWidth}-bit address width");
+                $"IOVA range [{Throw.Hex(iova)}, +{Throw.Hex(size)}) reaches beyond the {_addressWidth}-bit address width", index);
+    }
+
+    /// <summary>The batch's (IOVA, index) pairs sorted by IOVA, then index.</summary>
+    private static (ulong Iova, int Index)[] SortedByIova(ReadOnlySpan<IoMapping> mappings)
+    {
+        var order = new (ulong Iova, int Index)[mappings.Length];
+        bool sorted = true;
+        for (int i = 0; i < order.Length; i++)
+        {
+            order[i] = (mappings[i].Iova, i);
+            if (i > 0 && order[i].Iova < order[i - 1].Iova)
+                sorted = false;
+        }
+        if (!sorted)
+            Array.Sort(order, static (x, y) => x.Iova != y.Iova ? x.Iova.CompareTo(y.Iova) : x.Index.CompareTo(y.Index));
+        return order;
     }
 
     /// <summary>The kernel's iommu_pgsize: the largest supported size that fits and that IOVA and HPA are aligned to.</summary>
@@ -257,138 +428,6 @@ public sealed unsafe class SecondLevelPageTable : IDisposable
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsLeaf(ulong entry, int level) => level == 1 || (entry & SecondLevelEntry.PageSizeBit) != 0;
-
-    /// <summary>
-    /// Pass one of a map: proves the whole range free without writing anything and counts the
-    /// table pages that pass two will create (each counted once, although many leaves share it).
-    /// </summary>
-    private int CheckRangeFree(ulong iova, ulong hpa, ulong size)
-    {
-        // counted[j] = 1 + index of the last table at level j already counted as missing.
-        Span<ulong> counted = stackalloc ulong[VtdPaging.MaxLevels + 1];
-        int needed = 0;
-        for (ulong offset = 0; offset < size;)
-        {
-            ulong va = iova + offset;
-            ulong pageSize = PickPageSize(va, hpa + offset, size - offset);
-            int target = VtdPaging.LeafLevel(pageSize);
-            ulong table = _root;
-            for (int level = _levels; ; level--)
-            {
-                ulong entry = TableAt(table)[VtdPaging.Index(va, level)];
-                if (!IsPresent(entry))
-                {
-                    for (int j = level - 1; j >= target; j--)
-                    {
-                        ulong key = (va >> VtdPaging.LevelShift(j + 1)) + 1;
-                        if (counted[j] != key)
-                        {
-                            counted[j] = key;
-                            needed++;
-                        }
-                    }
-                    break;
-                }
-                if (IsLeaf(entry, level))
-                    ThrowOverlap(va, pageSize, level, entry);
-                if (level == target)
-                {
-                    // A table where a superpage should go: allowed only when nothing under it is mapped
-                    // (unmapping small pages leaves empty tables behind); pass two frees it.
-                    if (SubtreeHasLeaf(entry & SecondLevelEntry.AddressMask, level - 1))
-                        ThrowOverlap(va, pageSize, level, entry);
-                    break;
-                }
-                table = entry & SecondLevelEntry.AddressMask;
-            }
-            offset += pageSize;
-        }
-        return needed;
-    }
-
-    private static void ThrowOverlap(ulong va, ulong pageSize, int level, ulong entry)
-    {
-        string what = IsLeaf(entry, level)
-            ? $"a {VtdPaging.EntrySpan(level) >> 10} KiB page at IOVA {Throw.Hex(va & ~(VtdPaging.EntrySpan(level) - 1))}"
-            : $"smaller pages under IOVA {Throw.Hex(va)}";
-        Throw.Iommu(Errno.EEXIST,
-            $"map: IOVA {Throw.Hex(va)} (+{Throw.Hex(pageSize)}) overlaps an existing mapping: {what} is already mapped");
-    }
-
-    private bool SubtreeHasLeaf(ulong tableHpa, int level)
-    {
-        ulong* page = TableAt(tableHpa);
-        for (int i = 0; i < VtdPaging.EntriesPerTable; i++)
-        {
-            ulong entry = page[i];
-            if (!IsPresent(entry))
-                continue;
-            if (IsLeaf(entry, level) || SubtreeHasLeaf(entry & SecondLevelEntry.AddressMask, level - 1))
-                return true;
-        }
-        return false;
-    }
-
-    private ulong[] AllocateFrames(int count)
-    {
-        if (count == 0)
-            return [];
-        var frames = new ulong[count];
-        for (int i = 0; i < count; i++)
-        {
-            if (!_memory.Frames.TryAllocate(out frames[i]))
-            {
-                for (int j = 0; j < i; j++)
-                    _memory.Frames.Free(frames[j]);
-                Throw.Iommu(Errno.ENOMEM,
-                    $"map needs {count} new page-table pages but simulated memory has only {i} free frames");
-            }
-        }
-        return frames;
-    }
-
-    /// <summary>Pass two of a map: cannot fail; every check was done by <see cref="CheckRangeFree"/>.</summary>
-    private void WriteLeaves(ulong iova, ulong hpa, ulong size, DmaProtection protection, ulong[] frames)
-    {
-        int nextFrame = 0;
-        List<(ulong Table, int Level)>? emptied = null;
-        for (ulong offset = 0; offset < size;)
-        {
-            ulong va = iova + offset;
-            ulong pageSize = PickPageSize(va, hpa + offset, size - offset);
-            int target = VtdPaging.LeafLevel(pageSize);
-            ulong table = _root;
-            for (int level = _levels; level > target; level--)
-            {
-                ulong* page = TableAt(table);
-                int index = VtdPaging.Index(va, level);
-                ulong entry = page[index];
-                if (!IsPresent(entry))
-                {
-                    // The frame is zero-filled; the release store publishes it only after that.
-                    entry = SecondLevelEntry.Table(frames[nextFrame++]).Value;
-                    Volatile.Write(ref page[index], entry);
-                    _tablePages++;
-                }
-                table = entry & SecondLevelEntry.AddressMask;
-            }
-
-            ulong* leafTable = TableAt(table);
-            int leafIndex = VtdPaging.Index(va, target);
-            ulong old = leafTable[leafIndex];
-            if (IsPresent(old))
-                (emptied ??= []).Add((old & SecondLevelEntry.AddressMask, target - 1));
-            Volatile.Write(ref leafTable[leafIndex], SecondLevelEntry.Leaf(hpa + offset, protection, target > 1).Value);
-            offset += pageSize;
-        }
-        Volatile.Write(ref _mappedBytes, _mappedBytes + size);
-
-        if (emptied != null)
-        {
-            foreach ((ulong table, int level) in emptied)
-                FreeSubtree(table, level);
-        }
-    }
 
     /// <summary>Clears the part of <c>[first, last]</c> that the table at <paramref name="level"/> maps; returns leaf bytes removed.</summary>
     private ulong ClearRange(ulong tableHpa, int level, ulong first, ulong last)
@@ -449,6 +488,36 @@ public sealed unsafe class SecondLevelPageTable : IDisposable
         _memory.Reclaimer.Retire(tableHpa);
         _tablePages--;
         return leafBytes;
+    }
+
+    /// <summary>Appends the leaves under a table that end above <paramref name="start"/>, in IOVA order,
+    /// until <paramref name="into"/> holds <paramref name="max"/>; returns true once it does.</summary>
+    private bool CollectLeavesFrom(ulong tableHpa, int level, ulong tableBase, ulong start, int max, List<IoMapping> into, ref long work)
+    {
+        ulong* page = TableAt(tableHpa);
+        ulong span = VtdPaging.EntrySpan(level);
+        // Entries below the one that holds start map nothing at or above it: skip them. When the
+        // table starts above start (an entry after start's), every entry counts.
+        int first = start > tableBase ? VtdPaging.Index(start, level) : 0;
+        for (int i = first; i < VtdPaging.EntriesPerTable; i++)
+        {
+            work++;
+            ulong entry = page[i];
+            if (!IsPresent(entry))
+                continue;
+            ulong va = tableBase + (ulong)i * span;
+            if (IsLeaf(entry, level))
+            {
+                into.Add(new IoMapping(va, entry & SecondLevelEntry.AddressMask, span, (DmaProtection)(entry & 3)));
+                if (into.Count == max)
+                    return true;
+            }
+            else if (CollectLeavesFrom(entry & SecondLevelEntry.AddressMask, level - 1, va, start, max, into, ref work))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void CollectLeaves(ulong tableHpa, int level, ulong tableBase, List<IoMapping> into)

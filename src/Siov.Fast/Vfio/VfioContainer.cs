@@ -38,8 +38,12 @@ public enum VfioAttachKind
 /// <para>A group first tries each existing domain of the container; when the vendor rules refuse (SMMUv3's
 /// sticky aux/normal modes) or the domain's table does not fit the unit, the container allocates a new
 /// domain, replays its mappings into it and uses that, as <c>vfio_iommu_type1_attach_group</c> does.</para>
+/// <para>Ownership, as VFIO has it: a group set in the container and every domain the container allocated
+/// belong to it (<see cref="IommuGroup.Owner"/>, <see cref="IommuDomain.Owner"/>). Only the container changes
+/// them; the same calls made directly on the <see cref="IommuCore"/> or the domain fail with EBUSY.</para>
 /// <para>Calls serialize on the container. When the last group leaves, the mappings and domains go too
-/// (<c>vfio_iommu_type1_release</c>).</para>
+/// (<c>vfio_iommu_type1_release</c>). <see cref="Dispose"/> closes the container: it cannot fail, and every
+/// call after it fails with ENOENT.</para>
 /// </remarks>
 public sealed class VfioContainer : IDisposable
 {
@@ -48,13 +52,48 @@ public sealed class VfioContainer : IDisposable
     private readonly List<IommuDomain> _domains = [];
     private readonly Dictionary<IommuGroup, (IommuDomain? Domain, VfioAttachKind Kind, PciDevice? IommuDevice)> _groups = [];
     private readonly SortedList<ulong, VfioDmaMapping> _dma = [];
+    private bool _closed;
+
+    /// <summary>The default of <see cref="DmaEntryLimit"/>: vfio_iommu_type1's <c>dma_entry_limit</c> module parameter.</summary>
+    public const int DefaultDmaEntryLimit = ushort.MaxValue;
 
     /// <summary>Creates an empty container (opening <c>/dev/vfio/vfio</c> and setting VFIO_TYPE1v2_IOMMU).</summary>
     /// <param name="core">The IOMMU core whose groups it takes.</param>
-    public VfioContainer(IommuCore core)
+    /// <param name="name">What errors and owners call it, e.g. "container 3"; "VFIO container" when null.</param>
+    public VfioContainer(IommuCore core, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(core);
         _core = core;
+        Name = string.IsNullOrEmpty(name) ? "VFIO container" : name;
+    }
+
+    /// <summary>The container's name, used in error messages and as the owner name of its groups and domains.</summary>
+    public string Name { get; }
+
+    /// <summary>Most DMA mappings the container may hold (vfio_iommu_type1's <c>dma_entry_limit</c>, default 65535);
+    /// a map beyond it is ENOSPC. At least 1.</summary>
+    public int DmaEntryLimit { get; init; } = DefaultDmaEntryLimit;
+
+    /// <summary>True once <see cref="Dispose"/> has closed the container.</summary>
+    public bool IsClosed
+    {
+        get
+        {
+            lock (_lock)
+                return _closed;
+        }
+    }
+
+    /// <summary>A consistent view of the container: its groups, domains and mappings read under one lock.</summary>
+    /// <returns>The groups (by id), the domains, the mappings in IOVA order and the pinned ranges.</returns>
+    public VfioContainerSnapshot GetSnapshot()
+    {
+        lock (_lock)
+        {
+            VfioDmaMapping[] mappings = [.. _dma.Values];
+            bool external = _groups.Values.Any(g => g.Kind == VfioAttachKind.External);
+            return new VfioContainerSnapshot([.. _groups.Keys.OrderBy(g => g.Id)], [.. _domains], mappings, external ? mappings : []);
+        }
     }
 
     /// <summary>The groups in the container.</summary>
@@ -116,13 +155,14 @@ public sealed class VfioContainer : IDisposable
     /// <param name="group">A group of PCI functions, or of mdevs.</param>
     /// <exception cref="IommuException">EBUSY when the group is in this or another container, or attached to a
     /// non-default domain; EINVAL for an empty group, one that mixes mdevs of different iommu_devices, or whose
-    /// devices no domain can serve; ENOENT for a freed group; what the core's attach raises (ENOSPC, ENOMEM).
-    /// Nothing changes on an error.</exception>
+    /// devices no domain can serve; ENOENT for a freed group or a closed container; what the core's attach
+    /// raises (ENOSPC, ENOMEM). Nothing changes on an error.</exception>
     public void AttachGroup(IommuGroup group)
     {
         ArgumentNullException.ThrowIfNull(group);
         lock (_lock)
         {
+            RequireOpen();
             if (_groups.ContainsKey(group))
                 Throw(Errno.EBUSY, $"{group} is in this container already");
             _core.ClaimGroup(group, this);
@@ -147,16 +187,16 @@ public sealed class VfioContainer : IDisposable
                         // This domain cannot take the group (vendor rule, table format): try the next, then a new one.
                     }
                 }
-                IommuDomain domain = _core.DomainAlloc(IommuDomainType.Unmanaged);
+                IommuDomain domain = _core.DomainAllocAs(IommuDomainType.Unmanaged, null, owner: this);
                 try
                 {
                     foreach (VfioDmaMapping m in _dma.Values)
-                        domain.Map(m.Iova, m.Hpa, m.Size, m.Protection); // vfio_iommu_replay
+                        domain.MapAs(m.Iova, m.Hpa, m.Size, m.Protection, caller: this); // vfio_iommu_replay
                     kind = AttachTo(domain, group, kind, iommuDevice);
                 }
                 catch
                 {
-                    _core.DomainFree(domain);
+                    _core.DomainFreeAs(domain, caller: this);
                     throw;
                 }
                 _domains.Add(domain);
@@ -174,36 +214,42 @@ public sealed class VfioContainer : IDisposable
     /// (the units' caches are invalidated), frees a domain no group uses any more, and drops every mapping
     /// when the last group leaves.</summary>
     /// <param name="group">A group of the container.</param>
-    /// <exception cref="IommuException">ENOENT when the group is not in the container.</exception>
+    /// <exception cref="IommuException">ENOENT when the group is not in the container or the container is closed.</exception>
     public void DetachGroup(IommuGroup group)
     {
         ArgumentNullException.ThrowIfNull(group);
         lock (_lock)
         {
+            RequireOpen();
             if (!_groups.TryGetValue(group, out var a))
                 Throw(Errno.ENOENT, $"{group} is not in this container");
-            switch (a.Kind)
-            {
-                case VfioAttachKind.Physical:
-                    _core.DetachGroup(a.Domain!, group);
-                    break;
-                case VfioAttachKind.Aux:
-                    _core.AuxDetachGroup(a.Domain!, group, a.IommuDevice!);
-                    break;
-                case VfioAttachKind.IommuDevice:
-                    _core.DetachDevice(a.Domain!, a.IommuDevice!);
-                    break;
-            }
-            _groups.Remove(group);
-            _core.ReleaseGroupOwner(group, this);
-            if (a.Domain != null && !_groups.Values.Any(g => g.Domain == a.Domain))
-            {
-                _domains.Remove(a.Domain);
-                _core.DomainFree(a.Domain);
-            }
-            if (_groups.Count == 0)
-                _dma.Clear();
+            DetachLocked(group, a);
         }
+    }
+
+    private void DetachLocked(IommuGroup group, (IommuDomain? Domain, VfioAttachKind Kind, PciDevice? IommuDevice) a)
+    {
+        switch (a.Kind)
+        {
+            case VfioAttachKind.Physical:
+                _core.DetachGroupAs(a.Domain!, group, caller: this);
+                break;
+            case VfioAttachKind.Aux:
+                _core.AuxDetachGroupAs(a.Domain!, group, a.IommuDevice!, caller: this);
+                break;
+            case VfioAttachKind.IommuDevice:
+                _core.DetachDeviceAs(a.Domain!, a.IommuDevice!, caller: this);
+                break;
+        }
+        _groups.Remove(group);
+        _core.ReleaseGroupOwner(group, this);
+        if (a.Domain != null && !_groups.Values.Any(g => g.Domain == a.Domain))
+        {
+            _domains.Remove(a.Domain);
+            _core.DomainFreeAs(a.Domain, caller: this);
+        }
+        if (_groups.Count == 0)
+            _dma.Clear();
     }
 
     /// <summary>Maps a range into every domain of the container (<c>VFIO_IOMMU_MAP_DMA</c>).</summary>
@@ -212,12 +258,14 @@ public sealed class VfioContainer : IDisposable
     /// <param name="size">Bytes, a non-zero multiple of 4 KiB.</param>
     /// <param name="protection">Read, Write or both.</param>
     /// <exception cref="IommuException">EINVAL for a container without groups, zero or unaligned input, no
-    /// permission, or a range that wraps; EEXIST when it overlaps a mapping; what a domain's map raises
-    /// (ERANGE, ENOMEM). Nothing changes on an error.</exception>
+    /// permission, or a range that wraps; EEXIST when it overlaps a mapping; ENOSPC beyond <see cref="DmaEntryLimit"/>
+    /// mappings; ENOENT for a closed container; what a domain's map raises (ERANGE, ENOMEM, ENOSPC). Nothing
+    /// changes on an error, the frame allocator included.</exception>
     public void MapDma(ulong iova, ulong hpa, ulong size, DmaProtection protection)
     {
         lock (_lock)
         {
+            RequireOpen();
             if (_groups.Count == 0)
                 Throw(Errno.EINVAL, "map DMA: the container has no group (no IOMMU set)");
             CheckRange("map DMA", iova, size);
@@ -225,24 +273,24 @@ public sealed class VfioContainer : IDisposable
                 Throw(Errno.EINVAL, $"map DMA: HPA 0x{hpa:x} is not 4 KiB aligned");
             if ((protection & DmaProtection.ReadWrite) == 0)
                 Throw(Errno.EINVAL, "map DMA: protection grants neither read nor write");
-            foreach (VfioDmaMapping m in _dma.Values)
-            {
-                if (iova < m.Iova + m.Size && m.Iova < iova + size)
-                    Throw(Errno.EEXIST, $"map DMA: [0x{iova:x}, +0x{size:x}) overlaps the mapping at 0x{m.Iova:x}");
-            }
+            if (Overlapping(iova, size) is { } clash)
+                Throw(Errno.EEXIST, $"map DMA: [0x{iova:x}, +0x{size:x}) overlaps the mapping at 0x{clash.Iova:x}");
+            if (_dma.Count >= DmaEntryLimit)
+                Throw(Errno.ENOSPC, $"map DMA: the container holds {_dma.Count} mappings, the limit (dma_entry_limit) is {DmaEntryLimit}");
             var done = new List<IommuDomain>();
             try
             {
                 foreach (IommuDomain domain in _domains)
                 {
-                    domain.Map(iova, hpa, size, protection);
+                    domain.MapAs(iova, hpa, size, protection, caller: this);
                     done.Add(domain);
                 }
             }
             catch
             {
+                // The domains mapped so far take the range back, tables included, so memory is as it was.
                 foreach (IommuDomain domain in done)
-                    domain.Unmap(iova, size);
+                    domain.UndoMap(iova, size, caller: this);
                 throw;
             }
             _dma.Add(iova, new VfioDmaMapping(iova, hpa, size, protection));
@@ -257,17 +305,20 @@ public sealed class VfioContainer : IDisposable
     /// <param name="size">Bytes, a non-zero multiple of 4 KiB.</param>
     /// <returns>Bytes unmapped (0 when nothing was mapped there).</returns>
     /// <exception cref="IommuException">EINVAL for zero or unaligned input, a wrapping range, or a mapping that
-    /// only partly lies in the range. Nothing changes on an error.</exception>
+    /// only partly lies in the range; ENOENT for a closed container. Nothing changes on an error.</exception>
     public ulong UnmapDma(ulong iova, ulong size)
     {
         lock (_lock)
         {
+            RequireOpen();
             CheckRange("unmap DMA", iova, size);
+            // Only the mappings that intersect the range are visited: the first is found by binary search.
             var covered = new List<VfioDmaMapping>();
-            foreach (VfioDmaMapping m in _dma.Values)
+            for (int i = FirstEndingAfter(iova); i < _dma.Count; i++)
             {
-                if (m.Iova + m.Size <= iova || m.Iova >= iova + size)
-                    continue;
+                VfioDmaMapping m = _dma.Values[i];
+                if (m.Iova >= iova + size)
+                    break;
                 if (m.Iova < iova || m.Iova + m.Size > iova + size)
                     Throw(Errno.EINVAL, $"unmap DMA: the mapping [0x{m.Iova:x}, +0x{m.Size:x}) straddles the range [0x{iova:x}, +0x{size:x})");
                 covered.Add(m);
@@ -276,7 +327,7 @@ public sealed class VfioContainer : IDisposable
             foreach (VfioDmaMapping m in covered)
             {
                 foreach (IommuDomain domain in _domains)
-                    domain.Unmap(m.Iova, m.Size);
+                    domain.UnmapAs(m.Iova, m.Size, caller: this);
                 _dma.Remove(m.Iova);
                 bytes += m.Size;
             }
@@ -284,14 +335,79 @@ public sealed class VfioContainer : IDisposable
         }
     }
 
-    /// <summary>Takes every group out (closing the container).</summary>
+    /// <summary>
+    /// Closes the container (releasing <c>/dev/vfio/vfio</c>): every group is detached, normal and aux, every
+    /// domain the container allocated is freed, every mapping dropped, and the groups' ownership released.
+    /// It cannot fail and may be called again; every other call afterwards fails with ENOENT.
+    /// </summary>
     public void Dispose()
     {
         lock (_lock)
         {
-            foreach (IommuGroup group in _groups.Keys.ToArray())
-                DetachGroup(group);
+            if (_closed)
+                return;
+            _closed = true;
+            foreach ((IommuGroup group, var attachment) in _groups.ToArray())
+            {
+                try
+                {
+                    DetachLocked(group, attachment);
+                }
+                catch (IommuException)
+                {
+                    // Closing cannot fail: a group the core no longer knows (freed under us) is simply let go.
+                    _groups.Remove(group);
+                    _core.ReleaseGroupOwner(group, this);
+                }
+            }
+            foreach (IommuDomain domain in _domains.ToArray())
+            {
+                try
+                {
+                    _core.DomainFreeAs(domain, caller: this);
+                }
+                catch (IommuException)
+                {
+                    // Still attached somewhere only if the core refused a detach above; nothing more can be done.
+                }
+            }
+            _domains.Clear();
+            _dma.Clear();
         }
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => Name;
+
+    private void RequireOpen()
+    {
+        if (_closed)
+            Throw(Errno.ENOENT, $"{Name} is closed");
+    }
+
+    /// <summary>Index of the first mapping that ends after <paramref name="iova"/> (binary search over the sorted keys).</summary>
+    private int FirstEndingAfter(ulong iova)
+    {
+        IList<ulong> keys = _dma.Keys;
+        int lo = 0, hi = keys.Count;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (keys[mid] <= iova)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        // lo: first mapping starting above iova; the one before it may still cover iova.
+        if (lo > 0 && _dma.Values[lo - 1].Iova + _dma.Values[lo - 1].Size > iova)
+            return lo - 1;
+        return lo;
+    }
+
+    private VfioDmaMapping? Overlapping(ulong iova, ulong size)
+    {
+        int i = FirstEndingAfter(iova);
+        return i < _dma.Count && _dma.Values[i].Iova < iova + size ? _dma.Values[i] : null;
     }
 
     private static (VfioAttachKind, PciDevice?) Classify(IommuGroup group)
@@ -313,15 +429,15 @@ public sealed class VfioContainer : IDisposable
     {
         if (kind == VfioAttachKind.Physical)
         {
-            _core.AttachGroup(domain, group);
+            _core.AttachGroupAs(domain, group, caller: this);
             return kind;
         }
         if (_core.DevFeatureEnabled(iommuDevice!, IommuDevFeature.Aux))
         {
-            _core.AuxAttachGroup(domain, group, iommuDevice!);
+            _core.AuxAttachGroupAs(domain, group, iommuDevice!, caller: this);
             return VfioAttachKind.Aux;
         }
-        _core.AttachDevice(domain, iommuDevice!);
+        _core.AttachDeviceAs(domain, iommuDevice!, caller: this);
         return VfioAttachKind.IommuDevice;
     }
 

@@ -28,14 +28,73 @@ internal sealed class ReferenceIoPageTable(int addressWidth, int hostAddressWidt
         if (Overlapping(iova, size).Count != 0)
             return Errno.EEXIST;
 
+        foreach (IoMapping leaf in Split(iova, hpa, size, prot, sizes))
+            _leaves.Add(leaf.Iova, leaf);
+        return null;
+    }
+
+    /// <summary>The leaves a map writes: greedily the largest supported size that fits and to which IOVA and HPA are aligned.</summary>
+    public static IEnumerable<IoMapping> Split(ulong iova, ulong hpa, ulong size, DmaProtection prot, PageSizes sizes)
+    {
         ulong done = 0;
         while (done < size)
         {
             ulong leaf = new[] { 1UL << 30, 1UL << 21, 1UL << 12 }.First(s =>
                 ((ulong)sizes & s) != 0 && s <= size - done && (iova + done) % s == 0 && (hpa + done) % s == 0);
-            _leaves.Add(iova + done, new IoMapping(iova + done, hpa + done, leaf, prot));
+            yield return new IoMapping(iova + done, hpa + done, leaf, prot);
             done += leaf;
         }
+    }
+
+    /// <summary>
+    /// A batch map, all or nothing: the errno and failing item, or (null, null) after applying every item.
+    /// Rules, in order: the first item (by position) with a bad argument; then any two items that overlap
+    /// (<c>IntraBatch</c>; the index is left to the engine, which names one of the pair); then the item with
+    /// the lowest IOVA that overlaps an existing leaf. <paramref name="apply"/> false only checks.
+    /// </summary>
+    public (Errno? Error, int? Index, bool IntraBatch) MapBatch(IReadOnlyList<IoMapping> items, bool apply = true)
+    {
+        for (int i = 0; i < items.Count; i++)
+        {
+            IoMapping m = items[i];
+            Errno? bad = CheckArguments(m.Iova, m.Hpa, m.Size, m.Protection);
+            if (bad != null)
+                return (bad, i, false);
+        }
+        for (int i = 0; i < items.Count; i++)
+        {
+            for (int j = 0; j < i; j++)
+            {
+                if (items[i].Iova < items[j].Iova + items[j].Size && items[j].Iova < items[i].Iova + items[i].Size)
+                    return (Errno.EEXIST, null, true);
+            }
+        }
+        int? conflict = null;
+        for (int i = 0; i < items.Count; i++)
+        {
+            if (Overlapping(items[i].Iova, items[i].Size).Count != 0 && (conflict == null || items[i].Iova < items[conflict.Value].Iova))
+                conflict = i;
+        }
+        if (conflict != null)
+            return (Errno.EEXIST, conflict, false);
+        if (apply)
+        {
+            foreach (IoMapping m in items)
+                Assert.Null(Map(m.Iova, m.Hpa, m.Size, m.Protection));
+        }
+        return (null, null, false);
+    }
+
+    private Errno? CheckArguments(ulong iova, ulong hpa, ulong size, DmaProtection prot)
+    {
+        if (size == 0 || prot is not (DmaProtection.Read or DmaProtection.Write or DmaProtection.ReadWrite))
+            return Errno.EINVAL;
+        if (iova % 4096 != 0 || hpa % 4096 != 0 || size % 4096 != 0)
+            return Errno.EINVAL;
+        if (!Fits(iova, size, addressWidth))
+            return Errno.ERANGE;
+        if (!Fits(hpa, size, hostAddressWidth))
+            return Errno.EINVAL;
         return null;
     }
 

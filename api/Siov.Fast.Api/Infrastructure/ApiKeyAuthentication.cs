@@ -1,0 +1,114 @@
+using System.Net;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+
+namespace Siov.Fast.Api.Infrastructure;
+
+/// <summary>
+/// Whether mutating calls need the API key, decided from the addresses the server actually bound (whatever
+/// configured them: <c>--urls</c>, <c>ASPNETCORE_URLS</c>, <c>Kestrel:Endpoints</c> in any source). Until that is
+/// known the key is required (fail closed). The key comes from <c>Siov:ApiKey</c> (<c>--Siov:ApiKey</c>,
+/// <c>Siov__ApiKey</c>) or <c>SIOV_API_KEY</c>; only its SHA-256 is kept.
+/// </summary>
+internal sealed class ApiKeyMode
+{
+    private volatile bool _required = true;
+
+    public ApiKeyMode(IConfiguration config)
+    {
+        string? key = config["Siov:ApiKey"] ?? Environment.GetEnvironmentVariable("SIOV_API_KEY");
+        KeyHash = string.IsNullOrEmpty(key) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(key));
+        RequiredByConfiguration = config.GetValue<bool>("Siov:RequireApiKey");
+    }
+
+    /// <summary>SHA-256 of the configured key, or null.</summary>
+    public byte[]? KeyHash { get; }
+
+    /// <summary><c>Siov:RequireApiKey</c>.</summary>
+    public bool RequiredByConfiguration { get; }
+
+    /// <summary>True while mutating calls need the key.</summary>
+    public bool Required => _required;
+
+    /// <summary>"none", "required": for the start-up line.</summary>
+    public string Describe() => Required ? "API key required for mutating calls" : "no API key (loopback only)";
+
+    /// <summary>
+    /// Decides from the bound addresses: a key is required when one is configured, when <c>Siov:RequireApiKey</c>
+    /// says so, or when any address is beyond loopback; the last without a key is refused.
+    /// </summary>
+    /// <returns>null, or why the server must not run.</returns>
+    public string? Decide(IReadOnlyCollection<string> boundAddresses)
+    {
+        string[] exposed = [.. boundAddresses.Where(a => !IsLocal(a))];
+        if (exposed.Length > 0 && KeyHash == null)
+            return $"listening on {string.Join(", ", exposed)} (beyond loopback) needs an API key for mutating calls: set SIOV_API_KEY or --Siov:ApiKey";
+        _required = KeyHash != null || RequiredByConfiguration || exposed.Length > 0;
+        return null;
+    }
+
+    /// <summary>Loopback IP addresses, <c>localhost</c> and Unix sockets are local; wildcards, other addresses and
+    /// host names (which Kestrel binds on every interface) are not.</summary>
+    public static bool IsLocal(string address)
+    {
+        if (address.Contains("unix:", StringComparison.OrdinalIgnoreCase) || address.StartsWith("pipe:", StringComparison.OrdinalIgnoreCase))
+            return true;
+        string normalized = address.Replace("://*", "://any", StringComparison.Ordinal).Replace("://+", "://any", StringComparison.Ordinal);
+        if (!Uri.TryCreate(normalized, UriKind.Absolute, out Uri? uri))
+            return false;
+        string host = uri.Host.Trim('[', ']');
+        return host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host, out IPAddress? ip) && IPAddress.IsLoopback(ip));
+    }
+}
+
+/// <summary>
+/// The <c>ApiKey</c> authentication scheme: the key in <c>X-Api-Key</c> or <c>Authorization: Bearer</c>, compared as
+/// SHA-256 digests in constant time and never logged. Where no key is required (loopback, none configured) every
+/// caller is authenticated. A refused call answers 401 with a problem body (EPERM).
+/// </summary>
+internal sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeyMode mode)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ApiKey";
+
+    public const string HeaderName = "X-Api-Key";
+
+    /// <summary>The authorization policy on every mutating endpoint.</summary>
+    public const string MutatingPolicy = "siov-mutating";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        if (!mode.Required)
+            return Task.FromResult(Success("loopback"));
+        string? presented = Request.Headers[HeaderName].FirstOrDefault();
+        string? authorization = Request.Headers.Authorization.FirstOrDefault();
+        if (presented == null && authorization?.StartsWith("Bearer ", StringComparison.Ordinal) == true)
+            presented = authorization["Bearer ".Length..];
+        if (presented == null)
+            return Task.FromResult(AuthenticateResult.NoResult());
+        if (mode.KeyHash != null && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), mode.KeyHash))
+            return Task.FromResult(Success("api-key"));
+        return Task.FromResult(AuthenticateResult.Fail("the API key is wrong"));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.Headers.WWWAuthenticate = $"{SchemeName} header=\"{HeaderName}\", Bearer";
+        return Problems.WriteAsync(Context, "EPERM", StatusCodes.Status401Unauthorized,
+            $"EPERM: mutating calls on this server need the API key in {HeaderName} (or Authorization: Bearer)");
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        Problems.WriteAsync(Context, "EPERM", StatusCodes.Status403Forbidden, "EPERM: this call is not allowed with the key given");
+
+    private static AuthenticateResult Success(string how)
+    {
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, how)], SchemeName);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+}
