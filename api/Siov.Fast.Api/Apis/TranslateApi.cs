@@ -29,6 +29,10 @@ internal static class TranslateApi
     /// <summary>Bytes of one binary request or result record.</summary>
     public const int RecordSize = 16;
 
+    // Pools of their own: bounded retention (a few arrays per size), unlike ArrayPool.Shared's per-core stacks.
+    private static readonly ArrayPool<DmaRequest> RequestPool = ArrayPool<DmaRequest>.Create(MaxBatch, 4);
+    private static readonly ArrayPool<TranslationResult> ResultPool = ArrayPool<TranslationResult>.Create(MaxBatch, 4);
+
     public static IEndpointRouteBuilder MapTranslateApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/translate", TranslateOne).WithName("Translate").WithTags("translate")
@@ -63,8 +67,8 @@ internal static class TranslateApi
             if (media == BatchMediaType.Binary)
                 return TranslateBinary(body, state);
             List<TranslateRequest> items = body.ParseJsonArray<TranslateRequest>("requests", MaxBatch, json.Value.SerializerOptions, cancellation);
-            DmaRequest[] requests = ArrayPool<DmaRequest>.Shared.Rent(Math.Max(items.Count, 1));
-            TranslationResult[] results = ArrayPool<TranslationResult>.Shared.Rent(Math.Max(items.Count, 1));
+            DmaRequest[] requests = RequestPool.Rent(Math.Max(items.Count, 1));
+            TranslationResult[] results = ResultPool.Rent(Math.Max(items.Count, 1));
             try
             {
                 for (int i = 0; i < items.Count; i++)
@@ -75,8 +79,8 @@ internal static class TranslateApi
             }
             finally
             {
-                ArrayPool<DmaRequest>.Shared.Return(requests);
-                ArrayPool<TranslationResult>.Shared.Return(results);
+                RequestPool.Return(requests);
+                ResultPool.Return(results);
             }
         }
         finally
@@ -126,8 +130,8 @@ internal static class TranslateApi
         if (length % RecordSize != 0)
             return Problems.Invalid($"the body is {length} bytes, not a whole number of {RecordSize}-byte records");
         int count = length / RecordSize;
-        DmaRequest[] requests = ArrayPool<DmaRequest>.Shared.Rent(Math.Max(count, 1));
-        TranslationResult[] results = ArrayPool<TranslationResult>.Shared.Rent(Math.Max(count, 1));
+        DmaRequest[] requests = RequestPool.Rent(Math.Max(count, 1));
+        TranslationResult[] results = ResultPool.Rent(Math.Max(count, 1));
         try
         {
             ReadOnlySpan<byte> records = body.Span;
@@ -156,8 +160,8 @@ internal static class TranslateApi
         }
         finally
         {
-            ArrayPool<DmaRequest>.Shared.Return(requests);
-            ArrayPool<TranslationResult>.Shared.Return(results);
+            RequestPool.Return(requests);
+            ResultPool.Return(results);
         }
     }
 

@@ -21,6 +21,10 @@ internal enum BatchMediaType
 /// </summary>
 internal sealed class BatchBody : IDisposable
 {
+    /// <summary>Body buffers: a pool of its own, so what it keeps is bounded (a few buffers per size, not one per
+    /// thread and core as <see cref="ArrayPool{T}.Shared"/> may keep).</summary>
+    internal static readonly ArrayPool<byte> Pool = ArrayPool<byte>.Create(maxArrayLength: 16 << 20, maxArraysPerBucket: 4);
+
     private byte[]? _buffer;
 
     private BatchBody(byte[] buffer, int length)
@@ -58,7 +62,7 @@ internal sealed class BatchBody : IDisposable
             throw ProblemException.TooLarge($"the body is {request.ContentLength} bytes; at most {maxBytes} are read");
         // Rent what the declared length needs (the whole limit only for a body without one).
         int initial = (int)Math.Min(maxBytes + 1L, (request.ContentLength ?? maxBytes) + 1);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initial, 256));
+        byte[] buffer = Pool.Rent(Math.Max(initial, 256));
         int length = 0;
         try
         {
@@ -68,9 +72,9 @@ internal sealed class BatchBody : IDisposable
                 {
                     if (length > maxBytes)
                         break;
-                    byte[] larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(maxBytes + 1L, buffer.Length * 2L));
+                    byte[] larger = Pool.Rent((int)Math.Min(maxBytes + 1L, buffer.Length * 2L));
                     buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    Pool.Return(buffer);
                     buffer = larger;
                 }
                 int read = await request.Body.ReadAsync(buffer.AsMemory(length, Math.Min(buffer.Length, maxBytes + 1) - length), cancellation).ConfigureAwait(false);
@@ -89,7 +93,7 @@ internal sealed class BatchBody : IDisposable
         finally
         {
             if (buffer != null)
-                ArrayPool<byte>.Shared.Return(buffer);
+                Pool.Return(buffer);
         }
     }
 
@@ -153,7 +157,7 @@ internal sealed class BatchBody : IDisposable
     {
         byte[]? buffer = Interlocked.Exchange(ref _buffer, null);
         if (buffer != null)
-            ArrayPool<byte>.Shared.Return(buffer);
+            Pool.Return(buffer);
     }
 
     private static string Describe(JsonTokenType token) => token switch
