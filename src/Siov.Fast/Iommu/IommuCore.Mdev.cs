@@ -136,10 +136,10 @@ public sealed partial class IommuCore
         {
             MediatedDevice mdev = _mdevs.GetValueOrDefault(uuid) ?? throw new IommuException(Errno.ENOENT, $"no mdev {uuid}");
             IommuGroup? group = mdev.Group;
-            if (group is { Domain: not null })
-                Throw.Iommu(Errno.EBUSY, $"mdev {uuid}'s {group} is attached to {group.Domain}; detach it first");
             if (group is { Owner: not null })
                 Throw.Iommu(Errno.EBUSY, $"mdev {uuid}'s {group} belongs to {group.Owner}; take it out first");
+            if (group is { Domain: not null })
+                Throw.Iommu(Errno.EBUSY, $"mdev {uuid}'s {group} is attached to {group.Domain}; detach it first");
             if (group != null)
             {
                 group.Members.Remove(mdev);

@@ -174,7 +174,9 @@ public sealed unsafe partial class SecondLevelPageTable : IDisposable
     /// Maps every item of <paramref name="mappings"/>, all or nothing, under one hold of the write
     /// lock: the same rules as <see cref="Map"/> for each item, and items may not overlap one
     /// another. Translations may see the items appear one after the other while the call runs (as
-    /// with the leaves of one <see cref="Map"/>), but a failed call writes nothing at all.
+    /// with the leaves of one <see cref="Map"/>), but a failed call writes nothing at all. The
+    /// kernel's <c>iommu_map_sg</c> gives the same all-or-nothing result by unmapping what it mapped
+    /// on failure; here every check (and the frame count for the whole batch) comes first instead.
     /// </summary>
     /// <param name="mappings">The mappings: each <see cref="IoMapping.Iova"/>, <see cref="IoMapping.Hpa"/> and
     /// <see cref="IoMapping.Size"/> 4 KiB aligned, the size non-zero, <see cref="IoMapping.Protection"/> Read, Write
