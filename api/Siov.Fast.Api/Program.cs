@@ -35,7 +35,8 @@ catch (InvalidOperationException e)
     return 2;
 }
 builder.Services.AddSingleton(new ApiKeyMode(builder.Configuration));
-builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+// No default scheme: only endpoints under the mutating policy authenticate (translation batches pay nothing).
+builder.Services.AddAuthentication()
     .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
 builder.Services.AddAuthorizationBuilder()
     .AddPolicy(ApiKeyAuthenticationHandler.MutatingPolicy, p => p.AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName).RequireAuthenticatedUser());
@@ -71,7 +72,6 @@ app.UseStatusCodePages(async ctx =>
     }
 });
 app.UseRouting();
-app.UseAuthentication();
 app.UseAuthorization();
 app.UseMiddleware<BodyLimitMiddleware>();
 
