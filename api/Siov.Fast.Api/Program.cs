@@ -98,19 +98,31 @@ api.MapContainersApi();
 api.MapFaultsApi();
 api.MapTranslateApi();
 
-await app.StartAsync();
-// The key decision needs the addresses Kestrel really bound; until it is made, mutating calls need the key.
+// The key decision needs the addresses Kestrel really bound. It is made when the host has started (inside
+// StartAsync, before an in-memory test host hands out its client); until then mutating calls need the key.
 ApiKeyMode keyMode = app.Services.GetRequiredService<ApiKeyMode>();
-ICollection<string> addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-if (keyMode.Decide([.. addresses]) is { } refusal)
+string? refusal = null;
+// The in-memory test host listens on no address at all: decide now, before it hands out a client.
+if (app.Services.GetRequiredService<IServer>().GetType().FullName == "Microsoft.AspNetCore.TestHost.TestServer")
+    keyMode.Decide([]);
+app.Lifetime.ApplicationStarted.Register(() =>
+{
+    ICollection<string> addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+    refusal = keyMode.Decide([.. addresses]);
+    if (refusal == null)
+    {
+        string platform = app.Services.GetRequiredService<PlatformState>().Platform.Name;
+        string boundAddresses = string.Join(", ", addresses), keyDescription = keyMode.Describe();
+        StartupLog.Listening(app.Logger, platform, boundAddresses, keyDescription);
+    }
+});
+await app.StartAsync();
+if (refusal != null)
 {
     Console.Error.WriteLine("siov admin server: " + refusal);
     await app.StopAsync();
     return 2;
 }
-PlatformState state = app.Services.GetRequiredService<PlatformState>();
-string boundAddresses = string.Join(", ", addresses), keyDescription = keyMode.Describe();
-StartupLog.Listening(app.Logger, state.Platform.Name, boundAddresses, keyDescription);
 await app.WaitForShutdownAsync();
 return 0;
 

@@ -10,7 +10,7 @@ internal static class ContainersApi
     public static IEndpointRouteBuilder MapContainersApi(this IEndpointRouteBuilder app)
     {
         RouteGroupBuilder containers = app.MapGroup("/containers").WithTags("containers").WithControlLock();
-        containers.MapGet("/", List).WithName("ListContainers").WithSummary("VFIO containers");
+        containers.MapGet("/", List).WithName("ListContainers").WithSummary("VFIO containers: groups, domains, and the number and bytes of their mappings (GET /containers/{id} lists them)");
         containers.MapPost("/", Create).WithName("CreateContainer").WithSummary("Open a VFIO type1 container");
         containers.MapGet("/{id}", Get).WithName("GetContainer").WithSummary("Groups, domains, DMA mappings and pinned ranges");
         containers.MapDelete("/{id}", Delete).WithName("DeleteContainer")
@@ -24,8 +24,8 @@ internal static class ContainersApi
         return app;
     }
 
-    public static Ok<ContainerDto[]> List(PlatformState state) =>
-        TypedResults.Ok(state.Containers.OrderBy(c => c.Key).Select(c => Dto.Container(c.Key, c.Value)).ToArray());
+    public static Ok<ContainerSummaryDto[]> List(PlatformState state) =>
+        TypedResults.Ok(state.Containers.OrderBy(c => c.Key).Select(c => Dto.ContainerSummary(c.Key, c.Value)).ToArray());
 
     public static Created<ContainerDto> Create(PlatformState state)
     {

@@ -50,6 +50,9 @@ internal sealed record ContainerDto(int Id, int[] Groups, int[] Domains, Mapping
 
 internal sealed record ContainerGroupRequest(int? Group);
 
+/// <summary>A container in a listing: its mappings counted, not listed (a listing stays small whatever the containers hold).</summary>
+internal sealed record ContainerSummaryDto(int Id, int[] Groups, int[] Domains, int MappingCount, string MappedBytes);
+
 internal sealed record FaultDto(string Unit, string SourceId, uint? Pasid, string Address, string ReasonCode, string Reason, bool Write, string Linux);
 
 internal sealed record FaultLogDto(string Unit, bool PrimaryFaultOverflow, long Recorded, long Dropped, FaultDto[] Faults);
@@ -134,6 +137,15 @@ internal static class Dto
 
     public static MdevDto Mdev(IommuCore core, MediatedDevice m) => new(m.Uuid.ToString(), m.Parent.Name, m.Type.Id, m.Group?.Id,
         m.IommuDevice?.Name, m.Isolation, core.GetDomainForDevice(m)?.Id);
+
+    public static ContainerSummaryDto ContainerSummary(int id, VfioContainer c)
+    {
+        VfioContainerSnapshot s = c.GetSnapshot();
+        ulong bytes = 0;
+        foreach (VfioDmaMapping m in s.Mappings)
+            bytes += m.Size;
+        return new ContainerSummaryDto(id, [.. s.Groups.Select(g => g.Id)], [.. s.Domains.Select(d => d.Id)], s.Mappings.Count, Hex.Format(bytes));
+    }
 
     public static ContainerDto Container(int id, VfioContainer c)
     {
