@@ -65,7 +65,7 @@ internal static class TranslateApi
         {
             using BatchBody body = await BatchBody.ReadAsync(http, maxBytes, cancellation).ConfigureAwait(false);
             if (media == BatchMediaType.Binary)
-                return TranslateBinary(body, state);
+                return await TranslateBinaryAsync(body, state, http.HttpContext.Response, cancellation).ConfigureAwait(false);
             List<TranslateRequest> items = body.ParseJsonArray<TranslateRequest>("requests", MaxBatch, json.Value.SerializerOptions, cancellation);
             DmaRequest[] requests = RequestPool.Rent(Math.Max(items.Count, 1));
             TranslationResult[] results = ResultPool.Rent(Math.Max(items.Count, 1));
@@ -124,7 +124,7 @@ internal static class TranslateApi
         await writer.FlushAsync(cancellation).ConfigureAwait(false);
     }
 
-    private static IResult TranslateBinary(BatchBody body, PlatformState state)
+    private static async Task<IResult> TranslateBinaryAsync(BatchBody body, PlatformState state, HttpResponse response, CancellationToken cancellation)
     {
         int length = body.Length;
         if (length % RecordSize != 0)
@@ -146,17 +146,29 @@ internal static class TranslateApi
                     BinaryPrimitives.ReadUInt64LittleEndian(r), (DmaAccess)access);
             }
             Translate(state, requests.AsSpan(0, count), results);
-            byte[] answer = new byte[length];
-            for (int i = 0; i < count; i++)
+            // The answer goes straight into the response in chunks: no buffer of the whole answer is allocated.
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = "application/octet-stream";
+            response.ContentLength = length;
+            const int chunkRecords = 1024;
+            for (int first = 0; first < count; first += chunkRecords)
             {
-                Span<byte> o = answer.AsSpan(i * RecordSize, RecordSize);
-                TranslationResult t = results[i];
-                BinaryPrimitives.WriteUInt64LittleEndian(o, t.Hpa);
-                o[8] = (byte)(t.IsSuccess ? System.Numerics.BitOperations.Log2(t.PageSize) : 0);
-                o[9] = (byte)t.Permissions;
-                o[10] = (byte)t.Fault;
+                int n = Math.Min(chunkRecords, count - first);
+                Span<byte> chunk = response.BodyWriter.GetSpan(n * RecordSize)[..(n * RecordSize)];
+                chunk.Clear();
+                for (int i = 0; i < n; i++)
+                {
+                    Span<byte> o = chunk.Slice(i * RecordSize, RecordSize);
+                    TranslationResult t = results[first + i];
+                    BinaryPrimitives.WriteUInt64LittleEndian(o, t.Hpa);
+                    o[8] = (byte)(t.IsSuccess ? System.Numerics.BitOperations.Log2(t.PageSize) : 0);
+                    o[9] = (byte)t.Permissions;
+                    o[10] = (byte)t.Fault;
+                }
+                response.BodyWriter.Advance(n * RecordSize);
+                await response.BodyWriter.FlushAsync(cancellation).ConfigureAwait(false);
             }
-            return TypedResults.Bytes(answer, "application/octet-stream");
+            return Results.Empty;
         }
         finally
         {
