@@ -304,16 +304,7 @@ public sealed unsafe partial class SecondLevelPageTable : IDisposable
 
     /// <summary>Lists every leaf in IOVA order (a consistent snapshot: taken under the writer lock).</summary>
     /// <returns>The leaves; adjacent leaves are not merged.</returns>
-    public IReadOnlyList<IoMapping> GetMappings()
-    {
-        var list = new List<IoMapping>();
-        lock (_writeLock)
-        {
-            if (_root != DisposedRoot)
-                CollectLeaves(_root, _levels, 0, list);
-        }
-        return list;
-    }
+    public IReadOnlyList<IoMapping> GetMappings() => GetMappings(0, int.MaxValue);
 
     /// <summary>
     /// Lists up to <paramref name="maxCount"/> leaves, in IOVA order, starting with the first leaf
@@ -520,22 +511,5 @@ public sealed unsafe partial class SecondLevelPageTable : IDisposable
             }
         }
         return false;
-    }
-
-    private void CollectLeaves(ulong tableHpa, int level, ulong tableBase, List<IoMapping> into)
-    {
-        ulong* page = TableAt(tableHpa);
-        ulong span = VtdPaging.EntrySpan(level);
-        for (int i = 0; i < VtdPaging.EntriesPerTable; i++)
-        {
-            ulong entry = page[i];
-            if (!IsPresent(entry))
-                continue;
-            ulong va = tableBase + (ulong)i * span;
-            if (IsLeaf(entry, level))
-                into.Add(new IoMapping(va, entry & SecondLevelEntry.AddressMask, span, (DmaProtection)(entry & 3)));
-            else
-                CollectLeaves(entry & SecondLevelEntry.AddressMask, level - 1, va, into);
-        }
     }
 }
