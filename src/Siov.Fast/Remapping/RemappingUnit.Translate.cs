@@ -270,6 +270,12 @@ public sealed partial class RemappingUnit
     {
         if (target == null)
         {
+            if (!_translationEnabled)
+            {
+                // GSTS_REG.TES clear: DMA is not remapped (nothing is cached while translation is off).
+                counters.PassThrough++;
+                return new TranslationResult(request.Iova, VtdPaging.PageShift, DmaProtection.ReadWrite, FaultReason.None);
+            }
             FaultReason reason = ResolveTarget(request, counters, out target, out bool suppress);
             if (target == null)
                 return Fault(request, reason, suppress, counters);
@@ -354,8 +360,10 @@ public sealed partial class RemappingUnit
         {
             // T = write only for a pure write; a read or an atomic (read + write) is reported as a read.
             bool isWrite = (request.Access & DmaAccess.Write) != 0 && (request.Access & DmaAccess.Read) == 0;
-            Faults.Record(new FaultRecord(request.RequesterId, request.HasPasid, request.Pasid,
-                request.Iova & ~(VtdPaging.PageSize - 1), reason, isWrite));
+            var record = new FaultRecord(request.RequesterId, request.HasPasid, request.Pasid,
+                request.Iova & ~(VtdPaging.PageSize - 1), reason, isWrite);
+            Faults.Record(record);
+            RecordPrimaryFault(record);
         }
         return TranslationResult.Faulted(reason);
     }

@@ -42,7 +42,7 @@ public sealed partial class RemappingUnit : IDisposable
     private readonly Lock _programLock = new();
     private readonly ContextCacheEntry?[] _contextCache = new ContextCacheEntry?[RequesterIdCount];
     private readonly CounterSet _counters = new();
-    private readonly ulong _rootTable;
+    private ulong _rootTable;                 // latched from RTADDR_REG by GCMD.SRTP (or allocated by the self-booted constructor)
     private readonly int _hostAddressWidth;
     private readonly ulong _reservedAboveHaw;
     private long _invalidationSequence;
@@ -72,6 +72,12 @@ public sealed partial class RemappingUnit : IDisposable
     /// range; ENOMEM when no frame is left for the root table.</exception>
     public RemappingUnit(PhysicalMemory memory, CapabilityRegister capability, ExtendedCapabilityRegister extendedCapability,
         RemappingUnitOptions? options = null)
+        : this(memory, capability, extendedCapability, options, atReset: false)
+    {
+    }
+
+    private RemappingUnit(PhysicalMemory memory, CapabilityRegister capability, ExtendedCapabilityRegister extendedCapability,
+        RemappingUnitOptions? options, bool atReset)
     {
         ArgumentNullException.ThrowIfNull(memory);
         options ??= RemappingUnitOptions.Default;
@@ -98,6 +104,9 @@ public sealed partial class RemappingUnit : IDisposable
         Faults = new FaultLog(options.FaultLogCapacity);
         _walker = new SecondLevelWalker(memory, PageSizes, _hostAddressWidth);
         _iotlb = new Iotlb(options.IotlbCapacity, options.IotlbProbePath);
+        _faultRecords = new ulong[Math.Max(1, capability.NumberOfFaultRecordingRegisters) * 2];
+        if (atReset)
+            return;
         try
         {
             _rootTable = memory.Frames.Allocate();
@@ -107,7 +116,26 @@ public sealed partial class RemappingUnit : IDisposable
             _iotlb.Dispose();
             throw;
         }
+        // Booted as a driver would leave it: root table latched, translation on, register-based invalidation.
+        _rootTableAddressRegister = _rootTable | (IsScalableMode ? 1UL << 10 : 0);
+        _globalStatus = (uint)(Hardware.Vtd.VtdRegisters.GlobalCommand.TranslationEnable.Mask | Hardware.Vtd.VtdRegisters.GlobalCommand.SetRootTablePointer.Mask);
+        _translationEnabled = true;
     }
+
+    /// <summary>
+    /// Creates a unit in its reset state, to be brought up through its registers (<see cref="Hardware.IMmioRegion"/>)
+    /// and tables a driver writes into <paramref name="memory"/>, as on silicon: GSTS_REG clear, no root table
+    /// latched, translation disabled (DMA passes through untranslated until GCMD_REG.TE), queued invalidation off,
+    /// fault events masked. The translation table mode (legacy or scalable) comes from RTADDR_REG.TTM at SRTP.
+    /// </summary>
+    /// <param name="memory">Simulated memory holding every table the unit reads.</param>
+    /// <param name="capability">CAP_REG image.</param>
+    /// <param name="extendedCapability">ECAP_REG image.</param>
+    /// <param name="options">Settings; <see cref="RemappingUnitOptions.Default"/> when null.</param>
+    /// <returns>The unit.</returns>
+    /// <exception cref="IommuException">As the constructor (EINVAL for inconsistent registers or options).</exception>
+    public static RemappingUnit CreateAtReset(PhysicalMemory memory, ulong capability, ulong extendedCapability, RemappingUnitOptions? options = null) =>
+        new(memory, CapabilityRegister.Decode(capability), ExtendedCapabilityRegister.Decode(extendedCapability), options, atReset: true);
 
     /// <summary>CAP_REG.</summary>
     public CapabilityRegister Capability { get; }
@@ -122,10 +150,10 @@ public sealed partial class RemappingUnit : IDisposable
     public PhysicalMemory Memory => _memory;
 
     /// <summary>True in scalable mode (RTADDR_REG.TTM = 01b), false in legacy mode (TTM = 00b).</summary>
-    public bool IsScalableMode { get; }
+    public bool IsScalableMode { get; private set; }
 
     /// <summary>PASID width in bits that requests may use (0 when the unit takes no PASIDs: legacy mode or ECAP_REG.PASID clear).</summary>
-    public int PasidWidth { get; }
+    public int PasidWidth { get; private set; }
 
     /// <summary>Second-level leaf sizes (CAP_REG.SLLPS).</summary>
     public PageSizes PageSizes { get; }

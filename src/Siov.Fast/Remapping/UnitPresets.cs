@@ -5,20 +5,21 @@ public static class UnitPresets
 {
     /// <summary>
     /// A current scalable-mode server unit, shaped after the Sapphire Rapids image Linux prints as
-    /// <c>cap 19ed008c40780c66 ecap 3ee9e86f050df</c>, with these differences: 3-level tables
-    /// allowed too (SAGAW bit 1) and 8 fault records; PASID and page requests (PRS) on; first-level,
-    /// nested translation and memory types (FLTS, NEST, MTS) off, since the model walks second-level
-    /// tables only. So: 65536 domain ids, 3-, 4- and 5-level tables, MGAW 57, 2 MiB and 1 GiB leaves, page-selective invalidation, 8 fault
-    /// records; pass-through, device-TLBs, 20-bit PASIDs, RID_PASID.
+    /// <c>cap 19ed008c40780c66 ecap 3ee9e86f050df</c>, advertising only what the model implements: 65536 domain
+    /// ids, 3-, 4- and 5-level second-level tables, MGAW 57, 2 MiB and 1 GiB leaves, page-selective
+    /// invalidation (MAMV 45), read and write draining, 8 fault recording registers; queued invalidation,
+    /// pass-through, device-TLB descriptors (accepted), scalable mode with 20-bit PASIDs and RID_PASID,
+    /// second-level translation, page-walk coherency. Left out, since nothing models them: interrupt
+    /// remapping and posted interrupts (IR, EIM, MHMV, PI), page requests and their drain (PRS, PDS),
+    /// device-TLB throttling (DIT), second-level accessed/dirty (SLADS), snoop control (SC: bit 11 of a
+    /// second-level entry stays reserved), protected memory regions (PLMR, PHMR), zero-length reads (ZLR),
+    /// first-level and nested translation (FLTS, NEST, FL1GP, FL5LP, SRS, NWFS, EAFS) and memory types (MTS).
     /// </summary>
     public static CapabilityRegister ScalableCapability { get; } = new()
     {
         NumberOfDomainsField = 6,
-        ProtectedLowMemoryRegion = true,
-        ProtectedHighMemoryRegion = true,
         SupportedAdjustedGuestAddressWidths = 0b01110,
         MaximumGuestAddressWidth = 57,
-        ZeroLengthRead = true,
         FaultRecordingRegisterOffset = 0x40,
         SecondLevelLargePageSupport = 0b11,
         PageSelectiveInvalidation = true,
@@ -26,9 +27,6 @@ public static class UnitPresets
         MaximumAddressMaskValue = 45,
         DmaWriteDraining = true,
         DmaReadDraining = true,
-        FirstLevel1GPages = true,
-        PostedInterrupts = true,
-        FirstLevel5LevelPaging = true,
     };
 
     /// <summary>The extended capabilities that go with <see cref="ScalableCapability"/>.</summary>
@@ -37,22 +35,11 @@ public static class UnitPresets
         PageWalkCoherency = true,
         QueuedInvalidation = true,
         DeviceTlb = true,
-        InterruptRemapping = true,
-        ExtendedInterruptMode = true,
         PassThrough = true,
-        SnoopControl = true,
         IotlbRegisterOffset = 0x50,
-        MaximumHandleMaskValue = 0xF,
-        PageRequest = true,
-        SupervisorRequest = true,
-        NoWriteFlag = true,
-        ExtendedAccessedFlag = true,
         PasidWidth = 20,
         Pasid = true,
-        DeviceTlbInvalidationThrottling = true,
-        PageRequestDrain = true,
         ScalableMode = true,
-        SecondLevelAccessedDirty = true,
         SecondLevelTranslation = true,
         ScalableModePageWalkCoherency = true,
         RidPasid = true,

@@ -270,13 +270,13 @@ public class RegisterTests
     [Fact]
     public void ScalablePreset_EncodesToHandValue_MatchingItsDoc()
     {
-        // ND 6 | PLMR | PHMR = 0x66; SAGAW 0b01110 = 0x0e; MGAW 57 -> 0x38 | ZLR 0x40 = 0x78; FRO 0x40;
-        // byte 4 = SLLPS 3 << 2 | PSI 0x80 = 0x8c; NFR 8 -> 0x07; MAMV 45 | DWD | DRD = 0xed;
-        // FL1GP (56) | PI (59) | FL5LP (60) = 0x19.
+        // ND 6 = 0x06; SAGAW 0b01110 = 0x0e; MGAW 57 -> 0x38; FRO 0x40; byte 4 = SLLPS 3 << 2 | PSI 0x80 = 0x8c;
+        // NFR 8 -> 0x07; MAMV 45 | DWD | DRD = 0xed; byte 7 = 0 (no first level, no posted interrupts).
         ulong cap = UnitPresets.ScalableCapability.Encode();
-        Assert.Equal(0x19ed_078c_4078_0e66UL, cap);
-        // It differs from the Sapphire Rapids image only in SAGAW bit 1 (3-level) and NFR (8 records).
-        Assert.Equal(0x0000_0700_0000_0200UL, cap ^ SprCap);
+        Assert.Equal(0x00ed_078c_4038_0e06UL, cap);
+        // Against the Sapphire Rapids image: SAGAW bit 1 (3-level) and NFR (8 records) added; PLMR, PHMR, ZLR,
+        // FL1GP, PI and FL5LP taken out (nothing models them).
+        Assert.Equal(0x1900_0700_0040_0260UL, cap ^ SprCap);
         var c = CapabilityRegister.Decode(cap);
         Assert.Equal(65536, c.NumberOfDomains);
         Assert.True(c.SupportsLevels(3) && c.SupportsLevels(4) && c.SupportsLevels(5));
@@ -285,11 +285,10 @@ public class RegisterTests
         Assert.True(c.PageSelectiveInvalidation);
         Assert.Equal(8, c.NumberOfFaultRecordingRegisters);
 
-        // byte 0 = 0xdf; IRO 0x50; MHMV 0xf0; byte 3 = PRS 0x20 | SRS 0x80 = 0xa0; byte 4 = NWFS 0x02 |
-        // EAFS 0x04 | PSS 19 << 3 = 0x9e; byte 5 = PASID 0x01 | DIT | PDS | SMTS | SLADS 0x20 | SLTS 0x40 = 0x6f;
-        // byte 6 = SMPWCS | RPS = 0x03.
+        // byte 0 = C | QI | DT | PT = 0x47; IRO 0x50; byte 4 = PSS 19 << 3 = 0x98; byte 5 = PASID 0x01 | SMTS 0x08 |
+        // SLTS 0x40 = 0x49; byte 6 = SMPWCS | RPS = 0x03. No IR, EIM, SC, MHMV, PRS, SRS, NWFS, EAFS, DIT, PDS, SLADS.
         ulong ecap = UnitPresets.ScalableExtendedCapability.Encode();
-        Assert.Equal(0x0003_6f9e_a0f0_50dfUL, ecap);
+        Assert.Equal(0x0003_4998_0000_5047UL, ecap);
         var e = ExtendedCapabilityRegister.Decode(ecap);
         Assert.True(e.PassThrough && e.DeviceTlb && e.Pasid && e.RidPasid && e.ScalableMode && e.SecondLevelTranslation);
         Assert.False(e.FirstLevelTranslation);

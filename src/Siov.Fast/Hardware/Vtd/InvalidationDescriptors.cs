@@ -1,0 +1,80 @@
+namespace Siov.Fast.Hardware.Vtd;
+
+/// <summary>
+/// Invalidation descriptor types and fields (VT-d spec section 6.5.2). A descriptor is 128 bits (two
+/// words) or, with IQA_REG.DW set, 256 bits whose upper 128 bits are reserved for the types here. The
+/// type is bits 3:0 with bits 11:9 above them.
+/// </summary>
+public static class InvalidationDescriptors
+{
+    /// <summary>Context-cache invalidate (G: 01b global, 10b domain, 11b device).</summary>
+    public const int ContextCache = 1;
+
+    /// <summary>IOTLB invalidate (G: 01b global, 10b domain, 11b page).</summary>
+    public const int Iotlb = 2;
+
+    /// <summary>Device-TLB invalidate (accepted; the ATC comes with ATS).</summary>
+    public const int DeviceTlb = 3;
+
+    /// <summary>Interrupt entry cache invalidate (refused: interrupt remapping is not modelled).</summary>
+    public const int InterruptEntryCache = 4;
+
+    /// <summary>Invalidation wait (IF, SW, FN, status data and address).</summary>
+    public const int Wait = 5;
+
+    /// <summary>PASID-based IOTLB invalidate (G: 10b PASID-selective, 11b page-selective within PASID).</summary>
+    public const int PasidIotlb = 6;
+
+    /// <summary>PASID-cache invalidate (G: 00b domain, 01b PASID-selective, 11b global).</summary>
+    public const int PasidCache = 7;
+
+    /// <summary>PASID-based device-TLB invalidate (accepted; the ATC comes with ATS).</summary>
+    public const int PasidDeviceTlb = 8;
+
+    /// <summary>Type, low bits (3:0) of word 0.</summary>
+    public static readonly RegisterField TypeLow = new(0, 4);
+
+    /// <summary>Type, high bits (11:9) of word 0, above <see cref="TypeLow"/>.</summary>
+    public static readonly RegisterField TypeHigh = new(9, 3);
+
+    /// <summary>G: granularity (context-cache, IOTLB, PASID-based IOTLB and PASID-cache descriptors).</summary>
+    public static readonly RegisterField Granularity = new(4, 2);
+
+    /// <summary>DID (word 0, bits 31:16) of context-cache, IOTLB, PASID-based IOTLB and PASID-cache descriptors.</summary>
+    public static readonly RegisterField DomainId = new(16, 16);
+
+    /// <summary>SID (word 0, bits 47:32) of a context-cache descriptor.</summary>
+    public static readonly RegisterField ContextSourceId = new(32, 16);
+
+    /// <summary>FM (word 0, bits 49:48) of a context-cache descriptor.</summary>
+    public static readonly RegisterField ContextFunctionMask = new(48, 2);
+
+    /// <summary>DR and DW (word 0, bits 7:6) of an IOTLB descriptor.</summary>
+    public static readonly RegisterField IotlbDrain = new(6, 2);
+
+    /// <summary>PASID (word 0, bits 51:32) of PASID-based IOTLB and PASID-cache descriptors.</summary>
+    public static readonly RegisterField Pasid = new(32, 20);
+
+    /// <summary>Wait descriptor IF (bit 4): set ICS_REG.IWC on completion.</summary>
+    public static readonly RegisterField WaitInterrupt = new(4, 1);
+
+    /// <summary>Wait descriptor SW (bit 5): write the status data to the status address.</summary>
+    public static readonly RegisterField WaitStatusWrite = new(5, 1);
+
+    /// <summary>Wait descriptor FN (bit 6): fence, later descriptors wait for earlier ones.</summary>
+    public static readonly RegisterField WaitFence = new(6, 1);
+
+    /// <summary>Wait descriptor PD (bit 7): page-request drain.</summary>
+    public static readonly RegisterField WaitPageRequestDrain = new(7, 1);
+
+    /// <summary>Wait descriptor status data (word 0, bits 63:32).</summary>
+    public static readonly RegisterField WaitStatusData = new(32, 32);
+
+    /// <summary>Wait descriptor status address (word 1, bits 63:2; 4-byte aligned).</summary>
+    public static readonly RegisterField WaitStatusAddress = new(2, 62);
+
+    /// <summary>The type of a descriptor from its first word.</summary>
+    /// <param name="word0">Bits 63:0 of the descriptor.</param>
+    /// <returns>The type, 0 to 127.</returns>
+    public static int TypeOf(ulong word0) => (int)(TypeHigh.Get(word0) << 4 | TypeLow.Get(word0));
+}
