@@ -1,3 +1,4 @@
+using Siov.Fast.Drivers.IntelVtd;
 using BenchmarkDotNet.Attributes;
 using Siov.Fast;
 using Siov.Fast.Caching;
@@ -48,17 +49,17 @@ public class TranslateBenchmarks
             _table.Map(IovaBase + i * 4096, 0x100_0000_0000 + ((i * 0x9E37_79B1) & (Pages - 1)) * 4096, 4096, DmaProtection.ReadWrite);
         _unit = new RemappingUnit(_memory, UnitPresets.ScalableCapability, UnitPresets.ScalableExtendedCapability,
             new RemappingUnitOptions { IotlbProbePath = Path });
-        _unit.AttachDevice(Requester, 1, _table);
+        new IntelIommu(_unit, _memory).AttachDevice(Requester, 1, _table); // the driver programs the unit through its registers
         _port = _unit.OpenPort();
         _missUnit = new RemappingUnit(_memory, UnitPresets.ScalableCapability, UnitPresets.ScalableExtendedCapability,
             new RemappingUnitOptions { IotlbProbePath = Path, IotlbCapacity = Iotlb.Ways });
-        _missUnit.AttachDevice(Requester, 1, _table);
+        new IntelIommu(_missUnit, _memory).AttachDevice(Requester, 1, _table); // the driver programs the unit through its registers
         _table5 = new SecondLevelPageTable(_memory, new SecondLevelFormat { Levels = 5 });
         for (ulong i = 0; i < Pages; i++)
             _table5.Map(IovaBase + i * 4096, 0x100_0000_0000 + ((i * 0x9E37_79B1) & (Pages - 1)) * 4096, 4096, DmaProtection.ReadWrite);
         _missUnit5 = new RemappingUnit(_memory, UnitPresets.ScalableCapability, UnitPresets.ScalableExtendedCapability,
             new RemappingUnitOptions { IotlbProbePath = Path, IotlbCapacity = Iotlb.Ways });
-        _missUnit5.AttachDevice(Requester, 1, _table5);
+        new IntelIommu(_missUnit5, _memory).AttachDevice(Requester, 1, _table5); // the driver programs the unit through its registers
 
         ulong state = 42;
         _requests = new DmaRequest[Requests];

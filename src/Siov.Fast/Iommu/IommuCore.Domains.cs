@@ -1,3 +1,4 @@
+using Siov.Fast.Drivers.IntelVtd;
 using Siov.Fast.PageTables;
 using Siov.Fast.Remapping;
 
@@ -270,10 +271,11 @@ public sealed partial class IommuCore
             return; // no entry: every request faults
         ushort did = AcquireDid(domain, pci.Unit);
         // Bound before the entry goes live: an unmap that runs from then on invalidates this unit too.
-        domain.AddBinding(pci.Unit, did);
+        IntelIommu driver = State(pci.Unit).Driver;
+        domain.AddBinding(pci.Unit, did, driver);
         try
         {
-            pci.Unit.AttachDevice(pci.RequesterId, did, domain.PageTable);
+            driver.AttachDevice(pci.RequesterId, did, domain.PageTable);
         }
         catch
         {
@@ -286,7 +288,7 @@ public sealed partial class IommuCore
     {
         if (domain.Type == IommuDomainType.Blocked)
             return;
-        pci.Unit.DetachDevice(pci.RequesterId); // invalidates the context/PASID cache and IOTLB
+        State(pci.Unit).Driver.DetachDevice(pci.RequesterId); // invalidates the context/PASID cache and IOTLB
         ReleaseDid(domain, pci.Unit);
     }
 
@@ -294,13 +296,14 @@ public sealed partial class IommuCore
     private void ProgramPasid(PciDevice pci, uint pasid, IommuDomain domain)
     {
         ushort did = AcquireDid(domain, pci.Unit);
-        domain.AddBinding(pci.Unit, did); // before the entry goes live, as in Program
+        IntelIommu driver = State(pci.Unit).Driver;
+        domain.AddBinding(pci.Unit, did, driver); // before the entry goes live, as in Program
         try
         {
             if (domain.PageTable == null)
-                pci.Unit.SetupPasidPassThrough(pci.RequesterId, pasid, did);
+                driver.SetupPasidPassThrough(pci.RequesterId, pasid, did);
             else
-                pci.Unit.SetupPasidSecondLevel(pci.RequesterId, pasid, did, domain.PageTable);
+                driver.SetupPasidSecondLevel(pci.RequesterId, pasid, did, domain.PageTable);
         }
         catch
         {
@@ -311,7 +314,7 @@ public sealed partial class IommuCore
 
     private void UnprogramPasid(PciDevice pci, uint pasid, IommuDomain domain)
     {
-        pci.Unit.TearDownPasidEntry(pci.RequesterId, pasid); // invalidates the PASID cache and IOTLB
+        State(pci.Unit).Driver.TearDownPasidEntry(pci.RequesterId, pasid); // invalidates the PASID cache and IOTLB
         ReleaseDid(domain, pci.Unit);
     }
 

@@ -1,3 +1,4 @@
+using Siov.Fast.Drivers.IntelVtd;
 using Siov.Fast.Memory;
 using Siov.Fast.PageTables;
 using Siov.Fast.Remapping;
@@ -54,9 +55,10 @@ public sealed partial class IommuCore : IDisposable
     private int _nextDomainId = 1;
     private int _allocatedDomains;   // live domains from DomainAlloc, for IommuCoreOptions.MaxDomains
 
-    private sealed class UnitState(RemappingUnit unit, IommuVendor vendor, ushort segment)
+    private sealed class UnitState(RemappingUnit unit, IntelIommu driver, IommuVendor vendor, ushort segment)
     {
         public readonly RemappingUnit Unit = unit;
+        public readonly IntelIommu Driver = driver;
         public readonly IommuVendor Vendor = vendor;
         public readonly ushort Segment = segment;
         // DID 0 is reserved, as the Linux driver reserves it (and CAP_REG.CM requires).
@@ -139,11 +141,13 @@ public sealed partial class IommuCore : IDisposable
         }
     }
 
-    /// <summary>Registers a remapping unit (a DRHD) so that devices can be placed behind it.</summary>
+    /// <summary>Registers a remapping unit (a DRHD) so that devices can be placed behind it; an <see cref="IntelIommu"/>
+    /// driver takes charge of it through its registers, and every table change goes through that driver.</summary>
     /// <param name="unit">The unit; its tables must live in <see cref="Memory"/>.</param>
     /// <param name="vendor">Which driver's aux-domain rules apply to devices behind it.</param>
     /// <param name="segment">The PCI segment the unit serves.</param>
-    /// <exception cref="IommuException">EINVAL when the unit uses other memory; EEXIST when it is registered already.</exception>
+    /// <exception cref="IommuException">EINVAL when the unit uses other memory; EEXIST when it is registered already;
+    /// ENOMEM when no frame is left for the driver's root table or invalidation queue.</exception>
     public void AddUnit(RemappingUnit unit, IommuVendor vendor = IommuVendor.IntelVtd, ushort segment = 0)
     {
         ArgumentNullException.ThrowIfNull(unit);
@@ -153,8 +157,19 @@ public sealed partial class IommuCore : IDisposable
                 Throw.Iommu(Errno.EINVAL, "the unit's tables live in another simulated memory than this core's");
             if (_units.Any(u => u.Unit == unit))
                 Throw.Iommu(Errno.EEXIST, $"unit at {Throw.Hex(unit.Options.RegisterBase)} is registered already");
-            _units.Add(new UnitState(unit, vendor, segment));
+            // The driver takes charge of the unit through its registers (a unit already running keeps its root table).
+            _units.Add(new UnitState(unit, new IntelIommu(unit, Memory, unit.Options.HostAddressWidth, unit.Options.ScalableMode), vendor, segment));
         }
+    }
+
+    /// <summary>The driver in charge of a registered unit.</summary>
+    /// <param name="unit">The unit.</param>
+    /// <returns>Its driver.</returns>
+    /// <exception cref="IommuException">ENODEV when the unit is not registered.</exception>
+    public IntelIommu GetDriver(RemappingUnit unit)
+    {
+        lock (_lock)
+            return State(unit).Driver;
     }
 
     /// <summary>The vendor rules of a registered unit.</summary>

@@ -1,3 +1,4 @@
+using Siov.Fast.Drivers.IntelVtd;
 using Siov.Fast.PageTables;
 using Siov.Fast.Remapping;
 
@@ -51,7 +52,7 @@ public sealed class IommuDomain
 {
     private readonly Lock _mapLock = new();
     // Unit -> (DID, number of entries programmed with it). Changed under the core lock and _mapLock.
-    internal readonly Dictionary<RemappingUnit, (ushort Did, int Entries)> Bindings = [];
+    internal readonly Dictionary<RemappingUnit, (ushort Did, int Entries, IntelIommu Driver)> Bindings = [];
     internal readonly List<IommuGroup> Groups = [];                 // groups attached normally
     internal readonly Dictionary<PciDevice, int> AuxDevices = [];   // aux attachments, with sub-device refcount
     internal int PasidAttachments;                                   // iommu_attach_device_pasid users
@@ -218,8 +219,8 @@ public sealed class IommuDomain
             // that overlaps it (a superpage entry whole), so the range itself is enough.
             if (unmapped != 0)
             {
-                foreach ((RemappingUnit unit, (ushort did, int _)) in Bindings)
-                    unit.InvalidateIotlbRange(did, null, iova, size);
+                foreach ((ushort did, int _, IntelIommu driver) in Bindings.Values)
+                    driver.FlushIotlbRange(did, null, iova, size);
             }
             return unmapped;
         }
@@ -237,8 +238,8 @@ public sealed class IommuDomain
             RequireOwner(caller, "unmap");
             if (table.UnmapAndPrune(iova, size) != 0)
             {
-                foreach ((RemappingUnit unit, (ushort did, int _)) in Bindings)
-                    unit.InvalidateIotlbRange(did, null, iova, size);
+                foreach ((ushort did, int _, IntelIommu driver) in Bindings.Values)
+                    driver.FlushIotlbRange(did, null, iova, size);
             }
         }
     }
@@ -260,11 +261,11 @@ public sealed class IommuDomain
     /// <inheritdoc/>
     public override string ToString() => $"domain {Id} ({Type})";
 
-    internal void AddBinding(RemappingUnit unit, ushort did)
+    internal void AddBinding(RemappingUnit unit, ushort did, IntelIommu driver)
     {
         lock (_mapLock)
         {
-            Bindings[unit] = Bindings.TryGetValue(unit, out var b) ? (b.Did, b.Entries + 1) : (did, 1);
+            Bindings[unit] = Bindings.TryGetValue(unit, out var b) ? (b.Did, b.Entries + 1, b.Driver) : (did, 1, driver);
         }
     }
 
@@ -276,7 +277,7 @@ public sealed class IommuDomain
             var b = Bindings[unit];
             if (b.Entries > 1)
             {
-                Bindings[unit] = (b.Did, b.Entries - 1);
+                Bindings[unit] = (b.Did, b.Entries - 1, b.Driver);
                 return null;
             }
             Bindings.Remove(unit);

@@ -1,3 +1,4 @@
+using Siov.Fast.Drivers.IntelVtd;
 using Siov.Fast.Memory;
 using Siov.Fast.PageTables;
 using Siov.Fast.Remapping;
@@ -56,6 +57,7 @@ public sealed class WorkloadPlatform : IDisposable
         try
         {
             unit = new RemappingUnit(memory, UnitPresets.ScalableCapability, UnitPresets.ScalableExtendedCapability, options);
+            var driver = new IntelIommu(unit, memory, unit.Options.HostAddressWidth, unit.Options.ScalableMode);
             var format = new SecondLevelFormat { Levels = 4, HostAddressWidth = unit.Options.HostAddressWidth };
             for (int d = 0; d < workload.Domains; d++)
             {
@@ -64,9 +66,9 @@ public sealed class WorkloadPlatform : IDisposable
                 for (int i = 0; i < workload.PagesPerDomain; i++)
                     table.Map(workload.IovaOf(i), workload.HpaOf(d, i), workload.PageSize, DmaProtection.ReadWrite);
                 if (workload.UsesPasid)
-                    unit.SetupPasidSecondLevel(StandardWorkload.RequesterId, workload.PasidOf(d)!.Value, StandardWorkload.DomainIdOf(d), table);
+                    driver.SetupPasidSecondLevel(StandardWorkload.RequesterId, workload.PasidOf(d)!.Value, StandardWorkload.DomainIdOf(d), table);
                 else
-                    unit.AttachDevice(StandardWorkload.RequesterId, StandardWorkload.DomainIdOf(d), table);
+                    driver.AttachDevice(StandardWorkload.RequesterId, StandardWorkload.DomainIdOf(d), table);
             }
             return new WorkloadPlatform(workload, memory, unit, [.. tables]);
         }

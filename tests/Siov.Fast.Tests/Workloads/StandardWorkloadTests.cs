@@ -1,5 +1,6 @@
 using Siov.Fast.Remapping;
 using Siov.Fast.Workloads;
+using Siov.Fast.Tests.Remapping;
 
 namespace Siov.Fast.Tests.Workloads;
 

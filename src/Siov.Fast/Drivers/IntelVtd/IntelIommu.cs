@@ -1,11 +1,169 @@
-using Siov.Fast.Caching;
+using Siov.Fast.Hardware;
+using Siov.Fast.Hardware.Vtd;
+using Siov.Fast.Memory;
 using Siov.Fast.PageTables;
+using Siov.Fast.Remapping;
 
-namespace Siov.Fast.Remapping;
+namespace Siov.Fast.Drivers.IntelVtd;
 
-public sealed partial class RemappingUnit
+/// <summary>
+/// The intel-iommu driver's role for one VT-d remapping unit (<c>struct intel_iommu</c>): it sees only the unit's
+/// registers (<see cref="IMmioRegion"/>) and simulated physical memory. It brings the unit up as Linux does
+/// (root table, GCMD.SRTP, the invalidation queue and GCMD.QIE, GCMD.TE), writes root, context, PASID directory and
+/// PASID entries into memory, and after each change issues the invalidations the kernel issues, as descriptors on
+/// the invalidation queue followed by a wait descriptor whose status write it checks (register-based invalidation
+/// through CCMD_REG and IOTLB_REG on a unit without queued invalidation).
+/// </summary>
+/// <remarks>
+/// <para>Context entry change: device-selective context-cache invalidation, then the IOTLB of the domain (legacy) or
+/// of every PASID the device had (scalable). PASID entry change: PASID-selective PASID-cache invalidation, then
+/// PASID-based IOTLB invalidation. Unmap: a page-selective IOTLB invalidation whose address mask covers the range
+/// (domain-selective past CAP_REG.MAMV), then the wait.</para>
+/// <para>Calls serialize on one lock per unit; errors are <see cref="IommuException"/>s and leave memory as it was.
+/// An invalidation the unit refuses (FSTS_REG.IQE) is a driver bug: it raises <see cref="InvalidOperationException"/>.</para>
+/// </remarks>
+public sealed class IntelIommu
 {
-    // Writer-side bookkeeping (under _programLock): which tables the unit allocated.
+    private const ulong QueueSizeField = 0;           // IQA_REG.QS: one 4 KiB page
+    private readonly Lock _lock = new();
+    private readonly IMmioRegion _registers;
+    private readonly PhysicalMemory _memory;
+    private readonly ulong _rootTable;
+    private readonly int _hostAddressWidth;
+    private readonly bool _queued;
+    private readonly ulong _queue;                     // invalidation queue page
+    private readonly ulong _descriptorBytes;
+    private readonly ulong _status;                    // wait descriptors' status dword
+    private ulong _tail;
+    private uint _waitSequence;
+
+    /// <summary>
+    /// Takes charge of a unit: reads CAP_REG and ECAP_REG; if no root table is latched yet (GSTS_REG.RTPS clear),
+    /// allocates one and latches it with the mode chosen (scalable when ECAP_REG.SMTS is set and
+    /// <paramref name="scalableMode"/> allows it); enables queued invalidation when the unit has it; turns translation on.
+    /// A unit already running (RTPS and TES set, as one built with the <see cref="RemappingUnit"/> constructor is) keeps its
+    /// root table and mode.
+    /// </summary>
+    /// <param name="registers">The unit's register region.</param>
+    /// <param name="memory">The simulated memory the unit reads its tables from.</param>
+    /// <param name="hostAddressWidth">The platform's host address width (DMAR HAW), 32 to 52.</param>
+    /// <param name="scalableMode">Whether to use scalable mode where the unit supports it (Linux's <c>intel_iommu=sm_on</c>).</param>
+    /// <exception cref="IommuException">ENOMEM when no frame is left for the root table or the queue; EINVAL for a HAW outside 32-52.</exception>
+    public IntelIommu(IMmioRegion registers, PhysicalMemory memory, int hostAddressWidth = 46, bool scalableMode = true)
+    {
+        ArgumentNullException.ThrowIfNull(registers);
+        ArgumentNullException.ThrowIfNull(memory);
+        if (hostAddressWidth is < 32 or > 52)
+            Throw.Iommu(Errno.EINVAL, $"host address width {hostAddressWidth} is outside 32-52");
+        _registers = registers;
+        _memory = memory;
+        _hostAddressWidth = hostAddressWidth;
+        Capability = CapabilityRegister.Decode(registers.Read(VtdRegisters.CapabilityOffset, 8));
+        ExtendedCapability = ExtendedCapabilityRegister.Decode(registers.Read(VtdRegisters.ExtendedCapabilityOffset, 8));
+        PageSizes = Capability.SecondLevelPageSizes;
+        uint status = (uint)registers.Read(VtdRegisters.GlobalStatusOffset, 4);
+        var allocated = new List<ulong>();
+        try
+        {
+            if (VtdRegisters.GlobalCommand.SetRootTablePointer.IsSet(status))
+            {
+                ulong rtaddr = registers.Read(VtdRegisters.RootTableAddressOffset, 8);
+                _rootTable = rtaddr & VtdRegisters.RootTableAddressRegister.Address.Mask;
+                IsScalableMode = VtdRegisters.RootTableAddressRegister.TranslationTableMode.Get(rtaddr) == 1;
+            }
+            else
+            {
+                IsScalableMode = scalableMode && ExtendedCapability.ScalableMode;
+                _rootTable = memory.Frames.Allocate();
+                allocated.Add(_rootTable);
+                registers.Write(VtdRegisters.RootTableAddressOffset, 8,
+                    _rootTable | VtdRegisters.RootTableAddressRegister.TranslationTableMode.Encode(IsScalableMode ? 1UL : 0));
+                Command(VtdRegisters.GlobalCommand.SetRootTablePointer, set: true);
+            }
+            PasidWidth = IsScalableMode && ExtendedCapability.Pasid ? Math.Min(ExtendedCapability.PasidWidth, 20) : 0;
+            _queued = ExtendedCapability.QueuedInvalidation;
+            if (_queued)
+            {
+                _queue = memory.Frames.Allocate();
+                allocated.Add(_queue);
+                _status = memory.Frames.Allocate();
+                allocated.Add(_status);
+                bool wide = IsScalableMode; // 256-bit descriptors in scalable mode, as Linux uses them
+                _descriptorBytes = wide ? 32UL : 16UL;
+                registers.Write(VtdRegisters.InvalidationQueueTailOffset, 8, 0);
+                registers.Write(VtdRegisters.InvalidationQueueAddressOffset, 8, _queue
+                    | VtdRegisters.InvalidationQueueAddress.DescriptorWidth.Encode(wide ? 1UL : 0) | VtdRegisters.InvalidationQueueAddress.QueueSize.Encode(QueueSizeField));
+                Command(VtdRegisters.GlobalCommand.QueuedInvalidationEnable, set: true);
+            }
+            // Whatever the caches hold from before this driver is dropped before translation starts.
+            Submit([ContextGlobal(), IotlbGlobal()]);
+            if (!VtdRegisters.GlobalCommand.TranslationEnable.IsSet((uint)registers.Read(VtdRegisters.GlobalStatusOffset, 4)))
+                Command(VtdRegisters.GlobalCommand.TranslationEnable, set: true);
+        }
+        catch
+        {
+            foreach (ulong frame in allocated)
+                memory.Frames.Free(frame);
+            throw;
+        }
+    }
+
+    /// <summary>CAP_REG as read at start-up.</summary>
+    public CapabilityRegister Capability { get; }
+
+    /// <summary>ECAP_REG as read at start-up.</summary>
+    public ExtendedCapabilityRegister ExtendedCapability { get; }
+
+    /// <summary>True when the unit runs in scalable mode (RTADDR_REG.TTM = 01b).</summary>
+    public bool IsScalableMode { get; }
+
+    /// <summary>PASID width in bits the driver uses (0 in legacy mode or without ECAP_REG.PASID).</summary>
+    public int PasidWidth { get; }
+
+    /// <summary>Second-level leaf sizes (CAP_REG.SLLPS).</summary>
+    public PageSizes PageSizes { get; }
+
+    /// <summary>Number of domain ids (CAP_REG.ND).</summary>
+    public int NumberOfDomains => Capability.NumberOfDomains;
+
+    /// <summary>The memory the tables live in.</summary>
+    public PhysicalMemory Memory => _memory;
+
+    /// <summary>HPA of the root table the unit uses.</summary>
+    public ulong RootTable => _rootTable;
+
+    /// <summary>
+    /// Invalidates the IOTLB for <c>[iova, iova + size)</c> of a domain after an unmap (<c>iommu_flush_iotlb_psi</c>):
+    /// one page-selective IOTLB invalidation whose address mask covers the range, or domain-selective when the mask
+    /// would pass CAP_REG.MAMV, then a wait. With <paramref name="pasid"/>, a PASID-based IOTLB invalidation of that PASID.
+    /// </summary>
+    /// <param name="domainId">DID.</param>
+    /// <param name="pasid">PASID, or null for every PASID of the domain.</param>
+    /// <param name="iova">First IOVA.</param>
+    /// <param name="size">Bytes, at least 1.</param>
+    /// <exception cref="IommuException">EINVAL for a zero size or a range that wraps.</exception>
+    public void FlushIotlbRange(ushort domainId, uint? pasid, ulong iova, ulong size)
+    {
+        if (size == 0)
+            Throw.Iommu(Errno.EINVAL, $"IOTLB range invalidation at {Throw.Hex(iova)}: size is zero");
+        if (iova + size - 1 < iova)
+            Throw.Iommu(Errno.EINVAL, $"IOTLB range [{Throw.Hex(iova)}, +{Throw.Hex(size)}) wraps past 2^64");
+        ulong firstPage = iova >> VtdPaging.PageShift;
+        ulong lastPage = (iova + size - 1) >> VtdPaging.PageShift;
+        // The smallest aligned power-of-two block of pages that holds both ends.
+        int mask = 0;
+        while (mask < 52 && (firstPage >> mask) != (lastPage >> mask))
+            mask++;
+        lock (_lock)
+        {
+            if (mask > Capability.MaximumAddressMaskValue || !Capability.PageSelectiveInvalidation)
+                Submit([pasid is uint p ? PasidIotlb(domainId, p) : IotlbDomain(domainId)]);
+            else
+                Submit([IotlbPages(domainId, pasid, firstPage >> mask << mask << VtdPaging.PageShift, mask)]);
+        }
+    }
+
+    // Bookkeeping (under _lock): which tables this driver allocated and which entries it wrote.
     private readonly Dictionary<int, ulong> _contextTables = [];          // bus * 2 + upper half -> context table HPA
     private readonly Dictionary<ushort, ushort> _legacyDevices = [];      // requester id -> DID
     private readonly Dictionary<ushort, ScalableDevice> _scalableDevices = [];
@@ -33,7 +191,7 @@ public sealed partial class RemappingUnit
     /// ENOMEM when memory is full. Nothing changes on an error.</exception>
     public void AttachDevice(ushort requesterId, ushort domainId, SecondLevelPageTable? table)
     {
-        lock (_programLock)
+        lock (_lock)
         {
             if (!IsScalableMode)
             {
@@ -73,7 +231,7 @@ public sealed partial class RemappingUnit
     /// <exception cref="IommuException">ENOENT when the device is not attached.</exception>
     public void DetachDevice(ushort requesterId)
     {
-        lock (_programLock)
+        lock (_lock)
         {
             if (!IsScalableMode)
             {
@@ -102,7 +260,7 @@ public sealed partial class RemappingUnit
     public void SetupContextSecondLevel(ushort requesterId, ushort domainId, SecondLevelPageTable table, bool faultProcessingDisable = false)
     {
         ArgumentNullException.ThrowIfNull(table);
-        lock (_programLock)
+        lock (_lock)
         {
             RequireLegacy();
             ValidateDomainId(domainId);
@@ -119,7 +277,7 @@ public sealed partial class RemappingUnit
     /// ERANGE/EINVAL for the DID; ENOMEM when memory is full.</exception>
     public void SetupContextPassThrough(ushort requesterId, ushort domainId)
     {
-        lock (_programLock)
+        lock (_lock)
         {
             RequireLegacy();
             ValidateDomainId(domainId);
@@ -138,7 +296,7 @@ public sealed partial class RemappingUnit
     /// <exception cref="IommuException">ENOENT when the context entry is not present.</exception>
     public void ClearContextEntry(ushort requesterId)
     {
-        lock (_programLock)
+        lock (_lock)
         {
             if (!IsScalableMode)
             {
@@ -147,8 +305,8 @@ public sealed partial class RemappingUnit
                 ulong entry = ContextEntryHpa(requesterId, allocate: false);
                 _memory.WriteUInt64(entry, 0); // P = 0 first
                 _memory.WriteUInt64(entry + 8, 0);
-                InvalidateContextCacheDevice(requesterId);
-                InvalidateIotlbDomain(did);
+                FlushContextDevice(requesterId, did);
+                FlushIotlbDomain(did);
                 return;
             }
 
@@ -157,9 +315,8 @@ public sealed partial class RemappingUnit
             ulong hpa = ContextEntryHpa(requesterId, allocate: false);
             _memory.WriteUInt64(hpa, 0);
             _memory.WriteUInt64(hpa + 8, 0);
-            InvalidateContextCacheDevice(requesterId);
-            foreach ((uint pasid, ushort did) in device.Pasids)
-                InvalidateIotlbPasid(did, pasid);
+            FlushContextDevice(requesterId, device.Pasids.TryGetValue(device.RidPasid, out ushort ridDid) ? ridDid : (ushort)0);
+            FlushPasids(device.Pasids);
             foreach (ulong table in device.PasidTables.Values)
                 _memory.Reclaimer.Retire(table);
             for (int i = 0; i < device.DirectoryFrames; i++)
@@ -178,7 +335,7 @@ public sealed partial class RemappingUnit
     /// RID_PASID without RPS; ERANGE for a RID_PASID beyond the directory; ENOMEM when memory is full.</exception>
     public void SetupScalableContext(ushort requesterId, uint ridPasid = 0)
     {
-        lock (_programLock)
+        lock (_lock)
         {
             RequireScalable();
             if (_scalableDevices.ContainsKey(requesterId))
@@ -216,7 +373,7 @@ public sealed partial class RemappingUnit
     public void SetupPasidSecondLevel(ushort requesterId, uint pasid, ushort domainId, SecondLevelPageTable table, bool faultProcessingDisable = false)
     {
         ArgumentNullException.ThrowIfNull(table);
-        lock (_programLock)
+        lock (_lock)
         {
             RequireScalable();
             if (!ExtendedCapability.SecondLevelTranslation)
@@ -235,7 +392,7 @@ public sealed partial class RemappingUnit
     /// <exception cref="IommuException">As <see cref="SetupPasidSecondLevel"/>, and ENODEV without ECAP_REG.PT.</exception>
     public void SetupPasidPassThrough(ushort requesterId, uint pasid, ushort domainId)
     {
-        lock (_programLock)
+        lock (_lock)
         {
             RequireScalable();
             ValidateDomainId(domainId);
@@ -253,7 +410,7 @@ public sealed partial class RemappingUnit
     /// <exception cref="IommuException">ENODEV in legacy mode; ENOENT when the entry is not present.</exception>
     public void TearDownPasidEntry(ushort requesterId, uint pasid)
     {
-        lock (_programLock)
+        lock (_lock)
         {
             RequireScalable();
             ushort did = 0;
@@ -261,8 +418,7 @@ public sealed partial class RemappingUnit
                 Throw.Iommu(Errno.ENOENT, $"PASID {pasid} of device {RequesterIds.Format(requesterId)} has no PASID entry on this unit");
             ulong entry = device.PasidTables[pasid >> 6] + (pasid & 63) * PasidEntry.Size;
             _memory.WriteUInt64(entry, _memory.ReadUInt64(entry) & ~1UL); // P = 0 first
-            InvalidatePasidCache(did, pasid);
-            InvalidateIotlbPasid(did, pasid);
+            FlushPasid(did, pasid);
             for (ulong q = 0; q < PasidEntry.Size; q += 8)
                 _memory.WriteUInt64(entry + q, 0);
         }
@@ -274,7 +430,7 @@ public sealed partial class RemappingUnit
     /// <returns>The DID, or null when no entry is present.</returns>
     public ushort? GetPasidDomain(ushort requesterId, uint pasid)
     {
-        lock (_programLock)
+        lock (_lock)
         {
             return _scalableDevices.TryGetValue(requesterId, out ScalableDevice? device) && device.Pasids.TryGetValue(pasid, out ushort did)
                 ? did
@@ -288,7 +444,7 @@ public sealed partial class RemappingUnit
     /// <returns>The entry's HPA (16-byte entries in legacy mode, 32-byte in scalable mode).</returns>
     public ulong? GetContextEntryAddress(ushort requesterId)
     {
-        lock (_programLock)
+        lock (_lock)
         {
             int key = ContextTableKey(requesterId);
             if (!_contextTables.TryGetValue(key, out ulong table))
@@ -303,7 +459,7 @@ public sealed partial class RemappingUnit
     /// <returns>The 64-byte entry's HPA.</returns>
     public ulong? GetPasidEntryAddress(ushort requesterId, uint pasid)
     {
-        lock (_programLock)
+        lock (_lock)
         {
             return _scalableDevices.TryGetValue(requesterId, out ScalableDevice? device) && device.PasidTables.TryGetValue(pasid >> 6, out ulong table)
                 ? table + (pasid & 63) * PasidEntry.Size
@@ -429,5 +585,137 @@ public sealed partial class RemappingUnit
             ClearContextEntry(requesterId);
             throw;
         }
+    }
+
+    private void FlushContextDevice(ushort requesterId, ushort domainId) => Submit([ContextDevice(requesterId, domainId)]);
+
+    private void FlushIotlbDomain(ushort domainId) => Submit([IotlbDomain(domainId)]);
+
+    /// <summary>PASID entry torn down: PASID-selective PASID-cache invalidation, then PASID-based IOTLB invalidation.</summary>
+    private void FlushPasid(ushort domainId, uint pasid) => Submit([PasidCacheSelective(domainId, pasid), PasidIotlb(domainId, pasid)]);
+
+    private void FlushPasids(Dictionary<uint, ushort> pasids)
+    {
+        var descriptors = new List<(ulong, ulong)>(pasids.Count);
+        foreach ((uint pasid, ushort did) in pasids)
+            descriptors.Add(PasidIotlb(did, pasid));
+        Submit([.. descriptors]);
+    }
+
+    // Descriptors (VT-d spec 6.5.2), built from the fields defined once in InvalidationDescriptors.
+    private static ulong Type(int type) =>
+        InvalidationDescriptors.TypeLow.Encode((ulong)type & 0xF) | InvalidationDescriptors.TypeHigh.Encode((ulong)type >> 4);
+
+    private static (ulong, ulong) ContextGlobal() =>
+        (Type(InvalidationDescriptors.ContextCache) | InvalidationDescriptors.Granularity.Encode(1), 0);
+
+    private static (ulong, ulong) ContextDevice(ushort requesterId, ushort domainId) =>
+        (Type(InvalidationDescriptors.ContextCache) | InvalidationDescriptors.Granularity.Encode(3)
+            | InvalidationDescriptors.DomainId.Encode(domainId) | InvalidationDescriptors.ContextSourceId.Encode(requesterId), 0);
+
+    private static (ulong, ulong) IotlbGlobal() =>
+        (Type(InvalidationDescriptors.Iotlb) | InvalidationDescriptors.Granularity.Encode(1), 0);
+
+    private static (ulong, ulong) IotlbDomain(ushort domainId) =>
+        (Type(InvalidationDescriptors.Iotlb) | InvalidationDescriptors.Granularity.Encode(2) | InvalidationDescriptors.DomainId.Encode(domainId), 0);
+
+    private (ulong, ulong) IotlbPages(ushort domainId, uint? pasid, ulong address, int mask)
+    {
+        ulong w1 = (address & VtdRegisters.InvalidateAddress.Address.Mask) | VtdRegisters.InvalidateAddress.AddressMask.Encode((ulong)mask);
+        if (pasid is uint p && IsScalableMode)
+            return (Type(InvalidationDescriptors.PasidIotlb) | InvalidationDescriptors.Granularity.Encode(3)
+                | InvalidationDescriptors.DomainId.Encode(domainId) | InvalidationDescriptors.Pasid.Encode(p), w1);
+        return (Type(InvalidationDescriptors.Iotlb) | InvalidationDescriptors.Granularity.Encode(3) | InvalidationDescriptors.DomainId.Encode(domainId), w1);
+    }
+
+    private static (ulong, ulong) PasidIotlb(ushort domainId, uint pasid) =>
+        (Type(InvalidationDescriptors.PasidIotlb) | InvalidationDescriptors.Granularity.Encode(2)
+            | InvalidationDescriptors.DomainId.Encode(domainId) | InvalidationDescriptors.Pasid.Encode(pasid), 0);
+
+    private static (ulong, ulong) PasidCacheSelective(ushort domainId, uint pasid) =>
+        (Type(InvalidationDescriptors.PasidCache) | InvalidationDescriptors.Granularity.Encode(1)
+            | InvalidationDescriptors.DomainId.Encode(domainId) | InvalidationDescriptors.Pasid.Encode(pasid), 0);
+
+    /// <summary>
+    /// Puts the descriptors and a wait descriptor (status write, fence) on the invalidation queue, moves IQT and
+    /// checks the status write (<c>qi_submit_sync</c>). Without queued invalidation, issues each one through
+    /// CCMD_REG or IOTLB_REG instead. Caller holds the lock (or is the constructor).
+    /// </summary>
+    private void Submit(ReadOnlySpan<(ulong W0, ulong W1)> descriptors)
+    {
+        if (!_queued)
+        {
+            foreach ((ulong w0, ulong w1) in descriptors)
+                SubmitThroughRegisters(w0, w1);
+            return;
+        }
+        ulong queueBytes = 4096UL << (int)QueueSizeField;
+        int room = (int)(queueBytes / _descriptorBytes) - 2; // leave the wait and one empty slot
+        while (descriptors.Length > room)
+        {
+            Submit(descriptors[..room]);
+            descriptors = descriptors[room..];
+        }
+        foreach ((ulong w0, ulong w1) in descriptors)
+            Put(w0, w1, queueBytes);
+        uint token = ++_waitSequence;
+        Put(Type(InvalidationDescriptors.Wait) | InvalidationDescriptors.WaitStatusWrite.Encode(1) | InvalidationDescriptors.WaitFence.Encode(1)
+            | InvalidationDescriptors.WaitStatusData.Encode(token), _status, queueBytes);
+        _registers.Write(VtdRegisters.InvalidationQueueTailOffset, 8, _tail);
+        if ((uint)_memory.ReadUInt64(_status) != token)
+        {
+            ulong fsts = _registers.Read(VtdRegisters.FaultStatusOffset, 4);
+            ulong reason = VtdRegisters.QueueErrorInfo.Get(_registers.Read(VtdRegisters.InvalidationQueueErrorRecordOffset, 8));
+            throw new InvalidOperationException(
+                $"the unit did not complete the invalidation queue (FSTS {Throw.Hex(fsts)}, IQERCD.IQEI {(InvalidationQueueError)reason}): a driver bug");
+        }
+    }
+
+    private void Put(ulong w0, ulong w1, ulong queueBytes)
+    {
+        ulong at = _queue + _tail;
+        _memory.WriteUInt64(at, w0);
+        _memory.WriteUInt64(at + 8, w1);
+        if (_descriptorBytes == 32)
+        {
+            _memory.WriteUInt64(at + 16, 0);
+            _memory.WriteUInt64(at + 24, 0);
+        }
+        _tail = (_tail + _descriptorBytes) % queueBytes;
+    }
+
+    /// <summary>Register-based invalidation for a unit without queued invalidation (CCMD_REG, IVA_REG and IOTLB_REG).</summary>
+    private void SubmitThroughRegisters(ulong w0, ulong w1)
+    {
+        ulong g = InvalidationDescriptors.Granularity.Get(w0);
+        ulong did = InvalidationDescriptors.DomainId.Get(w0);
+        switch (InvalidationDescriptors.TypeOf(w0))
+        {
+            case InvalidationDescriptors.ContextCache:
+                _registers.Write(VtdRegisters.ContextCommandOffset, 8, VtdRegisters.ContextCommand.InvalidateContextCache.Encode(1)
+                    | VtdRegisters.ContextCommand.RequestGranularity.Encode(g) | VtdRegisters.ContextCommand.DomainId.Encode(did)
+                    | VtdRegisters.ContextCommand.SourceId.Encode(InvalidationDescriptors.ContextSourceId.Get(w0)));
+                break;
+            case InvalidationDescriptors.Iotlb:
+            case InvalidationDescriptors.PasidIotlb:
+                ulong iro = (ulong)ExtendedCapability.IotlbRegisterOffset * 16;
+                if (g == 3)
+                    _registers.Write(iro, 8, w1);
+                ulong granularity = InvalidationDescriptors.TypeOf(w0) == InvalidationDescriptors.PasidIotlb ? (g == 3 ? 3UL : 2UL) : g;
+                _registers.Write(iro + 8, 8, VtdRegisters.IotlbInvalidate.Invalidate.Encode(1)
+                    | VtdRegisters.IotlbInvalidate.RequestGranularity.Encode(granularity) | VtdRegisters.IotlbInvalidate.DomainId.Encode(did));
+                break;
+            default:
+                break; // PASID-cache descriptors exist only with the queue (scalable mode)
+        }
+    }
+
+    /// <summary>Sets or clears one GCMD_REG command, keeping the others as GSTS_REG shows them (one-shot bits excepted).</summary>
+    private void Command(RegisterField command, bool set)
+    {
+        ulong oneShots = VtdRegisters.GlobalCommand.SetRootTablePointer.Mask | VtdRegisters.GlobalCommand.SetFaultLog.Mask
+            | VtdRegisters.GlobalCommand.WriteBufferFlush.Mask | VtdRegisters.GlobalCommand.SetInterruptRemapTablePointer.Mask;
+        ulong status = _registers.Read(VtdRegisters.GlobalStatusOffset, 4) & ~oneShots;
+        _registers.Write(VtdRegisters.GlobalCommandOffset, 4, set ? status | command.Mask : status & ~command.Mask);
     }
 }
