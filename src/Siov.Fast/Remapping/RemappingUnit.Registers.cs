@@ -466,10 +466,15 @@ public sealed partial class RemappingUnit : IMmioRegion
 
     private void StopQueue(InvalidationQueueError error)
     {
+        bool newEvent;
         lock (_faultRecords)
+        {
+            newEvent = (StatusLocked() & EventStatusBits) == 0;
             _faultStatus |= (uint)FaultStatus.InvalidationQueueError.Mask;
+        }
         _queueErrorRecord = QueueErrorInfo.With(_queueErrorRecord, (ulong)error);
-        RaiseFaultEvent();
+        if (newEvent)
+            RaiseFaultEvent();
     }
 
     /// <summary>Executes one descriptor; returns why it is malformed, or None.</summary>
@@ -589,22 +594,28 @@ public sealed partial class RemappingUnit : IMmioRegion
         while (_memory.CompareExchangeUInt64(qword, updated, old) != old);
     }
 
+    // FSTS fields whose setting is a fault event, unless one of them was set already (VT-d spec 7.3).
+    private const uint EventStatusBits = 0b111_0011; // PFO, PPF, IQE, ICE, ITE
+
     private uint FaultStatusValue()
     {
-        uint value = _faultStatus;
         lock (_faultRecords)
+            return StatusLocked();
+    }
+
+    /// <summary>FSTS_REG: the stored bits, PPF from the F bits, FRI (the record of the first pending fault).</summary>
+    private uint StatusLocked()
+    {
+        uint value = _faultStatus;
+        for (int i = 1; i < _faultRecords.Length; i += 2)
         {
-            for (int i = 1; i < _faultRecords.Length; i += 2)
+            if (FrcdFields.Fault.IsSet(_faultRecords[i]))
             {
-                if (FrcdFields.Fault.IsSet(_faultRecords[i]))
-                {
-                    value |= (uint)FaultStatus.PrimaryPendingFault.Mask;
-                    break;
-                }
+                value |= (uint)FaultStatus.PrimaryPendingFault.Mask;
+                break;
             }
-            value = (uint)FaultStatus.FaultRecordIndex.With(value, (ulong)_nextFaultRecord);
         }
-        return value;
+        return (uint)FaultStatus.FaultRecordIndex.With(value, (ulong)_firstPendingRecord);
     }
 
     private void FaultStatusWrite(uint value)
@@ -627,11 +638,13 @@ public sealed partial class RemappingUnit : IMmioRegion
             FaultEvent?.Invoke(this, new FaultEventInfo(FaultStatusValue(), _faultEventData, _faultEventAddress));
     }
 
-    private int _nextFaultRecord;
+    private int _nextFaultRecord;      // the internal index where the next fault goes
+    private int _firstPendingRecord;   // FSTS.FRI: where the first pending fault went when PPF was set
 
-    /// <summary>Primary fault logging (VT-d spec 7.2.1): the fault goes to the record at FSTS.FRI if that one is
-    /// free, and FRI moves on; if it is taken, FSTS.PFO is set and the fault is lost; while PFO is set nothing is
-    /// recorded. A fault event follows.</summary>
+    /// <summary>Primary fault logging (VT-d spec 7.2.1): the fault goes to the record at the unit's internal index if
+    /// that one is free, and the index moves on (wrapping); if it is taken, FSTS.PFO is set and the fault is lost;
+    /// while PFO is set nothing is recorded. FSTS.FRI names the record of the first pending fault and holds while PPF
+    /// stays set. A fault event follows only when no event status (PFO, PPF, IQE, ICE, ITE) was set before (7.3).</summary>
     private void RecordPrimaryFault(in FaultRecord record)
     {
         bool raise;
@@ -639,20 +652,24 @@ public sealed partial class RemappingUnit : IMmioRegion
         {
             if (FaultStatus.PrimaryFaultOverflow.IsSet(_faultStatus))
                 return;
+            uint before = StatusLocked();
             int slot = _nextFaultRecord;
             if (FrcdFields.Fault.IsSet(_faultRecords[slot * 2 + 1]))
             {
-                _faultStatus |= (uint)FaultStatus.PrimaryFaultOverflow.Mask;
+                _faultStatus |= (uint)FaultStatus.PrimaryFaultOverflow.Mask; // lost; overflow is no event of its own
+                raise = false;
             }
             else
             {
+                if (!FaultStatus.PrimaryPendingFault.IsSet(before))
+                    _firstPendingRecord = slot;
                 _faultRecords[slot * 2] = FrcdFields.FaultInfo.Encode(record.Address >> 12);
                 _faultRecords[slot * 2 + 1] = FrcdFields.Fault.Encode(1) | FrcdFields.TypeRead.Encode(record.IsWrite ? 0UL : 1UL)
                     | FrcdFields.PasidValue.Encode(record.HasPasid ? record.Pasid : 0) | FrcdFields.FaultReason.Encode((byte)record.Reason)
                     | FrcdFields.PasidPresent.Encode(record.HasPasid ? 1UL : 0) | FrcdFields.SourceId.Encode(record.SourceId);
                 _nextFaultRecord = (slot + 1) % (_faultRecords.Length / 2);
+                raise = (before & EventStatusBits) == 0; // a pending status already signalled the event
             }
-            raise = true;
         }
         if (raise)
             RaiseFaultEvent();
