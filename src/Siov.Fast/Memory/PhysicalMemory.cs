@@ -28,6 +28,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
     /// <summary>The highest host address width the VT-d formats can express, in bits (bits 51:12 hold an address).</summary>
     public const int MaxHostAddressWidth = 52;
 
+    private readonly Lock _writeLogLock = new();
     private byte* _allocation;
     private byte* _base;
     private ulong _size;
@@ -105,7 +106,44 @@ public sealed unsafe class PhysicalMemory : IDisposable
     /// <param name="hpa">HPA of the entry; 8-byte aligned.</param>
     /// <param name="value">The new value.</param>
     /// <exception cref="IommuException">EINVAL when the HPA is unaligned or outside the region.</exception>
-    public void WriteUInt64(ulong hpa, ulong value) => Volatile.Write(ref *EntryPointer(hpa), value);
+    public void WriteUInt64(ulong hpa, ulong value)
+    {
+        ulong* entry = EntryPointer(hpa);
+        if (WriteLog is { } log)
+        {
+            ulong old = *entry;
+            Volatile.Write(ref *entry, value);
+            log.Record(hpa, old, value);
+            return;
+        }
+        Volatile.Write(ref *entry, value);
+    }
+
+    /// <summary>The write log, once <see cref="EnableWriteLog"/> has been called; null otherwise.</summary>
+    public MemoryWriteLog? WriteLog { get; private set; }
+
+    /// <summary>Starts logging the last write to each entry (for the invalidation sanitizer). Calling it again keeps the existing log.</summary>
+    /// <param name="capacity">Distinct entries remembered, at least 1.</param>
+    /// <returns>The log.</returns>
+    /// <exception cref="IommuException">EINVAL for a capacity below 1.</exception>
+    public MemoryWriteLog EnableWriteLog(int capacity = 1 << 16)
+    {
+        lock (_writeLogLock)
+            return WriteLog ??= new MemoryWriteLog(capacity);
+    }
+
+    /// <summary>Stores a table entry through its pointer (the page-table builder's path), logging it when the log is on.</summary>
+    internal void Store(ulong* entry, ulong hpa, ulong value)
+    {
+        if (WriteLog is { } log)
+        {
+            ulong old = *entry;
+            Volatile.Write(ref *entry, value);
+            log.Record(hpa, old, value);
+            return;
+        }
+        Volatile.Write(ref *entry, value);
+    }
 
     /// <summary>Atomically replaces the entry at <paramref name="hpa"/> when it equals <paramref name="comparand"/> (full fence).</summary>
     /// <param name="hpa">HPA of the entry; 8-byte aligned.</param>

@@ -239,7 +239,7 @@ public sealed unsafe partial class SecondLevelPageTable
             // A run of 4 KiB leaves: one store each.
             ulong leafValue = SecondLevelEntry.Leaf(first + item.Delta, item.Protection, superpage: false).Value;
             for (int i = firstIndex; i <= lastIndex; i++, leafValue += VtdPaging.PageSize)
-                Volatile.Write(ref page[i], leafValue);
+                _memory.Store(page + i, tableHpa + (ulong)i * 8, leafValue);
             return;
         }
 
@@ -254,14 +254,14 @@ public sealed unsafe partial class SecondLevelPageTable
             {
                 if (IsPresent(entry))
                     (writer.Emptied ??= []).Add((entry & SecondLevelEntry.AddressMask, level - 1));
-                Volatile.Write(ref page[i], SecondLevelEntry.Leaf(lo + item.Delta, item.Protection, superpage: true).Value);
+                _memory.Store(page + i, tableHpa + (ulong)i * 8, SecondLevelEntry.Leaf(lo + item.Delta, item.Protection, superpage: true).Value);
                 continue;
             }
             if (!IsPresent(entry))
             {
                 // The frame is zero-filled; the release store publishes it only after that.
                 entry = SecondLevelEntry.Table(writer.Frames[writer.NextFrame++]).Value;
-                Volatile.Write(ref page[i], entry);
+                _memory.Store(page + i, tableHpa + (ulong)i * 8, entry);
                 _tablePages++;
             }
             WriteTable(entry & SecondLevelEntry.AddressMask, level - 1, lo, Math.Min(last, entryFirst + span - 1), item, ref writer);

@@ -42,7 +42,7 @@ public sealed unsafe partial class SecondLevelPageTable
                 ulong child = entry & SecondLevelEntry.AddressMask;
                 if (PruneEmpty(child, level - 1, Math.Max(first, entryFirst), Math.Min(last, entryFirst + span - 1)))
                 {
-                    Volatile.Write(ref page[i], 0); // unlink first; the reclaimer frees it after running walks
+                    _memory.Store(page + i, tableHpa + (ulong)i * 8, 0); // unlink first; the reclaimer frees it after running walks
                     FreeSubtree(child, level - 1);
                 }
             }

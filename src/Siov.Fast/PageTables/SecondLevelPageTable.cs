@@ -440,7 +440,7 @@ public sealed unsafe partial class SecondLevelPageTable : IDisposable
                 continue;
             if (IsLeaf(entry, level))
             {
-                Volatile.Write(ref page[i], 0);
+                _memory.Store(page + i, tableHpa + (ulong)i * 8, 0);
                 unmapped += span;
                 continue;
             }
@@ -450,7 +450,7 @@ public sealed unsafe partial class SecondLevelPageTable : IDisposable
             if (first <= entryFirst && last >= entryLast)
             {
                 // The range covers the whole child table: unlink it first, then free it.
-                Volatile.Write(ref page[i], 0);
+                _memory.Store(page + i, tableHpa + (ulong)i * 8, 0);
                 unmapped += FreeSubtree(child, level - 1);
             }
             else

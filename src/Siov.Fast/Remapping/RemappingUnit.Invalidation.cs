@@ -12,6 +12,7 @@ public sealed partial class RemappingUnit
         lock (_programLock)
         {
             BeginInvalidation(ref _iotlbInvalidations);
+            _sanitizer?.NoteInvalidation(null, null, _memory.WriteLog?.Sequence ?? 0);
             return _iotlb.InvalidateAll();
         }
     }
@@ -24,6 +25,7 @@ public sealed partial class RemappingUnit
         lock (_programLock)
         {
             BeginInvalidation(ref _iotlbInvalidations);
+            _sanitizer?.NoteInvalidation(domainId, null, _memory.WriteLog?.Sequence ?? 0);
             return _iotlb.InvalidateDomain(domainId);
         }
     }
@@ -37,6 +39,7 @@ public sealed partial class RemappingUnit
         lock (_programLock)
         {
             BeginInvalidation(ref _iotlbInvalidations);
+            _sanitizer?.NoteInvalidation(domainId, null, _memory.WriteLog?.Sequence ?? 0);
             return _iotlb.InvalidatePasid(domainId, pasid);
         }
     }
@@ -63,6 +66,7 @@ public sealed partial class RemappingUnit
         lock (_programLock)
         {
             BeginInvalidation(ref _iotlbInvalidations);
+            _sanitizer?.NoteInvalidation(domainId, null, _memory.WriteLog?.Sequence ?? 0);
             if (!Capability.PageSelectiveInvalidation)
                 return pasid.HasValue ? _iotlb.InvalidatePasid(domainId, pasid.Value) : _iotlb.InvalidateDomain(domainId);
             return _iotlb.InvalidatePages(domainId, pasid.HasValue ? pasid.Value : null, address, addressMask);
@@ -105,6 +109,7 @@ public sealed partial class RemappingUnit
         lock (_programLock)
         {
             BeginInvalidation(ref _contextInvalidations);
+            _sanitizer?.NoteInvalidation(null, null, _memory.WriteLog?.Sequence ?? 0);
             return DropContexts(static _ => true);
         }
     }
@@ -118,6 +123,7 @@ public sealed partial class RemappingUnit
         lock (_programLock)
         {
             BeginInvalidation(ref _contextInvalidations);
+            _sanitizer?.NoteInvalidation(domainId, null, _memory.WriteLog?.Sequence ?? 0);
             return DropContexts(c => c.Scalable || c.NoPasid?.DomainId == domainId);
         }
     }
@@ -130,6 +136,7 @@ public sealed partial class RemappingUnit
         lock (_programLock)
         {
             BeginInvalidation(ref _contextInvalidations);
+            _sanitizer?.NoteInvalidation(null, requesterId, _memory.WriteLog?.Sequence ?? 0);
             return Interlocked.Exchange(ref _contextCache[requesterId], null) != null ? 1 : 0;
         }
     }
@@ -141,6 +148,7 @@ public sealed partial class RemappingUnit
         lock (_programLock)
         {
             BeginInvalidation(ref _pasidInvalidations);
+            _sanitizer?.NoteInvalidation(null, null, _memory.WriteLog?.Sequence ?? 0);
             return DropPasids(static _ => true);
         }
     }
@@ -153,6 +161,7 @@ public sealed partial class RemappingUnit
         lock (_programLock)
         {
             BeginInvalidation(ref _pasidInvalidations);
+            _sanitizer?.NoteInvalidation(domainId, null, _memory.WriteLog?.Sequence ?? 0);
             return DropPasids(t => t.DomainId == domainId);
         }
     }
@@ -166,6 +175,7 @@ public sealed partial class RemappingUnit
         lock (_programLock)
         {
             BeginInvalidation(ref _pasidInvalidations);
+            _sanitizer?.NoteInvalidation(domainId, null, _memory.WriteLog?.Sequence ?? 0);
             return DropPasids(t => t.DomainId == domainId && t.PasidTag == pasid);
         }
     }

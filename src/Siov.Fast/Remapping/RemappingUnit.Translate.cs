@@ -63,6 +63,13 @@ public sealed partial class RemappingUnit
         if (results.Length < requests.Length)
             Throw.Iommu(Errno.EINVAL, $"batch translate: results has {results.Length} slots for {requests.Length} requests");
         results = results[..requests.Length];
+        if (_sanitizer is not null)
+        {
+            // Every request is checked against memory: no pipelined hit loop.
+            for (int i = 0; i < requests.Length; i++)
+                results[i] = TranslateChecked(requests[i], counters);
+            return;
+        }
         long hits = 0;
         // Entered at the batch's first miss and held to its end: one compare-and-swap per batch
         // instead of one per walk. It only delays the freeing of unlinked table pages by a batch.
@@ -249,7 +256,11 @@ public sealed partial class RemappingUnit
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal TranslationResult TranslateOne(in DmaRequest request, ThreadCounters counters)
+    internal TranslationResult TranslateOne(in DmaRequest request, ThreadCounters counters) =>
+        _sanitizer is null ? TranslateCached(request, counters) : TranslateChecked(request, counters);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private TranslationResult TranslateCached(in DmaRequest request, ThreadCounters counters)
     {
         counters.Translations++;
         ContextCacheEntry? context = _contextCache[request.RequesterId];

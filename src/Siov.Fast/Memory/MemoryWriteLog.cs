@@ -1,0 +1,61 @@
+namespace Siov.Fast.Memory;
+
+/// <summary>One logged 64-bit write to simulated memory.</summary>
+/// <param name="Hpa">Address of the 8-byte entry.</param>
+/// <param name="OldValue">What the entry held before.</param>
+/// <param name="NewValue">What was written.</param>
+/// <param name="Sequence">The write's number in the memory's write order (1, 2, ...).</param>
+public readonly record struct MemoryWrite(ulong Hpa, ulong OldValue, ulong NewValue, long Sequence);
+
+/// <summary>
+/// The last write to each recently written 8-byte entry of a <see cref="PhysicalMemory"/>, numbered in write order,
+/// for the invalidation sanitizer to name the table entry a driver changed. Off unless
+/// <see cref="PhysicalMemory.EnableWriteLog"/> was called; it holds the last <see cref="Capacity"/> distinct entries
+/// written (older ones are forgotten). Writes are logged on the writers' paths (map, unmap, table programming), never
+/// on a translation.
+/// </summary>
+public sealed class MemoryWriteLog
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<ulong, MemoryWrite> _last = [];
+    private readonly Queue<ulong> _order = new();
+    private long _sequence;
+
+    internal MemoryWriteLog(int capacity)
+    {
+        if (capacity < 1)
+            Throw.Iommu(Errno.EINVAL, $"write log capacity {capacity} must be at least 1");
+        Capacity = capacity;
+    }
+
+    /// <summary>Distinct entries remembered.</summary>
+    public int Capacity { get; }
+
+    /// <summary>Number of the latest write (0 before any).</summary>
+    public long Sequence => Volatile.Read(ref _sequence);
+
+    /// <summary>The last write to the entry at <paramref name="hpa"/>, if it is still remembered.</summary>
+    /// <param name="hpa">An 8-byte aligned HPA.</param>
+    /// <param name="write">The write.</param>
+    /// <returns>False when the entry was not written since the log was enabled, or has been forgotten.</returns>
+    public bool TryGetLastWrite(ulong hpa, out MemoryWrite write)
+    {
+        lock (_lock)
+            return _last.TryGetValue(hpa, out write);
+    }
+
+    internal void Record(ulong hpa, ulong oldValue, ulong newValue)
+    {
+        lock (_lock)
+        {
+            long sequence = ++_sequence;
+            if (!_last.ContainsKey(hpa))
+            {
+                _order.Enqueue(hpa);
+                if (_order.Count > Capacity)
+                    _last.Remove(_order.Dequeue());
+            }
+            _last[hpa] = new MemoryWrite(hpa, oldValue, newValue, sequence);
+        }
+    }
+}

@@ -1,0 +1,186 @@
+using Siov.Fast.Concurrency;
+using Siov.Fast.Memory;
+using Siov.Fast.PageTables;
+
+namespace Siov.Fast.Remapping;
+
+/// <summary>The invalidation sanitizer's side of the unit: a fresh walk of memory per translation, and the comparison.</summary>
+public sealed partial class RemappingUnit
+{
+    private InvalidationSanitizer? _sanitizer; // set once, under the register lock; a translation may see it a little late
+
+    /// <summary>The invalidation sanitizer, or null while it is off (the default).</summary>
+    public InvalidationSanitizer? Sanitizer => _sanitizer;
+
+    /// <summary>
+    /// Switches the invalidation sanitizer on (and the memory's write log, <see cref="PhysicalMemory.EnableWriteLog"/>):
+    /// from now on every translation is also walked in memory, and a cached result that disagrees with memory after an
+    /// invalidation for its domain or device is reported (<see cref="InvalidationSanitizer"/>). Translations become as
+    /// slow as walks; it is a checking mode, not for measurements.
+    /// </summary>
+    /// <param name="capacity">Reports kept, at least 1.</param>
+    /// <returns>The sanitizer (the same one on later calls).</returns>
+    /// <exception cref="IommuException">EINVAL for a capacity below 1.</exception>
+    public InvalidationSanitizer EnableSanitizer(int capacity = 256)
+    {
+        lock (_registerLock)
+        {
+            _memory.EnableWriteLog();
+            return _sanitizer ??= new InvalidationSanitizer(capacity);
+        }
+    }
+
+    private TranslationResult TranslateChecked(in DmaRequest request, ThreadCounters counters)
+    {
+        TranslationResult cached = TranslateCached(request, counters);
+        InvalidationSanitizer? sanitizer = _sanitizer;
+        if (sanitizer is null || !_translationEnabled)
+            return cached;
+        using EpochScope scope = _memory.Reclaimer.Protect();
+        TranslationResult fresh = FreshTranslate(request, out ContextCacheEntry? freshContext, out TranslationTarget? freshTarget);
+        if (Agree(cached, fresh))
+            return cached;
+        CheckStale(sanitizer, request, cached, fresh, freshContext, freshTarget);
+        return cached;
+    }
+
+    private static bool Agree(TranslationResult a, TranslationResult b) =>
+        a.IsSuccess == b.IsSuccess && (!a.IsSuccess || (a.Hpa == b.Hpa && a.Permissions == b.Permissions));
+
+    /// <summary>What the unit would return with every cache empty: root, context, PASID entries and the page walk, read
+    /// from memory now; nothing is cached, counted or recorded.</summary>
+    private TranslationResult FreshTranslate(in DmaRequest request, out ContextCacheEntry? context, out TranslationTarget? target)
+    {
+        target = null;
+        FaultReason reason = IsScalableMode ? ReadScalableContext(request.RequesterId, out context) : ReadLegacyContext(request, out context);
+        if (context is null)
+            return TranslationResult.Faulted(reason);
+        if (!context.Scalable)
+        {
+            target = context.NoPasid;
+        }
+        else
+        {
+            bool suppress = false;
+            uint pasid = request.HasPasid ? request.Pasid : context.RidPasid;
+            if (request.HasPasid && (!context.PasidEnabled || PasidWidth == 0))
+                return TranslationResult.Faulted(FaultReason.SmPasidNotEnabled);
+            if (pasid >= context.PasidLimit)
+                return TranslationResult.Faulted(FaultReason.SmPasidTooLarge);
+            reason = ReadPasidEntry(context, pasid, out target, ref suppress);
+            if (target is null)
+                return TranslationResult.Faulted(reason);
+        }
+        if (target!.PassThrough)
+            return new TranslationResult(request.Iova, VtdPaging.PageShift, DmaProtection.ReadWrite, FaultReason.None);
+        WalkResult walk = _walker.Walk(target.Root, target.Levels, request.Iova, request.Access);
+        return walk.IsSuccess
+            ? new TranslationResult(walk.Hpa, VtdPaging.LevelShift(walk.Level), walk.Permissions, FaultReason.None)
+            : TranslationResult.Faulted(WalkFaultReason(walk.Status, request.Access));
+    }
+
+    /// <summary>Works out which cache held the stale state and which table entry changed; reports when an invalidation
+    /// for that domain or device has run since the change.</summary>
+    private void CheckStale(InvalidationSanitizer sanitizer, in DmaRequest request, TranslationResult cached, TranslationResult fresh,
+        ContextCacheEntry? freshContext, TranslationTarget? freshTarget)
+    {
+        ushort rid = request.RequesterId;
+        ContextCacheEntry? cachedContext = Volatile.Read(ref _contextCache[rid]);
+        TranslationTarget? cachedTarget = cachedContext?.Lookup(request);
+        MemoryWriteLog? log = _memory.WriteLog;
+        if (log is null || cachedContext is null)
+            return;
+        uint pasid = request.HasPasid ? request.Pasid : cachedContext.RidPasid;
+        uint? pasidTag = IsScalableMode ? pasid : null;
+        ulong page = request.Iova & ~(VtdPaging.PageSize - 1);
+
+        StaleCache cache;
+        ushort did;
+        Span<ulong> path = stackalloc ulong[8];
+        int entries = 0;
+        if (freshContext is null || !SameContext(cachedContext, freshContext))
+        {
+            cache = StaleCache.ContextCache;
+            did = cachedTarget?.DomainId ?? 0;
+            ulong rootEntry = RootEntryHpa(rid);
+            path[entries++] = rootEntry;
+            if (ContextEntryHpa(rid, rootEntry) is ulong contextEntry)
+                path[entries++] = contextEntry;
+        }
+        else if (cachedTarget is not null && (freshTarget is null || !SameTarget(cachedTarget, freshTarget)))
+        {
+            cache = StaleCache.PasidCache;
+            did = cachedTarget.DomainId;
+            ulong directoryEntry = cachedContext.PasidDirectory + (ulong)(pasid >> 6) * PasidDirectoryEntry.Size;
+            path[entries++] = directoryEntry;
+            if (_memory.Contains(directoryEntry, 8))
+            {
+                var dir = new PasidDirectoryEntry(_memory.ReadUInt64(directoryEntry));
+                if (dir.IsPresent)
+                    path[entries++] = dir.PasidTable + (pasid & 63) * PasidEntry.Size;
+            }
+        }
+        else if (cachedTarget is not null && !cachedTarget.PassThrough)
+        {
+            cache = StaleCache.Iotlb;
+            did = cachedTarget.DomainId;
+            // The walk's path: each level's entry, down to the leaf or the first entry that is not present.
+            ulong table = cachedTarget.Root;
+            for (int level = cachedTarget.Levels; level >= 1 && entries < path.Length; level--)
+            {
+                ulong at = table + (ulong)VtdPaging.Index(request.Iova, level) * 8;
+                if (!_memory.Contains(at, 8))
+                    break;
+                path[entries++] = at;
+                ulong entry = _memory.ReadUInt64(at);
+                if ((entry & 3) == 0 || level == 1 || (entry & SecondLevelEntry.PageSizeBit) != 0)
+                    break;
+                table = entry & SecondLevelEntry.AddressMask;
+            }
+        }
+        else
+        {
+            return;
+        }
+
+        MemoryWrite? changed = null;
+        foreach (ulong at in path[..entries])
+        {
+            if (log.TryGetLastWrite(at, out MemoryWrite write) && (changed is null || write.Sequence > changed.Value.Sequence))
+                changed = write;
+        }
+        // No logged change: nothing to name. An invalidation not yet issued since the change: still in flight.
+        if (changed is not MemoryWrite w || !sanitizer.InvalidatedSince(w.Sequence, did, cache == StaleCache.ContextCache ? rid : null))
+            return;
+        string missing = cache switch
+        {
+            StaleCache.Iotlb when IsScalableMode && request.HasPasid =>
+                $"PASID-based IOTLB invalidation DID {did} PASID {pasid} ADDR 0x{page:x} AM 0",
+            StaleCache.Iotlb => $"IOTLB invalidation (page-selective) DID {did} ADDR 0x{page:x} AM 0",
+            StaleCache.PasidCache => $"PASID-cache invalidation (PASID-selective) DID {did} PASID {pasid}",
+            _ => $"context-cache invalidation (device-selective) SID {RequesterIds.Format(rid)} DID {did}",
+        };
+        sanitizer.Report(new StaleTranslationReport(request, cached, fresh, cache, did, pasidTag, changed, missing));
+    }
+
+    private ulong RootEntryHpa(ushort rid) =>
+        _rootTable + (ulong)(rid >> 8) * RootEntry.Size + (IsScalableMode && (rid & 0xFF) >= 128 ? 8UL : 0);
+
+    private ulong? ContextEntryHpa(ushort rid, ulong rootEntryHpa)
+    {
+        if (!_memory.Contains(rootEntryHpa, 8))
+            return null;
+        ulong root = _memory.ReadUInt64(rootEntryHpa);
+        if ((root & RootEntry.PresentBit) == 0)
+            return null;
+        return (root & RootEntry.PointerMask) + (IsScalableMode ? (ulong)(rid & 0x7F) * ScalableContextEntry.Size : (ulong)(rid & 0xFF) * ContextEntry.Size);
+    }
+
+    private static bool SameContext(ContextCacheEntry a, ContextCacheEntry b) =>
+        a.Scalable == b.Scalable && (a.Scalable
+            ? a.PasidDirectory == b.PasidDirectory && a.PasidEnabled == b.PasidEnabled && a.RidPasid == b.RidPasid && a.PasidLimit == b.PasidLimit
+            : SameTarget(a.NoPasid, b.NoPasid));
+
+    private static bool SameTarget(TranslationTarget? a, TranslationTarget? b) =>
+        a is null ? b is null : b is not null && a.PassThrough == b.PassThrough && a.DomainId == b.DomainId && a.Root == b.Root && a.Levels == b.Levels;
+}
