@@ -57,7 +57,7 @@ public sealed class WorkloadPlatform : IDisposable
         try
         {
             unit = new RemappingUnit(memory, UnitPresets.ScalableCapability, UnitPresets.ScalableExtendedCapability, options);
-            var driver = new IntelIommu(unit, memory, unit.Options.HostAddressWidth, unit.Options.ScalableMode);
+            IntelIommu? driver = null;
             var format = new SecondLevelFormat { Levels = 4, HostAddressWidth = unit.Options.HostAddressWidth };
             for (int d = 0; d < workload.Domains; d++)
             {
@@ -65,6 +65,8 @@ public sealed class WorkloadPlatform : IDisposable
                 tables.Add(table);
                 for (int i = 0; i < workload.PagesPerDomain; i++)
                     table.Map(workload.IovaOf(i), workload.HpaOf(d, i), workload.PageSize, DmaProtection.ReadWrite);
+                // Taken in charge after the first table is built, so the tables sit where they always did in memory.
+                driver ??= new IntelIommu(unit, memory, unit.Options.HostAddressWidth, unit.Options.ScalableMode);
                 if (workload.UsesPasid)
                     driver.SetupPasidSecondLevel(StandardWorkload.RequesterId, workload.PasidOf(d)!.Value, StandardWorkload.DomainIdOf(d), table);
                 else
