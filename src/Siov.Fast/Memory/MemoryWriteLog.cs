@@ -19,7 +19,8 @@ public sealed class MemoryWriteLog
     private readonly Lock _lock = new();
     private readonly Dictionary<ulong, MemoryWrite> _last = [];
     private readonly Queue<ulong> _order = new();
-    private long _sequence;
+    private long _sequence;   // writes begun
+    private long _finished;   // writes landed
 
     internal MemoryWriteLog(int capacity)
     {
@@ -44,11 +45,23 @@ public sealed class MemoryWriteLog
             return _last.TryGetValue(hpa, out write);
     }
 
+    /// <summary>True when every write begun has landed, with the number of the last one (for a reader that must see
+    /// memory and the log agree: read it before and after, and trust what it read in between only if both say the same).</summary>
+    internal bool IsQuiet(out long sequence)
+    {
+        sequence = Volatile.Read(ref _sequence);
+        return Volatile.Read(ref _finished) == sequence;
+    }
+
+    /// <summary>A write has landed in memory (after <see cref="Record"/> and the store).</summary>
+    internal void Landed() => Interlocked.Increment(ref _finished);
+
+    /// <summary>A write is about to land: logged first, so a reader that saw the number unchanged and quiet saw no part of it.</summary>
     internal void Record(ulong hpa, ulong oldValue, ulong newValue)
     {
         lock (_lock)
         {
-            long sequence = ++_sequence;
+            long sequence = Interlocked.Increment(ref _sequence);
             if (!_last.ContainsKey(hpa))
             {
                 _order.Enqueue(hpa);

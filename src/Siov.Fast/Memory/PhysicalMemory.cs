@@ -111,9 +111,10 @@ public sealed unsafe class PhysicalMemory : IDisposable
         ulong* entry = EntryPointer(hpa);
         if (WriteLog is { } log)
         {
-            ulong old = *entry;
+            // Logged before it lands: a reader that sees the log's number unchanged has not seen the write either.
+            log.Record(hpa, *entry, value);
             Volatile.Write(ref *entry, value);
-            log.Record(hpa, old, value);
+            log.Landed();
             return;
         }
         Volatile.Write(ref *entry, value);
@@ -137,9 +138,9 @@ public sealed unsafe class PhysicalMemory : IDisposable
     {
         if (WriteLog is { } log)
         {
-            ulong old = *entry;
+            log.Record(hpa, *entry, value); // logged before it lands, as in WriteUInt64
             Volatile.Write(ref *entry, value);
-            log.Record(hpa, old, value);
+            log.Landed();
             return;
         }
         Volatile.Write(ref *entry, value);

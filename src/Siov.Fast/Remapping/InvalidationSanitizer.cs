@@ -3,8 +3,8 @@ namespace Siov.Fast.Remapping;
 /// <summary>
 /// The invalidation sanitizer of one unit (switched on with <see cref="RemappingUnit.EnableSanitizer"/>): every
 /// translation is compared with a fresh walk of memory; a difference is a stale translation when the driver has, since
-/// the changed table entry was written, issued an invalidation for the same domain (IOTLB, PASID cache) or device
-/// (context cache), or a global one, and still left the stale entry cached: the invalidation that would have dropped
+/// the changed table entry was written, issued an invalidation of that cache (for the IOTLB: of the same domain, or a
+/// global one) and still left the stale entry cached: the invalidation that would have dropped
 /// it is missing. Differences while the driver has not yet invalidated anything for that domain since the write are
 /// taken as invalidations still in flight and not reported. Reports go to a bounded log (the newest
 /// <see cref="Capacity"/>), a counter and an event.
@@ -13,10 +13,12 @@ public sealed class InvalidationSanitizer
 {
     private readonly Lock _lock = new();
     private readonly Queue<StaleTranslationReport> _reports = new();
-    private readonly Dictionary<ushort, long> _domainSync = [];
-    private readonly Dictionary<ushort, long> _deviceSync = [];
-    private long _globalSync;
+    // The memory write number at the latest invalidation of each cache, per domain (or device) and globally.
+    private readonly Dictionary<(StaleCache Cache, ushort DomainId), long> _domainSync = [];
+    private readonly long[] _globalSync = new long[3];
+    private readonly long[] _anySync = new long[3];
     private long _count;
+    private long _comparisons;
 
     internal InvalidationSanitizer(int capacity)
     {
@@ -27,6 +29,11 @@ public sealed class InvalidationSanitizer
 
     /// <summary>Reports kept (the newest).</summary>
     public int Capacity { get; }
+
+    /// <summary>Translations compared with memory while nothing else moved (the others were inconclusive and left out).</summary>
+    public long Comparisons => Volatile.Read(ref _comparisons);
+
+    internal void Compared() => Interlocked.Increment(ref _comparisons);
 
     /// <summary>Stale translations found since the sanitizer was switched on.</summary>
     public long StaleTranslations => Volatile.Read(ref _count);
@@ -42,28 +49,33 @@ public sealed class InvalidationSanitizer
             return [.. _reports];
     }
 
-    /// <summary>An invalidation ran after memory write number <paramref name="writeSequence"/>: for a domain, a device, or all (both null).</summary>
-    internal void NoteInvalidation(ushort? domainId, ushort? sourceId, long writeSequence)
+    /// <summary>An invalidation of <paramref name="cache"/> ran after memory write number <paramref name="writeSequence"/>:
+    /// for a domain (IOTLB, PASID cache, context cache by DID), a device (context cache by requester id), or all.</summary>
+    internal void NoteInvalidation(StaleCache cache, ushort? domainId, ushort? sourceId, long writeSequence)
     {
         lock (_lock)
         {
+            _anySync[(int)cache] = writeSequence;
             if (domainId is null && sourceId is null)
-                _globalSync = writeSequence;
+                _globalSync[(int)cache] = writeSequence;
             if (domainId is ushort did)
-                _domainSync[did] = writeSequence;
-            if (sourceId is ushort sid)
-                _deviceSync[sid] = writeSequence;
+                _domainSync[(cache, did)] = writeSequence;
         }
     }
 
-    /// <summary>True when an invalidation for the domain or device (or a global one) came after write <paramref name="writeSequence"/>.</summary>
-    internal bool InvalidatedSince(long writeSequence, ushort domainId, ushort? sourceId)
+    /// <summary>True when an invalidation of that cache for the domain, the device or everything came after write
+    /// <paramref name="writeSequence"/>: the driver had done its invalidations since the change, and still the cache
+    /// served the old entry.</summary>
+    internal bool InvalidatedSince(StaleCache cache, long writeSequence, ushort domainId, ushort? sourceId)
     {
         lock (_lock)
         {
-            long last = Math.Max(_globalSync, _domainSync.GetValueOrDefault(domainId));
-            if (sourceId is ushort sid)
-                last = Math.Max(last, _deviceSync.GetValueOrDefault(sid));
+            // Context and PASID entries are written and invalidated by one driver operation under its lock, so any
+            // later invalidation of that cache ends the change's window. Page-table entries are written outside it
+            // (map and unmap run per domain), so for the IOTLB only an invalidation of the same domain does.
+            long last = cache == StaleCache.Iotlb
+                ? Math.Max(_globalSync[(int)cache], _domainSync.GetValueOrDefault((cache, domainId)))
+                : _anySync[(int)cache];
             return last >= writeSequence;
         }
     }

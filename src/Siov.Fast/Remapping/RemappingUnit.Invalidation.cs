@@ -12,7 +12,7 @@ public sealed partial class RemappingUnit
         lock (_programLock)
         {
             BeginInvalidation(ref _iotlbInvalidations);
-            _sanitizer?.NoteInvalidation(null, null, _memory.WriteLog?.Sequence ?? 0);
+            _sanitizer?.NoteInvalidation(StaleCache.Iotlb, null, null, _memory.WriteLog?.Sequence ?? 0);
             return _iotlb.InvalidateAll();
         }
     }
@@ -25,7 +25,7 @@ public sealed partial class RemappingUnit
         lock (_programLock)
         {
             BeginInvalidation(ref _iotlbInvalidations);
-            _sanitizer?.NoteInvalidation(domainId, null, _memory.WriteLog?.Sequence ?? 0);
+            _sanitizer?.NoteInvalidation(StaleCache.Iotlb, domainId, null, _memory.WriteLog?.Sequence ?? 0);
             return _iotlb.InvalidateDomain(domainId);
         }
     }
@@ -39,7 +39,7 @@ public sealed partial class RemappingUnit
         lock (_programLock)
         {
             BeginInvalidation(ref _iotlbInvalidations);
-            _sanitizer?.NoteInvalidation(domainId, null, _memory.WriteLog?.Sequence ?? 0);
+            _sanitizer?.NoteInvalidation(StaleCache.Iotlb, domainId, null, _memory.WriteLog?.Sequence ?? 0);
             return _iotlb.InvalidatePasid(domainId, pasid);
         }
     }
@@ -66,7 +66,7 @@ public sealed partial class RemappingUnit
         lock (_programLock)
         {
             BeginInvalidation(ref _iotlbInvalidations);
-            _sanitizer?.NoteInvalidation(domainId, null, _memory.WriteLog?.Sequence ?? 0);
+            _sanitizer?.NoteInvalidation(StaleCache.Iotlb, domainId, null, _memory.WriteLog?.Sequence ?? 0);
             if (!Capability.PageSelectiveInvalidation)
                 return pasid.HasValue ? _iotlb.InvalidatePasid(domainId, pasid.Value) : _iotlb.InvalidateDomain(domainId);
             return _iotlb.InvalidatePages(domainId, pasid.HasValue ? pasid.Value : null, address, addressMask);
@@ -109,7 +109,8 @@ public sealed partial class RemappingUnit
         lock (_programLock)
         {
             BeginInvalidation(ref _contextInvalidations);
-            _sanitizer?.NoteInvalidation(null, null, _memory.WriteLog?.Sequence ?? 0);
+            _sanitizer?.NoteInvalidation(StaleCache.ContextCache, null, null, _memory.WriteLog?.Sequence ?? 0);
+            _sanitizer?.NoteInvalidation(StaleCache.PasidCache, null, null, _memory.WriteLog?.Sequence ?? 0);
             return DropContexts(static _ => true);
         }
     }
@@ -123,7 +124,8 @@ public sealed partial class RemappingUnit
         lock (_programLock)
         {
             BeginInvalidation(ref _contextInvalidations);
-            _sanitizer?.NoteInvalidation(domainId, null, _memory.WriteLog?.Sequence ?? 0);
+            _sanitizer?.NoteInvalidation(StaleCache.ContextCache, domainId, null, _memory.WriteLog?.Sequence ?? 0);
+            _sanitizer?.NoteInvalidation(StaleCache.PasidCache, domainId, null, _memory.WriteLog?.Sequence ?? 0);
             return DropContexts(c => c.Scalable || c.NoPasid?.DomainId == domainId);
         }
     }
@@ -136,7 +138,8 @@ public sealed partial class RemappingUnit
         lock (_programLock)
         {
             BeginInvalidation(ref _contextInvalidations);
-            _sanitizer?.NoteInvalidation(null, requesterId, _memory.WriteLog?.Sequence ?? 0);
+            _sanitizer?.NoteInvalidation(StaleCache.ContextCache, null, requesterId, _memory.WriteLog?.Sequence ?? 0);
+            _sanitizer?.NoteInvalidation(StaleCache.PasidCache, null, requesterId, _memory.WriteLog?.Sequence ?? 0);
             return Interlocked.Exchange(ref _contextCache[requesterId], null) != null ? 1 : 0;
         }
     }
@@ -148,7 +151,7 @@ public sealed partial class RemappingUnit
         lock (_programLock)
         {
             BeginInvalidation(ref _pasidInvalidations);
-            _sanitizer?.NoteInvalidation(null, null, _memory.WriteLog?.Sequence ?? 0);
+            _sanitizer?.NoteInvalidation(StaleCache.PasidCache, null, null, _memory.WriteLog?.Sequence ?? 0);
             return DropPasids(static _ => true);
         }
     }
@@ -161,7 +164,7 @@ public sealed partial class RemappingUnit
         lock (_programLock)
         {
             BeginInvalidation(ref _pasidInvalidations);
-            _sanitizer?.NoteInvalidation(domainId, null, _memory.WriteLog?.Sequence ?? 0);
+            _sanitizer?.NoteInvalidation(StaleCache.PasidCache, domainId, null, _memory.WriteLog?.Sequence ?? 0);
             return DropPasids(t => t.DomainId == domainId);
         }
     }
@@ -175,7 +178,7 @@ public sealed partial class RemappingUnit
         lock (_programLock)
         {
             BeginInvalidation(ref _pasidInvalidations);
-            _sanitizer?.NoteInvalidation(domainId, null, _memory.WriteLog?.Sequence ?? 0);
+            _sanitizer?.NoteInvalidation(StaleCache.PasidCache, domainId, null, _memory.WriteLog?.Sequence ?? 0);
             return DropPasids(t => t.DomainId == domainId && t.PasidTag == pasid);
         }
     }

@@ -343,6 +343,7 @@ public sealed partial class RemappingUnit : IMmioRegion
             BeginInvalidation(ref _contextInvalidations);
             DropContexts(_ => true);
             _iotlb.InvalidateAll();
+            NoteGlobalInvalidation();
         }
         _globalStatus |= (uint)GlobalCommand.SetRootTablePointer.Mask;
     }
@@ -357,6 +358,7 @@ public sealed partial class RemappingUnit : IMmioRegion
             _translationEnabled = enabled;
             DropContexts(_ => true);
             _iotlb.InvalidateAll();
+            NoteGlobalInvalidation();
         }
         if (enabled)
             _globalStatus |= (uint)GlobalCommand.TranslationEnable.Mask;
@@ -684,5 +686,12 @@ public sealed partial class RemappingUnit : IMmioRegion
             return;
         }
         FaultEvent?.Invoke(this, new FaultEventInfo(FaultStatusValue(), _faultEventData, _faultEventAddress));
+    }
+
+    private void NoteGlobalInvalidation()
+    {
+        long writes = _memory.WriteLog?.Sequence ?? 0;
+        foreach (StaleCache cache in (ReadOnlySpan<StaleCache>)[StaleCache.Iotlb, StaleCache.PasidCache, StaleCache.ContextCache])
+            _sanitizer?.NoteInvalidation(cache, null, null, writes);
     }
 }

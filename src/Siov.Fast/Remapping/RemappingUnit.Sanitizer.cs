@@ -7,7 +7,8 @@ namespace Siov.Fast.Remapping;
 /// <summary>The invalidation sanitizer's side of the unit: a fresh walk of memory per translation, and the comparison.</summary>
 public sealed partial class RemappingUnit
 {
-    private InvalidationSanitizer? _sanitizer; // set once, under the register lock; a translation may see it a little late
+    private InvalidationSanitizer? _sanitizer;
+    private int _fillsInFlight; // cache fills running, counted only while the sanitizer is on // set once, under the register lock; a translation may see it a little late
 
     /// <summary>The invalidation sanitizer, or null while it is off (the default).</summary>
     public InvalidationSanitizer? Sanitizer => _sanitizer;
@@ -32,16 +33,27 @@ public sealed partial class RemappingUnit
 
     private TranslationResult TranslateChecked(in DmaRequest request, ThreadCounters counters)
     {
-        TranslationResult cached = TranslateCached(request, counters);
+        MemoryWriteLog? log = _memory.WriteLog;
         InvalidationSanitizer? sanitizer = _sanitizer;
-        if (sanitizer is null || !_translationEnabled)
+        if (sanitizer is null || log is null || !_translationEnabled)
+            return TranslateCached(request, counters);
+        // The comparison counts only when nothing moved while it ran: no invalidation (they take the same lock), no
+        // memory write begun or landing, no cache fill in progress. A translation racing with a driver's change may
+        // see either side, as on hardware, and is not a missing invalidation; such comparisons are left out.
+        lock (_programLock)
+        {
+            bool quiet = log.IsQuiet(out long writes) && Volatile.Read(ref _fillsInFlight) == 0;
+            TranslationResult cached = TranslateCached(request, counters);
+            using EpochScope scope = _memory.Reclaimer.Protect();
+            TranslationResult fresh = FreshTranslate(request, out ContextCacheEntry? freshContext, out TranslationTarget? freshTarget);
+            if (!quiet || Volatile.Read(ref _fillsInFlight) != 0 || !log.IsQuiet(out long after) || after != writes)
+                return cached;
+            sanitizer.Compared();
+            if (Agree(cached, fresh))
+                return cached;
+            CheckStale(sanitizer, request, cached, fresh, freshContext, freshTarget);
             return cached;
-        using EpochScope scope = _memory.Reclaimer.Protect();
-        TranslationResult fresh = FreshTranslate(request, out ContextCacheEntry? freshContext, out TranslationTarget? freshTarget);
-        if (Agree(cached, fresh))
-            return cached;
-        CheckStale(sanitizer, request, cached, fresh, freshContext, freshTarget);
-        return cached;
+        }
     }
 
     private static bool Agree(TranslationResult a, TranslationResult b) =>
@@ -150,7 +162,7 @@ public sealed partial class RemappingUnit
                 changed = write;
         }
         // No logged change: nothing to name. An invalidation not yet issued since the change: still in flight.
-        if (changed is not MemoryWrite w || !sanitizer.InvalidatedSince(w.Sequence, did, cache == StaleCache.ContextCache ? rid : null))
+        if (changed is not MemoryWrite w || !sanitizer.InvalidatedSince(cache, w.Sequence, did, cache == StaleCache.ContextCache ? rid : null))
             return;
         string missing = cache switch
         {

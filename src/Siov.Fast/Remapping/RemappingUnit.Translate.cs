@@ -308,6 +308,23 @@ public sealed partial class RemappingUnit
     // walkProtected: the caller already holds an epoch scope (the batch loop).
     private TranslationResult WalkAndFill(in DmaRequest request, TranslationTarget target, ThreadCounters counters, bool walkProtected)
     {
+        if (_sanitizer is null)
+            return WalkAndFillCore(request, target, counters, walkProtected);
+        // With the sanitizer on, a fill in progress makes every comparison inconclusive (a racing fill may install a
+        // stale entry for the moment before it takes it back).
+        Interlocked.Increment(ref _fillsInFlight);
+        try
+        {
+            return WalkAndFillCore(request, target, counters, walkProtected);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _fillsInFlight);
+        }
+    }
+
+    private TranslationResult WalkAndFillCore(in DmaRequest request, TranslationTarget target, ThreadCounters counters, bool walkProtected)
+    {
         counters.IotlbMisses++;
         ulong iova = request.Iova;
         int mgaw = Capability.MaximumGuestAddressWidth;
@@ -384,6 +401,21 @@ public sealed partial class RemappingUnit
     /// entries from memory, checks them as the hardware does, and caches what is valid.
     /// </summary>
     private FaultReason ResolveTarget(in DmaRequest request, ThreadCounters counters, out TranslationTarget? target, out bool suppress)
+    {
+        if (_sanitizer is null)
+            return ResolveTargetCore(request, counters, out target, out suppress);
+        Interlocked.Increment(ref _fillsInFlight); // as in WalkAndFill
+        try
+        {
+            return ResolveTargetCore(request, counters, out target, out suppress);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _fillsInFlight);
+        }
+    }
+
+    private FaultReason ResolveTargetCore(in DmaRequest request, ThreadCounters counters, out TranslationTarget? target, out bool suppress)
     {
         target = null;
         suppress = false;

@@ -26,6 +26,7 @@ internal sealed class CoreFixture : IDisposable
     {
         var unit = new RemappingUnit(Memory, UnitPresets.ScalableCapability, UnitPresets.ScalableExtendedCapability,
             new RemappingUnitOptions { RegisterBase = registerBase });
+        unit.EnableSanitizer(); // every object-model test also checks that our driver leaves no stale translation
         _units.Add(unit);
         Core.AddUnit(unit, vendor);
         return unit;
@@ -36,6 +37,7 @@ internal sealed class CoreFixture : IDisposable
     {
         var unit = new RemappingUnit(Memory, UnitPresets.LegacyCapability, UnitPresets.LegacyExtendedCapability,
             new RemappingUnitOptions { RegisterBase = registerBase, HostAddressWidth = 36 });
+        unit.EnableSanitizer();
         _units.Add(unit);
         Core.AddUnit(unit);
         return unit;
@@ -44,8 +46,12 @@ internal sealed class CoreFixture : IDisposable
     public PciDevice Pci(string address, bool siov = true, IommuGroup? group = null, RemappingUnit? unit = null) =>
         Core.AddPciDevice(PciAddress.Parse(address), unit ?? Unit, siov ? PciDeviceCapabilities.ScalableIov : PciDeviceCapabilities.None, group);
 
+    /// <summary>Stale translations the units' sanitizers found (zero for a correct driver).</summary>
+    public IReadOnlyList<StaleTranslationReport> StaleTranslations => [.. _units.SelectMany(u => u.Sanitizer?.GetReports() ?? [])];
+
     public void Dispose()
     {
+        Assert.Empty(StaleTranslations);
         Core.Dispose();
         foreach (RemappingUnit unit in _units)
             unit.Dispose();

@@ -27,9 +27,9 @@ public class SanitizerTests
         InvalidationSanitizer sanitizer = f.Unit.EnableSanitizer();
         Assert.True(f.Unit.Translate(Rid, 3, 0x7010, DmaAccess.Read).IsSuccess); // fills the IOTLB
 
-        // The buggy driver: clears the PTE, invalidates the PASID cache of PASID 3 but not the IOTLB.
+        // The buggy driver: clears the PTE, then invalidates the IOTLB of the wrong page (0x8000, an off-by-one).
         table.Unmap(0x7000, 0x1000);
-        f.Unit.InvalidatePasidCache(5, 3);
+        f.Unit.InvalidateIotlbPages(5, 3, 0x8000, 0);
         TranslationResult stale = f.Unit.Translate(Rid, 3, 0x7010, DmaAccess.Read);
         Assert.True(stale.IsSuccess); // the real cache kept the old translation, as hardware would
 
@@ -60,10 +60,11 @@ public class SanitizerTests
         InvalidationSanitizer sanitizer = f.Unit.EnableSanitizer();
         Assert.True(f.Unit.Translate(Rid, 3, 0x7010, DmaAccess.Read).IsSuccess);
 
-        // The buggy driver: clears the PASID entry's P bit, flushes the IOTLB of PASID 3, forgets the PASID cache.
+        // The buggy driver: clears the PASID entry's P bit, flushes the IOTLB of PASID 3, and the PASID cache of PASID 4.
         ulong entry = f.Unit.GetPasidEntryAddress(Rid, 3)!.Value;
         f.Memory.WriteUInt64(entry, f.Memory.ReadUInt64(entry) & ~1UL);
         f.Unit.InvalidateIotlbPasid(5, 3);
+        f.Unit.InvalidatePasidCache(5, 4);
         Assert.True(f.Unit.Translate(Rid, 3, 0x7010, DmaAccess.Read).IsSuccess); // stale: the cached PASID entry is still used
 
         StaleTranslationReport report = Assert.Single(sanitizer.GetReports());
@@ -84,8 +85,9 @@ public class SanitizerTests
         Assert.True(f.Unit.Translate(Rid, null, 0x7010, DmaAccess.Read).IsSuccess);
 
         ulong context = f.Unit.GetContextEntryAddress(Rid)!.Value;
-        f.Memory.WriteUInt64(context, 0);       // P = 0, and no context-cache invalidation
-        f.Unit.InvalidateIotlbDomain(7);        // the domain's IOTLB is flushed, the context cache is not
+        f.Memory.WriteUInt64(context, 0);       // P = 0 ...
+        f.Unit.InvalidateContextCacheDevice(0x0101); // ... and the context cache of the wrong function (01:00.1)
+        f.Unit.InvalidateIotlbDomain(7);
         Assert.True(f.Unit.Translate(Rid, null, 0x7010, DmaAccess.Read).IsSuccess);
 
         StaleTranslationReport report = Assert.Single(sanitizer.GetReports());
