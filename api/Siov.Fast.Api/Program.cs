@@ -97,6 +97,13 @@ api.MapMdevApi();
 api.MapContainersApi();
 api.MapFaultsApi();
 api.MapTranslateApi();
+api.MapSanitizerApi();
+
+if (builder.Configuration.GetValue<bool>("Siov:Sanitize"))
+{
+    foreach (Siov.Fast.Remapping.RemappingUnit unit in app.Services.GetRequiredService<PlatformState>().Platform.Units)
+        unit.EnableSanitizer();
+}
 
 // The key decision needs the addresses Kestrel really bound. It is made when the host has started (inside
 // StartAsync, before an in-memory test host hands out its client); until then mutating calls need the key.

@@ -1,0 +1,46 @@
+using Siov.Fast.Api.Infrastructure;
+using Siov.Fast.Remapping;
+
+namespace Siov.Fast.Api.Apis;
+
+/// <summary><c>/sanitizer</c>: the invalidation sanitizer of every unit (off unless switched on here or with
+/// <c>--Siov:Sanitize=true</c>): stale translations found, with the missing invalidation named.</summary>
+internal static class SanitizerApi
+{
+    public static IEndpointRouteBuilder MapSanitizerApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/sanitizer", Get).WithName("GetSanitizer").WithTags("sanitizer")
+            .WithSummary("Per unit: whether the invalidation sanitizer is on, comparisons made, stale translations found and the newest reports");
+        app.MapPost("/sanitizer", Enable).WithName("EnableSanitizer").WithTags("sanitizer")
+            .WithSummary("Switch the invalidation sanitizer on for every unit (translations then also walk memory: a checking mode)");
+        return app;
+    }
+
+    public static SanitizerDto[] Get(PlatformState state) => [.. state.Platform.Units.Select(u => Dto(state, u))];
+
+    public static SanitizerDto[] Enable(PlatformState state)
+    {
+        foreach (RemappingUnit unit in state.Platform.Units)
+            unit.EnableSanitizer();
+        return Get(state);
+    }
+
+    private static SanitizerDto Dto(PlatformState state, RemappingUnit unit)
+    {
+        InvalidationSanitizer? s = unit.Sanitizer;
+        return new SanitizerDto(Infrastructure.Dto.UnitName(state.Platform, unit), s != null, s?.Comparisons ?? 0, s?.StaleTranslations ?? 0,
+            [.. (s?.GetReports() ?? []).Select(r => new StaleReportDto(
+                RequesterIds.Format(r.Request.RequesterId), r.Request.HasPasid ? r.Request.Pasid : null, Hex.Format(r.Request.Iova),
+                r.Cache switch { StaleCache.Iotlb => "iotlb", StaleCache.PasidCache => "pasid-cache", _ => "context-cache" },
+                r.DomainId, r.MissingInvalidation,
+                r.ChangedEntry is { } w ? new ChangedEntryDto(Hex.Format(w.Hpa), Hex.Format(w.OldValue), Hex.Format(w.NewValue), w.Sequence) : null,
+                r.ToString()))]);
+    }
+}
+
+internal sealed record ChangedEntryDto(string Hpa, string Old, string New, long Write);
+
+internal sealed record StaleReportDto(string Device, uint? Pasid, string Iova, string Cache, int Did, string MissingInvalidation,
+    ChangedEntryDto? ChangedEntry, string Text);
+
+internal sealed record SanitizerDto(string Unit, bool Enabled, long Comparisons, long StaleTranslations, StaleReportDto[] Reports);
