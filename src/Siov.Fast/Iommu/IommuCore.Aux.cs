@@ -321,15 +321,8 @@ public sealed partial class IommuCore
         }
         if (pci.Group?.Domain == domain)
             Throw.Iommu(Errno.EBUSY, $"{domain} is the primary domain of {pci}; it cannot also be its aux domain");
-        IommuDomain? parent = null;
-        if (State(pci.Unit).Vendor == IommuVendor.ArmSmmuV3)
-        {
-            if ((domain.Mode & DomainAttachMode.Normal) != 0)
-                Throw.Iommu(Errno.EPERM, $"SMMUv3 rule: {domain} has been attached normally and stays a normal domain (the mode is sticky)");
-            parent = pci.Group?.Domain ?? throw new IommuException(Errno.EINVAL, $"SMMUv3 rule: {pci} has no primary domain to hang the aux domain on");
-            if (domain.AuxParent != null && domain.AuxParent != parent)
-                Throw.Iommu(Errno.EPERM, $"SMMUv3 rule: {domain} already has parent {domain.AuxParent}; {pci} is attached to {parent}");
-        }
+        // The vendor's rule (SMMUv3: sticky modes, one parent domain); VT-d keeps no parent.
+        IommuDomain? parent = State(pci.Unit).Driver.CheckAuxAttach(domain, pci);
 
         uint limit = PasidLimit(pci);
         bool fresh = false;

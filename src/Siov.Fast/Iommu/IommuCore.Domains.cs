@@ -1,4 +1,3 @@
-using Siov.Fast.Drivers.IntelVtd;
 using Siov.Fast.PageTables;
 using Siov.Fast.Remapping;
 
@@ -271,7 +270,7 @@ public sealed partial class IommuCore
             return; // no entry: every request faults
         ushort did = AcquireDid(domain, pci.Unit);
         // Bound before the entry goes live: an unmap that runs from then on invalidates this unit too.
-        IntelIommu driver = State(pci.Unit).Driver;
+        IIommuDriver driver = State(pci.Unit).Driver;
         domain.AddBinding(pci.Unit, did, driver);
         try
         {
@@ -296,14 +295,11 @@ public sealed partial class IommuCore
     private void ProgramPasid(PciDevice pci, uint pasid, IommuDomain domain)
     {
         ushort did = AcquireDid(domain, pci.Unit);
-        IntelIommu driver = State(pci.Unit).Driver;
+        IIommuDriver driver = State(pci.Unit).Driver;
         domain.AddBinding(pci.Unit, did, driver); // before the entry goes live, as in Program
         try
         {
-            if (domain.PageTable == null)
-                driver.SetupPasidPassThrough(pci.RequesterId, pasid, did);
-            else
-                driver.SetupPasidSecondLevel(pci.RequesterId, pasid, did, domain.PageTable);
+            driver.SetDevicePasid(pci.RequesterId, pasid, did, domain.PageTable);
         }
         catch
         {
@@ -314,7 +310,7 @@ public sealed partial class IommuCore
 
     private void UnprogramPasid(PciDevice pci, uint pasid, IommuDomain domain)
     {
-        State(pci.Unit).Driver.TearDownPasidEntry(pci.RequesterId, pasid); // invalidates the PASID cache and IOTLB
+        State(pci.Unit).Driver.RemoveDevicePasid(pci.RequesterId, pasid); // invalidates the PASID cache and IOTLB
         ReleaseDid(domain, pci.Unit);
     }
 
@@ -337,17 +333,13 @@ public sealed partial class IommuCore
             State(unit).DomainIds.Free(did.Value);
     }
 
-    /// <summary>SMMUv3: a domain that has been an aux domain cannot be attached normally (sticky mode).</summary>
-    private void CheckNormalAttach(IommuDomain domain, PciDevice pci)
-    {
-        if (State(pci.Unit).Vendor == IommuVendor.ArmSmmuV3 && (domain.Mode & DomainAttachMode.Aux) != 0)
-            Throw.Iommu(Errno.EPERM, $"SMMUv3 rule: {domain} is an aux domain and stays one (the mode is sticky); it cannot be attached normally to {pci}");
-    }
+    /// <summary>The unit's driver's rule for a normal attach (SMMUv3: not for a stickily aux domain).</summary>
+    private void CheckNormalAttach(IommuDomain domain, PciDevice pci) => State(pci.Unit).Driver.CheckNormalAttach(domain, pci);
 
-    /// <summary>Records an attach mode; on an SMMUv3 unit it sticks for the domain's life.</summary>
+    /// <summary>Records an attach mode; where the driver says modes stick (SMMUv3), for the domain's life.</summary>
     private void MarkMode(IommuDomain domain, DomainAttachMode mode, RemappingUnit unit)
     {
-        if (State(unit).Vendor == IommuVendor.ArmSmmuV3)
+        if (State(unit).Driver.StickyAttachModes)
             domain.StickyMode |= mode;
         UpdateMode(domain);
     }

@@ -1,4 +1,4 @@
-using Siov.Fast.Drivers.IntelVtd;
+using Siov.Fast.Drivers;
 using Siov.Fast.Memory;
 using Siov.Fast.PageTables;
 using Siov.Fast.Remapping;
@@ -55,11 +55,10 @@ public sealed partial class IommuCore : IDisposable
     private int _nextDomainId = 1;
     private int _allocatedDomains;   // live domains from DomainAlloc, for IommuCoreOptions.MaxDomains
 
-    private sealed class UnitState(RemappingUnit unit, IntelIommu driver, IommuVendor vendor, ushort segment)
+    private sealed class UnitState(RemappingUnit unit, IIommuDriver driver, ushort segment)
     {
         public readonly RemappingUnit Unit = unit;
-        public readonly IntelIommu Driver = driver;
-        public readonly IommuVendor Vendor = vendor;
+        public readonly IIommuDriver Driver = driver;
         public readonly ushort Segment = segment;
         // DID 0 is reserved, as the Linux driver reserves it (and CAP_REG.CM requires).
         public readonly IdAllocator DomainIds = new(1, (uint)unit.NumberOfDomains);
@@ -141,8 +140,9 @@ public sealed partial class IommuCore : IDisposable
         }
     }
 
-    /// <summary>Registers a remapping unit (a DRHD) so that devices can be placed behind it; an <see cref="IntelIommu"/>
-    /// driver takes charge of it through its registers, and every table change goes through that driver.</summary>
+    /// <summary>Registers a remapping unit (a DRHD) so that devices can be placed behind it. A driver from
+    /// <see cref="IommuDrivers.Create"/> (intel-iommu, with the SMMUv3 aux-domain rules for <see cref="IommuVendor.ArmSmmuV3"/>)
+    /// takes charge of it through its registers, and every table change goes through that driver.</summary>
     /// <param name="unit">The unit; its tables must live in <see cref="Memory"/>.</param>
     /// <param name="vendor">Which driver's aux-domain rules apply to devices behind it.</param>
     /// <param name="segment">The PCI segment the unit serves.</param>
@@ -153,20 +153,41 @@ public sealed partial class IommuCore : IDisposable
         ArgumentNullException.ThrowIfNull(unit);
         lock (_lock)
         {
-            if (!ReferenceEquals(unit.Memory, Memory))
-                Throw.Iommu(Errno.EINVAL, "the unit's tables live in another simulated memory than this core's");
-            if (_units.Any(u => u.Unit == unit))
-                Throw.Iommu(Errno.EEXIST, $"unit at {Throw.Hex(unit.Options.RegisterBase)} is registered already");
+            CheckNewUnit(unit);
             // The driver takes charge of the unit through its registers (a unit already running keeps its root table).
-            _units.Add(new UnitState(unit, new IntelIommu(unit, Memory, unit.Options.HostAddressWidth, unit.Options.ScalableMode), vendor, segment));
+            _units.Add(new UnitState(unit, IommuDrivers.Create(unit, vendor), segment));
         }
+    }
+
+    /// <summary>Registers a remapping unit with a driver of the caller's (any <see cref="IIommuDriver"/>).</summary>
+    /// <param name="unit">The unit; its tables must live in <see cref="Memory"/>.</param>
+    /// <param name="driver">The driver in charge of it.</param>
+    /// <param name="segment">The PCI segment the unit serves.</param>
+    /// <exception cref="IommuException">EINVAL when the unit uses other memory; EEXIST when it is registered already.</exception>
+    public void AddUnit(RemappingUnit unit, IIommuDriver driver, ushort segment = 0)
+    {
+        ArgumentNullException.ThrowIfNull(unit);
+        ArgumentNullException.ThrowIfNull(driver);
+        lock (_lock)
+        {
+            CheckNewUnit(unit);
+            _units.Add(new UnitState(unit, driver, segment));
+        }
+    }
+
+    private void CheckNewUnit(RemappingUnit unit)
+    {
+        if (!ReferenceEquals(unit.Memory, Memory))
+            Throw.Iommu(Errno.EINVAL, "the unit's tables live in another simulated memory than this core's");
+        if (_units.Any(u => u.Unit == unit))
+            Throw.Iommu(Errno.EEXIST, $"unit at {Throw.Hex(unit.Options.RegisterBase)} is registered already");
     }
 
     /// <summary>The driver in charge of a registered unit.</summary>
     /// <param name="unit">The unit.</param>
     /// <returns>Its driver.</returns>
     /// <exception cref="IommuException">ENODEV when the unit is not registered.</exception>
-    public IntelIommu GetDriver(RemappingUnit unit)
+    public IIommuDriver GetDriver(RemappingUnit unit)
     {
         lock (_lock)
             return State(unit).Driver;
@@ -179,7 +200,7 @@ public sealed partial class IommuCore : IDisposable
     public IommuVendor GetVendor(RemappingUnit unit)
     {
         lock (_lock)
-            return State(unit).Vendor;
+            return State(unit).Driver.StickyAttachModes ? IommuVendor.ArmSmmuV3 : IommuVendor.IntelVtd;
     }
 
     /// <summary>

@@ -1,4 +1,3 @@
-using Siov.Fast.Drivers.IntelVtd;
 using Siov.Fast.PageTables;
 using Siov.Fast.Remapping;
 
@@ -52,7 +51,7 @@ public sealed class IommuDomain
 {
     private readonly Lock _mapLock = new();
     // Unit -> (DID, number of entries programmed with it). Changed under the core lock and _mapLock.
-    internal readonly Dictionary<RemappingUnit, (ushort Did, int Entries, IntelIommu Driver)> Bindings = [];
+    internal readonly Dictionary<RemappingUnit, (ushort Did, int Entries, IIommuDriver Driver)> Bindings = [];
     internal readonly List<IommuGroup> Groups = [];                 // groups attached normally
     internal readonly Dictionary<PciDevice, int> AuxDevices = [];   // aux attachments, with sub-device refcount
     internal int PasidAttachments;                                   // iommu_attach_device_pasid users
@@ -219,7 +218,7 @@ public sealed class IommuDomain
             // that overlaps it (a superpage entry whole), so the range itself is enough.
             if (unmapped != 0)
             {
-                foreach ((ushort did, int _, IntelIommu driver) in Bindings.Values)
+                foreach ((ushort did, int _, IIommuDriver driver) in Bindings.Values)
                     driver.FlushIotlbRange(did, null, iova, size);
             }
             return unmapped;
@@ -238,7 +237,7 @@ public sealed class IommuDomain
             RequireOwner(caller, "unmap");
             if (table.UnmapAndPrune(iova, size) != 0)
             {
-                foreach ((ushort did, int _, IntelIommu driver) in Bindings.Values)
+                foreach ((ushort did, int _, IIommuDriver driver) in Bindings.Values)
                     driver.FlushIotlbRange(did, null, iova, size);
             }
         }
@@ -261,7 +260,7 @@ public sealed class IommuDomain
     /// <inheritdoc/>
     public override string ToString() => $"domain {Id} ({Type})";
 
-    internal void AddBinding(RemappingUnit unit, ushort did, IntelIommu driver)
+    internal void AddBinding(RemappingUnit unit, ushort did, IIommuDriver driver)
     {
         lock (_mapLock)
         {

@@ -18,7 +18,7 @@ public class GroupAndDomainTests
         Assert.Same(group.DefaultDomain, f.Core.GetDomainForDevice(dev));
         ushort did = group.DefaultDomain.GetDomainId(f.Unit)!.Value;
         Assert.NotEqual(0, did); // DID 0 is reserved
-        Assert.Equal(did, f.Core.GetDriver(f.Unit).GetPasidDomain(dev.RequesterId, 0)); // RID_PASID entry points at it
+        Assert.Equal(did, ((Siov.Fast.Drivers.IntelVtd.IntelIommu)f.Core.GetDriver(f.Unit)).GetPasidDomain(dev.RequesterId, 0)); // RID_PASID entry points at it
         Assert.Equal([$"/sys/kernel/iommu_groups/{group.Id}/devices/0000:00:02.0"], group.SysfsPaths());
     }
 

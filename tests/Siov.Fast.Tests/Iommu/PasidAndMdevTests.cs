@@ -85,7 +85,7 @@ public class PasidAndMdevTests
         PciDevice plain = f.Pci("0000:06:00.0", siov: false);
         PciDevice capable = f.Pci("0000:06:00.1", group: plain.Group);
         Assert.Equal(Errno.EINVAL, Assert.Throws<IommuException>(() => f.Core.AttachDevicePasid(other, capable, 11)).Code);
-        Assert.Null(f.Core.GetDriver(f.Unit).GetPasidDomain(capable.RequesterId, 11));
+        Assert.Null(((Siov.Fast.Drivers.IntelVtd.IntelIommu)f.Core.GetDriver(f.Unit)).GetPasidDomain(capable.RequesterId, 11));
 
         f.Core.DetachDevicePasid(sva, fn1, 9);
         Assert.Equal(FaultReason.SmPasidEntryNotPresent, fn0.Translate(9, 4, DmaAccess.Read).Fault);

@@ -161,7 +161,7 @@ public class SeedScenarioTests
         Assert.Equal(0x8000_0040UL, whole.Translate(null, 0x40, DmaAccess.Read).Hpa);
         Assert.Equal(0x8000_0040UL, parent.Translate(pasid, 0x40, DmaAccess.Read).Hpa);
         // One DID on the unit for both entries, and one IOTLB invalidation covers both on unmap.
-        Assert.Equal(f.Core.GetDriver(f.Unit).GetPasidDomain(whole.RequesterId, 0), f.Core.GetDriver(f.Unit).GetPasidDomain(parent.RequesterId, pasid));
+        Assert.Equal(((Siov.Fast.Drivers.IntelVtd.IntelIommu)f.Core.GetDriver(f.Unit)).GetPasidDomain(whole.RequesterId, 0), ((Siov.Fast.Drivers.IntelVtd.IntelIommu)f.Core.GetDriver(f.Unit)).GetPasidDomain(parent.RequesterId, pasid));
         domain.Unmap(0, 0x1000);
         Assert.False(whole.Translate(null, 0x40, DmaAccess.Read).IsSuccess);
         Assert.False(parent.Translate(pasid, 0x40, DmaAccess.Read).IsSuccess);

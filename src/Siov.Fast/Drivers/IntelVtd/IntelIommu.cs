@@ -1,4 +1,5 @@
 using Siov.Fast.Hardware;
+using Siov.Fast.Iommu;
 using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Memory;
 using Siov.Fast.PageTables;
@@ -22,7 +23,7 @@ namespace Siov.Fast.Drivers.IntelVtd;
 /// <para>Calls serialize on one lock per unit; errors are <see cref="IommuException"/>s and leave memory as it was.
 /// An invalidation the unit refuses (FSTS_REG.IQE) is a driver bug: it raises <see cref="InvalidOperationException"/>.</para>
 /// </remarks>
-public sealed class IntelIommu
+public sealed class IntelIommu : IIommuDriver
 {
     private const ulong QueueSizeField = 0;           // IQA_REG.QS: one 4 KiB page
     private readonly Lock _lock = new();
@@ -107,6 +108,37 @@ public sealed class IntelIommu
             throw;
         }
     }
+
+    /// <inheritdoc/>
+    public string Name => "intel-iommu";
+
+    /// <summary>False: under VT-d a domain may be normal on one device and aux on another (seed 003).</summary>
+    public bool StickyAttachModes => false;
+
+    /// <summary>VT-d allows any normal attach the core allows.</summary>
+    /// <param name="domain">The domain.</param>
+    /// <param name="device">The device.</param>
+    public void CheckNormalAttach(IommuDomain domain, PciDevice device)
+    {
+    }
+
+    /// <summary>VT-d keeps no parent for an aux domain.</summary>
+    /// <param name="domain">The aux domain.</param>
+    /// <param name="device">The parent device.</param>
+    /// <returns>Null.</returns>
+    public IommuDomain? CheckAuxAttach(IommuDomain domain, PciDevice device) => null;
+
+    /// <inheritdoc/>
+    public void SetDevicePasid(ushort requesterId, uint pasid, ushort domainId, SecondLevelPageTable? table)
+    {
+        if (table == null)
+            SetupPasidPassThrough(requesterId, pasid, domainId);
+        else
+            SetupPasidSecondLevel(requesterId, pasid, domainId, table);
+    }
+
+    /// <inheritdoc/>
+    public void RemoveDevicePasid(ushort requesterId, uint pasid) => TearDownPasidEntry(requesterId, pasid);
 
     /// <summary>CAP_REG as read at start-up.</summary>
     public CapabilityRegister Capability { get; }

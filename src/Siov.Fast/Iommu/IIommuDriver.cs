@@ -1,0 +1,69 @@
+using Siov.Fast.PageTables;
+
+namespace Siov.Fast.Iommu;
+
+/// <summary>
+/// What the vendor-neutral core asks of an IOMMU driver for one unit, modelled on the kernel's <c>iommu_ops</c> and
+/// <c>iommu_domain_ops</c>: program a device's requests without PASID (<c>attach_dev</c>), one PASID of a device
+/// (<c>set_dev_pasid</c>, <c>remove_dev_pasid</c>), flush the IOTLB after an unmap (<c>iotlb_sync</c>), and the
+/// vendor's rules for aux domains. The core keeps no vendor switch: every vendor difference is behind this interface.
+/// Calls come from the core under its lock; an error is an <see cref="IommuException"/> and changes nothing.
+/// </summary>
+public interface IIommuDriver
+{
+    /// <summary>The driver's kernel name: <c>intel-iommu</c>, <c>arm-smmu-v3</c>.</summary>
+    string Name { get; }
+
+    /// <summary>Points the requests without PASID of <paramref name="requesterId"/> at a domain (<c>attach_dev</c>).</summary>
+    /// <param name="requesterId">Source id.</param>
+    /// <param name="domainId">The domain's id on this unit (DID, ASID).</param>
+    /// <param name="table">The domain's second-level table, or null for an identity (pass-through) domain.</param>
+    /// <exception cref="IommuException">EBUSY when attached already; ERANGE for an id out of range; EINVAL for a table
+    /// the unit cannot walk; ENODEV for pass-through the unit lacks; ENOMEM when memory is full.</exception>
+    void AttachDevice(ushort requesterId, ushort domainId, SecondLevelPageTable? table);
+
+    /// <summary>Undoes <see cref="AttachDevice"/>, with the invalidations it needs.</summary>
+    /// <param name="requesterId">Source id.</param>
+    /// <exception cref="IommuException">ENOENT when the device is not attached.</exception>
+    void DetachDevice(ushort requesterId);
+
+    /// <summary>Points one PASID of a device at a domain (<c>set_dev_pasid</c>).</summary>
+    /// <param name="requesterId">Source id.</param>
+    /// <param name="pasid">The PASID.</param>
+    /// <param name="domainId">The domain's id on this unit.</param>
+    /// <param name="table">The domain's table, or null for pass-through.</param>
+    /// <exception cref="IommuException">As <see cref="AttachDevice"/>; ERANGE for a PASID beyond the unit's width.</exception>
+    void SetDevicePasid(ushort requesterId, uint pasid, ushort domainId, SecondLevelPageTable? table);
+
+    /// <summary>Undoes <see cref="SetDevicePasid"/> with its invalidations (<c>remove_dev_pasid</c>).</summary>
+    /// <param name="requesterId">Source id.</param>
+    /// <param name="pasid">The PASID.</param>
+    /// <exception cref="IommuException">ENOENT when nothing is set at that PASID.</exception>
+    void RemoveDevicePasid(ushort requesterId, uint pasid);
+
+    /// <summary>Invalidates the unit's IOTLB for a range of a domain after an unmap (<c>iotlb_sync</c>); returns once
+    /// no translation that starts afterwards can see the old mapping.</summary>
+    /// <param name="domainId">The domain's id on this unit.</param>
+    /// <param name="pasid">A PASID, or null for every PASID of the domain.</param>
+    /// <param name="iova">First IOVA.</param>
+    /// <param name="size">Bytes, at least 1.</param>
+    void FlushIotlbRange(ushort domainId, uint? pasid, ulong iova, ulong size);
+
+    /// <summary>True when a domain's attach mode (normal or aux) sticks for its life once used (SMMUv3, seed 004).</summary>
+    bool StickyAttachModes { get; }
+
+    /// <summary>Vendor rule before a normal attach of <paramref name="domain"/> to <paramref name="device"/>.</summary>
+    /// <param name="domain">The domain.</param>
+    /// <param name="device">The device.</param>
+    /// <exception cref="IommuException">EPERM when the vendor forbids it (SMMUv3: the domain is stickily aux).</exception>
+    void CheckNormalAttach(IommuDomain domain, PciDevice device);
+
+    /// <summary>Vendor rule before an aux attach; returns the parent domain to record (SMMUv3: the device's primary
+    /// domain), or null when the vendor keeps none (VT-d).</summary>
+    /// <param name="domain">The aux domain.</param>
+    /// <param name="device">The parent device.</param>
+    /// <returns>The aux domain's parent, or null.</returns>
+    /// <exception cref="IommuException">EPERM when the vendor forbids it (SMMUv3: stickily normal, or another parent);
+    /// EINVAL when the device has no primary domain under SMMUv3 rules.</exception>
+    IommuDomain? CheckAuxAttach(IommuDomain domain, PciDevice device);
+}
