@@ -21,7 +21,7 @@ internal static class FaultsApi
 
     public static Results<Ok<FaultLogDto[]>, ContentHttpResult, ProblemHttpResult> List(string? format, PlatformState state)
     {
-        FaultLogDto[] logs = [.. state.Platform.Units.Select(u => Log(state, u, u.Faults.Peek()))];
+        FaultLogDto[] logs = [.. state.Platform.Units.Select(u => Log(state, u, DriverLog(state, u).Peek()))];
         return format switch
         {
             null or "json" => TypedResults.Ok(logs),
@@ -33,8 +33,9 @@ internal static class FaultsApi
     public static Ok<FaultLogDto[]> Drain(PlatformState state) =>
         TypedResults.Ok(state.Platform.Units.Select(u =>
         {
-            FaultLogDto log = Log(state, u, u.Faults.ReadAll());
-            u.Faults.ClearOverflow();
+            FaultLog faults = DriverLog(state, u);
+            FaultLogDto log = Log(state, u, faults.ReadAll());
+            faults.ClearOverflow();
             return log;
         }).ToArray());
 
@@ -50,7 +51,11 @@ internal static class FaultsApi
     private static FaultLogDto Log(PlatformState state, RemappingUnit unit, IReadOnlyList<FaultRecord> records)
     {
         string name = Dto.UnitName(state.Platform, unit);
-        return new FaultLogDto(name, unit.Faults.PrimaryFaultOverflow, unit.Faults.Recorded, unit.Faults.Dropped,
+        FaultLog faults = DriverLog(state, unit);
+        return new FaultLogDto(name, faults.PrimaryFaultOverflow, faults.Recorded, faults.Dropped,
             [.. records.Select(r => Dto.Fault(name, r))]);
     }
+
+    /// <summary>The faults the unit's driver read from its fault recording registers (dmar_fault), as Linux logs them.</summary>
+    private static FaultLog DriverLog(PlatformState state, RemappingUnit unit) => state.Platform.Core.GetDriver(unit).Faults;
 }

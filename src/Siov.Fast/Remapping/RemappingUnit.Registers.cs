@@ -26,6 +26,7 @@ public sealed partial class RemappingUnit : IMmioRegion
     private readonly Lock _registerLock = new();
     private readonly ulong[] _faultRecords; // FRCD: two words per record
     private volatile bool _translationEnabled;
+    private volatile bool _pendingFaultEvent, _pendingCompletionEvent; // raised under the register lock, delivered after it
     private uint _globalStatus;
     private ulong _rootTableAddressRegister;
     private ulong _contextCommand;
@@ -79,6 +80,36 @@ public sealed partial class RemappingUnit : IMmioRegion
     public void Write(ulong offset, int size, ulong value)
     {
         CheckAccess(offset, size);
+        try
+        {
+            WriteLocked(offset, size, value);
+        }
+        finally
+        {
+            DeliverEvents();
+        }
+    }
+
+    /// <summary>Interrupts raised during a register access are delivered after it, with no lock of the unit held, so
+    /// a handler (the driver's) may access the registers again, from any thread, without lock-order trouble.</summary>
+    private void DeliverEvents()
+    {
+        if (_registerLock.IsHeldByCurrentThread)
+            return; // a nested access: the outermost one delivers
+        if (_pendingFaultEvent)
+        {
+            _pendingFaultEvent = false;
+            FaultEvent?.Invoke(this, new FaultEventInfo(FaultStatusValue(), _faultEventData, _faultEventAddress));
+        }
+        if (_pendingCompletionEvent)
+        {
+            _pendingCompletionEvent = false;
+            InvalidationCompletionEvent?.Invoke(this, EventArgs.Empty);
+        }
+    }
+
+    private void WriteLocked(ulong offset, int size, ulong value)
+    {
         lock (_registerLock)
         {
             if (size == 8 && IsQwordRegister(offset))
@@ -216,7 +247,7 @@ public sealed partial class RemappingUnit : IMmioRegion
                 if ((value & (1u << 31)) == 0 && (_invalidationEventControl & (1u << 30)) != 0)
                 {
                     _invalidationEventControl &= ~(1u << 30);
-                    InvalidationCompletionEvent?.Invoke(this, EventArgs.Empty);
+                    _pendingCompletionEvent = true;
                 }
                 break;
             case InvalidationEventDataOffset:
@@ -575,7 +606,7 @@ public sealed partial class RemappingUnit : IMmioRegion
         {
             _completionStatus |= 1;
             if ((_invalidationEventControl & (1u << 31)) == 0)
-                InvalidationCompletionEvent?.Invoke(this, EventArgs.Empty);
+                _pendingCompletionEvent = true;
             else
                 _invalidationEventControl |= 1u << 30;
         }
@@ -637,7 +668,7 @@ public sealed partial class RemappingUnit : IMmioRegion
         bool pending = (_faultEventControl & (1u << 30)) != 0;
         _faultEventControl = (value & (1u << 31)) | (pending && !unmasked ? 1u << 30 : 0);
         if (unmasked && pending)
-            FaultEvent?.Invoke(this, new FaultEventInfo(FaultStatusValue(), _faultEventData, _faultEventAddress));
+            _pendingFaultEvent = true;
     }
 
     private int _nextFaultRecord;      // the internal index where the next fault goes
@@ -685,7 +716,10 @@ public sealed partial class RemappingUnit : IMmioRegion
             Interlocked.Or(ref _faultEventControl, 1u << 30); // masked: pending until software unmasks
             return;
         }
-        FaultEvent?.Invoke(this, new FaultEventInfo(FaultStatusValue(), _faultEventData, _faultEventAddress));
+        if (_registerLock.IsHeldByCurrentThread)
+            _pendingFaultEvent = true; // delivered when the register access ends (see DeliverEvents)
+        else
+            FaultEvent?.Invoke(this, new FaultEventInfo(FaultStatusValue(), _faultEventData, _faultEventAddress));
     }
 
     private void NoteGlobalInvalidation()

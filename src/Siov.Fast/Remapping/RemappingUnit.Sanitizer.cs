@@ -37,23 +37,32 @@ public sealed partial class RemappingUnit
         InvalidationSanitizer? sanitizer = _sanitizer;
         if (sanitizer is null || log is null || !_translationEnabled)
             return TranslateCached(request, counters);
-        // The comparison counts only when nothing moved while it ran: no invalidation (they take the same lock), no
-        // memory write begun or landing, no cache fill in progress. A translation racing with a driver's change may
-        // see either side, as on hardware, and is not a missing invalidation; such comparisons are left out.
+        // The comparison counts only when nothing moved while it ran: no invalidation (they run whole under the program
+        // lock, read here before and after), no memory write begun or landing, no cache fill in progress. A translation
+        // racing with a driver's change may see either side, as on hardware, and is not a missing invalidation; such
+        // comparisons are left out. The lock is not held across the translation: a fault event it raises reaches the
+        // driver, which may take the unit's register lock, and the queue takes the program lock under that one.
+        long invalidations;
+        lock (_programLock)
+            invalidations = _invalidationSequence;
+        bool quiet = log.IsQuiet(out long writes) && Volatile.Read(ref _fillsInFlight) == 0;
+        TranslationResult cached = TranslateCached(request, counters);
+        TranslationResult fresh;
+        ContextCacheEntry? freshContext;
+        TranslationTarget? freshTarget;
+        using (EpochScope scope = _memory.Reclaimer.Protect())
+            fresh = FreshTranslate(request, out freshContext, out freshTarget);
+        long after;
         lock (_programLock)
         {
-            bool quiet = log.IsQuiet(out long writes) && Volatile.Read(ref _fillsInFlight) == 0;
-            TranslationResult cached = TranslateCached(request, counters);
-            using EpochScope scope = _memory.Reclaimer.Protect();
-            TranslationResult fresh = FreshTranslate(request, out ContextCacheEntry? freshContext, out TranslationTarget? freshTarget);
-            if (!quiet || Volatile.Read(ref _fillsInFlight) != 0 || !log.IsQuiet(out long after) || after != writes)
+            if (!quiet || _invalidationSequence != invalidations || Volatile.Read(ref _fillsInFlight) != 0
+                || !log.IsQuiet(out after) || after != writes)
                 return cached;
             sanitizer.Compared();
-            if (Agree(cached, fresh))
-                return cached;
-            CheckStale(sanitizer, request, cached, fresh, freshContext, freshTarget);
-            return cached;
+            if (!Agree(cached, fresh))
+                CheckStale(sanitizer, request, cached, fresh, freshContext, freshTarget);
         }
+        return cached;
     }
 
     private static bool Agree(TranslationResult a, TranslationResult b) =>

@@ -22,6 +22,9 @@ public sealed class SmmuV3AuxDomainRules(IIommuDriver tables) : IIommuDriver
     public bool StickyAttachModes => true;
 
     /// <inheritdoc/>
+    public Remapping.FaultLog Faults => Tables.Faults;
+
+    /// <inheritdoc/>
     public void AttachDevice(ushort requesterId, ushort domainId, SecondLevelPageTable? table) => Tables.AttachDevice(requesterId, domainId, table);
 
     /// <inheritdoc/>

@@ -37,6 +37,7 @@ public sealed class IntelIommu : IIommuDriver
     private readonly ulong _status;                    // wait descriptors' status dword
     private ulong _tail;
     private uint _waitSequence;
+    private readonly Lock _faultLock = new();
 
     /// <summary>
     /// Takes charge of a unit: reads CAP_REG and ECAP_REG; if no root table is latched yet (GSTS_REG.RTPS clear),
@@ -100,6 +101,11 @@ public sealed class IntelIommu : IIommuDriver
             Submit([ContextGlobal(), IotlbGlobal()]);
             if (!VtdRegisters.GlobalCommand.TranslationEnable.IsSet((uint)registers.Read(VtdRegisters.GlobalStatusOffset, 4)))
                 Command(VtdRegisters.GlobalCommand.TranslationEnable, set: true);
+            // The fault interrupt: its handler reads the fault recording registers (dmar_fault). The unit raises it as
+            // an event; unmasking FECTL delivers one already pending.
+            if (registers is RemappingUnit unit)
+                unit.FaultEvent += (_, _) => ReadFaults();
+            registers.Write(VtdRegisters.FaultEventControlOffset, 4, 0);
         }
         catch
         {
@@ -139,6 +145,47 @@ public sealed class IntelIommu : IIommuDriver
 
     /// <inheritdoc/>
     public void RemoveDevicePasid(ushort requesterId, uint pasid) => TearDownPasidEntry(requesterId, pasid);
+
+    /// <summary>The faults read from the unit's fault recording registers, oldest first (256 at most; older ones are
+    /// dropped and counted).</summary>
+    public FaultLog Faults { get; } = new(256);
+
+    /// <summary>
+    /// The fault interrupt handler (<c>dmar_fault</c>): from FSTS_REG.FRI on, reads every fault recording register with
+    /// F set into <see cref="Faults"/> and clears F (write 1), then clears FSTS_REG.PFO if it was set, until PPF is clear.
+    /// Runs on the thread that raised the fault event; also callable directly (polling).
+    /// </summary>
+    public void ReadFaults()
+    {
+        ulong frcd = (ulong)Capability.FaultRecordingRegisterOffset * 16;
+        int records = Math.Max(1, Capability.NumberOfFaultRecordingRegisters);
+        lock (_faultLock)
+        {
+            for (int pass = 0; pass < 4; pass++)
+            {
+                ulong status = _registers.Read(VtdRegisters.FaultStatusOffset, 4);
+                if (!VtdRegisters.FaultStatus.PrimaryPendingFault.IsSet(status) && !VtdRegisters.FaultStatus.PrimaryFaultOverflow.IsSet(status))
+                    return;
+                int index = (int)VtdRegisters.FaultStatus.FaultRecordIndex.Get(status);
+                for (int n = 0; n < records; n++, index = (index + 1) % records)
+                {
+                    ulong at = frcd + (ulong)index * 16;
+                    ulong high = _registers.Read(at + 8, 8);
+                    if (!VtdRegisters.FaultRecord.Fault.IsSet(high))
+                        break;
+                    ulong low = _registers.Read(at, 8);
+                    bool pasidPresent = VtdRegisters.FaultRecord.PasidPresent.IsSet(high);
+                    Faults.Record(new FaultRecord((ushort)VtdRegisters.FaultRecord.SourceId.Get(high), pasidPresent,
+                        pasidPresent ? (uint)VtdRegisters.FaultRecord.PasidValue.Get(high) : 0,
+                        low & VtdRegisters.FaultRecord.FaultInfo.Mask, (FaultReason)VtdRegisters.FaultRecord.FaultReason.Get(high),
+                        !VtdRegisters.FaultRecord.TypeRead.IsSet(high)));
+                    _registers.Write(at + 8, 8, VtdRegisters.FaultRecord.Fault.Mask); // write 1 to clear F
+                }
+                if (VtdRegisters.FaultStatus.PrimaryFaultOverflow.IsSet(status))
+                    _registers.Write(VtdRegisters.FaultStatusOffset, 4, VtdRegisters.FaultStatus.PrimaryFaultOverflow.Mask);
+            }
+        }
+    }
 
     /// <summary>CAP_REG as read at start-up.</summary>
     public CapabilityRegister Capability { get; }
