@@ -1,13 +1,15 @@
-using Siov.Fast.Memory;
-
 namespace Siov.Fast.Concurrency;
 
 /// <summary>
 /// Epoch-based reclamation of table pages: a page that a writer unlinks from a live table is
-/// handed back to the <see cref="FrameAllocator"/> only after every reader that could still
-/// hold a pointer to it has finished.
+/// handed to the owner's free callback only after every reader that could still hold a pointer
+/// to it has finished.
 /// </summary>
 /// <remarks>
+/// <para>The reclaimer knows frames only as HPAs and frees them through the callback it was
+/// created with; each simulated memory creates one over its own frame allocator
+/// (<c>PhysicalMemory.Reclaimer</c>, whose callback is <c>FrameAllocator.Free</c>), so this
+/// namespace does not depend on the memory model.</para>
 /// <para><b>Readers</b> (page walks, context and PASID table reads) run inside
 /// <see cref="Protect"/>: they claim a slot and store the global epoch in it with a
 /// compare-and-swap, whose full fence orders that announcement before every table read that
@@ -27,19 +29,27 @@ public sealed class EpochReclaimer
     private const int SlotCount = 256;
     private const int SlotStride = 8;
 
-    private readonly FrameAllocator _frames;
+    private readonly Action<ulong> _free;
     private readonly long[] _slots = new long[SlotCount * SlotStride];
     private readonly Lock _lock = new();
     private readonly List<(ulong Frame, long Epoch)> _pending = [];
     private readonly HashSet<ulong> _pendingFrames = [];
     private long _epoch = 1;
 
-    internal EpochReclaimer(FrameAllocator frames) => _frames = frames;
+    /// <summary>Creates a reclaimer that hands every frame, once no reader can hold it, to <paramref name="free"/>.</summary>
+    /// <param name="free">Frees one frame, given its HPA (<c>FrameAllocator.Free</c> for a
+    /// simulated memory). Called under the reclaimer's lock by whichever thread retires, drains or
+    /// synchronizes, never on the read side; it must not call back into the reclaimer.</param>
+    internal EpochReclaimer(Action<ulong> free)
+    {
+        ArgumentNullException.ThrowIfNull(free);
+        _free = free;
+    }
 
     /// <summary>The current global epoch (starts at 1, advanced by every <see cref="Retire"/>).</summary>
     public long CurrentEpoch => Volatile.Read(ref _epoch);
 
-    /// <summary>Frames retired but not yet returned to the allocator.</summary>
+    /// <summary>Frames retired but not yet freed (handed to the free callback).</summary>
     public int PendingFrames
     {
         get
@@ -75,7 +85,8 @@ public sealed class EpochReclaimer
     /// Hands a frame that has been unlinked from every table back for freeing once no reader
     /// can hold it. Frees it at once when no reader is inside a protected section.
     /// </summary>
-    /// <param name="frameHpa">HPA of a 4 KiB frame allocated from this memory. Retiring a frame
+    /// <param name="frameHpa">HPA of a 4 KiB frame that the free callback accepts (for
+    /// <c>PhysicalMemory.Reclaimer</c>, a frame allocated from that memory). Retiring a frame
     /// that is already pending is ignored.</param>
     public void Retire(ulong frameHpa)
     {
@@ -133,7 +144,7 @@ public sealed class EpochReclaimer
             // A reader that announced the retire epoch or less may still hold a pointer: stop there.
             ulong frame = _pending[freed].Frame;
             _pendingFrames.Remove(frame);
-            _frames.Free(frame);
+            _free(frame);
             freed++;
         }
         _pending.RemoveRange(0, freed);

@@ -70,7 +70,8 @@ public sealed unsafe class PhysicalMemory : IDisposable
         _size = sizeBytes;
         BaseHpa = baseHpa;
         Frames = new FrameAllocator(this);
-        Reclaimer = new EpochReclaimer(Frames);
+        // The reclaimer knows nothing of the memory model: it frees through this callback.
+        Reclaimer = new EpochReclaimer(Frames.Free);
     }
 
     /// <summary>HPA of the first byte of the region.</summary>
@@ -82,7 +83,9 @@ public sealed unsafe class PhysicalMemory : IDisposable
     /// <summary>The 4 KiB frame allocator over this region.</summary>
     public FrameAllocator Frames { get; }
 
-    /// <summary>Defers the freeing of table pages until no page walk can still read them (see <see cref="EpochReclaimer"/>).</summary>
+    /// <summary>Defers the freeing of table pages until no page walk can still read them (see
+    /// <see cref="EpochReclaimer"/>); the frames it frees go back to <see cref="Frames"/>
+    /// (<see cref="FrameAllocator.Free"/>).</summary>
     public EpochReclaimer Reclaimer { get; }
 
     /// <summary>True when <c>[hpa, hpa + length)</c> lies wholly inside the region.</summary>
