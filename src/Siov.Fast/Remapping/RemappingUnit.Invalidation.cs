@@ -86,19 +86,10 @@ public sealed partial class RemappingUnit
     /// <exception cref="IommuException">EINVAL for a zero size or a range that wraps past 2^64.</exception>
     public int InvalidateIotlbRange(ushort domainId, uint? pasid, ulong iova, ulong size)
     {
-        if (size == 0)
-            Throw.Iommu(Errno.EINVAL, $"IOTLB range invalidation at {Throw.Hex(iova)}: size is zero");
-        if (iova + size - 1 < iova)
-            Throw.Iommu(Errno.EINVAL, $"IOTLB range [{Throw.Hex(iova)}, +{Throw.Hex(size)}) wraps past 2^64");
-        ulong firstPage = iova >> VtdPaging.PageShift;
-        ulong lastPage = (iova + size - 1) >> VtdPaging.PageShift;
-        // The smallest aligned power-of-two block of pages that holds both ends.
-        int mask = 0;
-        while (mask < 52 && (firstPage >> mask) != (lastPage >> mask))
-            mask++;
+        (ulong address, int mask) = Hardware.Vtd.InvalidationDescriptors.CoveringPages(iova, size);
         if (mask > Capability.MaximumAddressMaskValue || !Capability.PageSelectiveInvalidation)
             return pasid.HasValue ? InvalidateIotlbPasid(domainId, pasid.Value) : InvalidateIotlbDomain(domainId);
-        return InvalidateIotlbPages(domainId, pasid, firstPage >> mask << mask << VtdPaging.PageShift, mask);
+        return InvalidateIotlbPages(domainId, pasid, address, mask);
     }
 
     /// <summary>Global context-cache invalidation (Context-cache Invalidate, G = 01b). Also drops the PASID cache,

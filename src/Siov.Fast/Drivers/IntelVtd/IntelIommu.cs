@@ -223,22 +223,13 @@ public sealed class IntelIommu : IIommuDriver
     /// <exception cref="IommuException">EINVAL for a zero size or a range that wraps.</exception>
     public void FlushIotlbRange(ushort domainId, uint? pasid, ulong iova, ulong size)
     {
-        if (size == 0)
-            Throw.Iommu(Errno.EINVAL, $"IOTLB range invalidation at {Throw.Hex(iova)}: size is zero");
-        if (iova + size - 1 < iova)
-            Throw.Iommu(Errno.EINVAL, $"IOTLB range [{Throw.Hex(iova)}, +{Throw.Hex(size)}) wraps past 2^64");
-        ulong firstPage = iova >> VtdPaging.PageShift;
-        ulong lastPage = (iova + size - 1) >> VtdPaging.PageShift;
-        // The smallest aligned power-of-two block of pages that holds both ends.
-        int mask = 0;
-        while (mask < 52 && (firstPage >> mask) != (lastPage >> mask))
-            mask++;
+        (ulong address, int mask) = InvalidationDescriptors.CoveringPages(iova, size);
         lock (_lock)
         {
             if (mask > Capability.MaximumAddressMaskValue || !Capability.PageSelectiveInvalidation)
                 Submit([pasid is uint p ? PasidIotlb(domainId, p) : IotlbDomain(domainId)]);
             else
-                Submit([IotlbPages(domainId, pasid, firstPage >> mask << mask << VtdPaging.PageShift, mask)]);
+                Submit([IotlbPages(domainId, pasid, address, mask)]);
         }
     }
 

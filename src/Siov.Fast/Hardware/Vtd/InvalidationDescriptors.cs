@@ -77,4 +77,26 @@ public static class InvalidationDescriptors
     /// <param name="word0">Bits 63:0 of the descriptor.</param>
     /// <returns>The type, 0 to 127.</returns>
     public static int TypeOf(ulong word0) => (int)(TypeHigh.Get(word0) << 4 | TypeLow.Get(word0));
+
+    /// <summary>
+    /// The page-selective invalidation that covers <c>[iova, iova + size)</c>: the smallest aligned power-of-two block
+    /// of 4 KiB pages holding both ends, as ADDR (its first byte) and AM (log2 of its pages).
+    /// </summary>
+    /// <param name="iova">First address (any alignment).</param>
+    /// <param name="size">Bytes, at least 1.</param>
+    /// <returns>ADDR and AM.</returns>
+    /// <exception cref="IommuException">EINVAL for a zero size or a range that wraps past 2^64.</exception>
+    public static (ulong Address, int AddressMask) CoveringPages(ulong iova, ulong size)
+    {
+        if (size == 0)
+            Throw.Iommu(Errno.EINVAL, $"IOTLB range invalidation at {Throw.Hex(iova)}: size is zero");
+        if (iova + size - 1 < iova)
+            Throw.Iommu(Errno.EINVAL, $"IOTLB range [{Throw.Hex(iova)}, +{Throw.Hex(size)}) wraps past 2^64");
+        ulong firstPage = iova >> 12;
+        ulong lastPage = (iova + size - 1) >> 12;
+        int mask = 0;
+        while (mask < 52 && (firstPage >> mask) != (lastPage >> mask))
+            mask++;
+        return (firstPage >> mask << mask << 12, mask);
+    }
 }
