@@ -1,3 +1,4 @@
+using Siov.Fast.Caching;
 using Siov.Fast.Concurrency;
 using Siov.Fast.Memory;
 using Siov.Fast.PageTables;

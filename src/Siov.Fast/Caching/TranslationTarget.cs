@@ -1,0 +1,20 @@
+namespace Siov.Fast.Caching;
+
+/// <summary>
+/// A decoded, validated context entry or PASID entry: what a context-cache or PASID-cache
+/// entry holds. Immutable; the caches swap whole references, so a reader sees either the old
+/// or the new entry, never a mix. <see cref="Space"/> is the entry's IOTLB address space, resolved
+/// once here so a translation that hits needs no lookup of its (DID, PASID) pair.
+/// </summary>
+internal sealed class TranslationTarget(bool passThrough, ushort domainId, uint pasidTag, ulong root, int levels, bool faultProcessingDisable,
+    IotlbSpace space)
+{
+    public readonly bool PassThrough = passThrough;
+    public readonly ushort DomainId = domainId;
+    public readonly uint PasidTag = pasidTag;
+    /// <summary>The IOTLB address space; the default (uncacheable) one for pass-through, so a probe misses and the slow path answers.</summary>
+    public readonly IotlbSpace Space = space;
+    public readonly ulong Root = root;
+    public readonly int Levels = levels;
+    public readonly bool FaultProcessingDisable = faultProcessingDisable;
+}
