@@ -33,8 +33,23 @@ public static class SiovCommand
 
         var platform = new Command("platform", "Real platforms: firmware tables and topology");
         platform.Subcommands.Add(show);
+        var url = new Option<string>("--url") { Description = "the admin server's address", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
+        var sanitizer = new Command("sanitizer", "Show what the invalidation sanitizer of a running admin server found (GET /sanitizer)");
+        sanitizer.Options.Add(url);
+        sanitizer.SetAction(result =>
+        {
+            string text = result.GetValue(url) ?? "";
+            if (!Uri.TryCreate(text, UriKind.Absolute, out Uri? address) || address.Scheme is not ("http" or "https"))
+            {
+                error.WriteLine($"siov: --url '{text}' is not an http:// or https:// address: EINVAL");
+                return BadInput;
+            }
+            return SanitizerCommand.Run(address, output, error);
+        });
+
         var root = new RootCommand("siov: Siov.Fast IOMMU model tools");
         root.Subcommands.Add(platform);
+        root.Subcommands.Add(sanitizer);
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
     }
 
