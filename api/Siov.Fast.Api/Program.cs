@@ -65,10 +65,12 @@ app.UseStatusCodePages(async ctx =>
         {
             404 => $"ENOENT: no such resource: {http.Request.Path}",
             405 => $"EINVAL: {http.Request.Method} is not allowed on {http.Request.Path}",
+            413 => $"E2BIG: the request body is larger than {http.Request.Path} reads",
             415 => $"EINVAL: Content-Type '{http.Request.ContentType}' is not read by {http.Request.Path}; send application/json",
             _ => $"EINVAL: HTTP {status} for {http.Request.Path}",
         };
-        await Problems.WriteAsync(http, status == 404 ? "ENOENT" : "EINVAL", status, detail);
+        string code = status switch { 404 => "ENOENT", 413 => "E2BIG", _ => "EINVAL" };
+        await Problems.WriteAsync(http, code, status, detail);
     }
 });
 app.UseRouting();

@@ -139,6 +139,28 @@ public sealed partial class BoundAddressKeyTests
         }
     }
 
+    /// <summary>Defect 6 on the real server: a body sent without a length (chunked) is cut at the route's limit while it is read.</summary>
+    [Fact]
+    public async Task ChunkedBodyOverTheLimit_Is413E2big()
+    {
+        (Process process, string? address, string output) = await StartAsync(new Dictionary<string, string>(), "--urls=http://127.0.0.1:0");
+        try
+        {
+            Assert.True(address != null, output);
+            using var client = new HttpClient { BaseAddress = new Uri(address!) };
+            byte[] body = System.Text.Encoding.UTF8.GetBytes("{\"type\":\"unmanaged\"," + new string(' ', 200_000) + "}");
+            using var content = new StreamContent(new MemoryStream(body)); // no length: sent chunked
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            using HttpResponseMessage response = await client.PostAsync(new Uri("/domains", UriKind.Relative), content);
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+            Assert.Contains("\"code\":\"E2BIG\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Stop(process);
+        }
+    }
+
     [GeneratedRegex(@"siov admin server: platform \S+ on (?<address>http://[^,;\s]+)")]
     private static partial Regex ListeningLine();
 }
