@@ -37,10 +37,3 @@ internal static class SanitizerApi
                 r.ToString()))]);
     }
 }
-
-internal sealed record ChangedEntryDto(string Hpa, string Old, string New, long Write);
-
-internal sealed record StaleReportDto(string Device, uint? Pasid, string Iova, string Cache, int Did, string MissingInvalidation,
-    ChangedEntryDto? ChangedEntry, string Text);
-
-internal sealed record SanitizerDto(string Unit, bool Enabled, long Comparisons, long StaleTranslations, StaleReportDto[] Reports);

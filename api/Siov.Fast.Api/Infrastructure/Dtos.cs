@@ -71,6 +71,13 @@ internal sealed record TranslateResultDto(bool Ok, string? Hpa, string? PageSize
 
 internal sealed record TranslateBatchResult(TranslateResultDto[] Results);
 
+internal sealed record ChangedEntryDto(string Hpa, string Old, string New, long Write);
+
+internal sealed record StaleReportDto(string Device, uint? Pasid, string Iova, string Cache, int Did, string MissingInvalidation,
+    ChangedEntryDto? ChangedEntry, string Text);
+
+internal sealed record SanitizerDto(string Unit, bool Enabled, long Comparisons, long StaleTranslations, StaleReportDto[] Reports);
+
 /// <summary>Builds wire shapes from engine objects.</summary>
 internal static class Dto
 {

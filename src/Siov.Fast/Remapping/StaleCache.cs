@@ -1,0 +1,14 @@
+namespace Siov.Fast.Remapping;
+
+/// <summary>The cache a stale translation came from.</summary>
+public enum StaleCache
+{
+    /// <summary>The IOTLB: a cached leaf that memory no longer holds.</summary>
+    Iotlb = 0,
+
+    /// <summary>The PASID cache: a cached PASID entry (or RID_PASID entry) that memory no longer holds.</summary>
+    PasidCache = 1,
+
+    /// <summary>The context cache: a cached context entry that memory no longer holds.</summary>
+    ContextCache = 2,
+}
