@@ -2,10 +2,6 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace Siov.Fast.Api.Infrastructure;
 
-/// <summary>Endpoint metadata: the largest body the endpoint reads, in bytes (batch routes); others get
-/// <see cref="ServerLimits.MaxBodyBytes"/>.</summary>
-internal sealed record BodyLimitMetadata(long MaxBytes);
-
 /// <summary>
 /// Refuses a body by its declared length before anything reads it (413 E2BIG), and caps what Kestrel will read
 /// of a body without a length (chunked) at the same limit, so no request can make the server buffer more.
@@ -26,12 +22,4 @@ internal sealed class BodyLimitMiddleware(RequestDelegate next, PlatformState st
             feature.MaxRequestBodySize = limit;
         return next(context);
     }
-}
-
-/// <summary>Extensions that declare an endpoint's body limit.</summary>
-internal static class BodyLimitExtensions
-{
-    /// <summary>Lets the endpoint read bodies of up to <paramref name="maxBytes"/> bytes.</summary>
-    public static RouteHandlerBuilder WithBodyLimit(this RouteHandlerBuilder builder, long maxBytes) =>
-        builder.WithMetadata(new BodyLimitMetadata(maxBytes));
 }
