@@ -121,7 +121,7 @@ internal static class Dto
     {
         IReadOnlyList<Device> devices = g.Devices;
         object? owner = g.Owner;
-        return new GroupDto(g.Id, [.. devices.Select(d => d.Name)], [.. devices.Select(d => $"/sys/kernel/iommu_groups/{g.Id}/devices/{d.Name}")],
+        return new GroupDto(g.Id, [.. devices.Select(d => d.Name)], [.. g.SysfsPaths()],
             g.Domain?.Id, g.DefaultDomain?.Id, g.AuxParent?.Name, owner != null, owner?.ToString());
     }
 

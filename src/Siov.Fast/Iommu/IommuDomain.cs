@@ -206,14 +206,16 @@ public sealed class IommuDomain
     /// beyond the address width; EBUSY for a domain with an <see cref="Owner"/>. Nothing changes on an error.</exception>
     public ulong Unmap(ulong iova, ulong size) => UnmapAs(iova, size, caller: null);
 
-    internal ulong UnmapAs(ulong iova, ulong size, object? caller)
+    // prune: also free the table pages left empty in the range, for a caller taking back a map it just made (a VFIO
+    // container rolling back a map another of its domains refused), so the frame allocator is as before.
+    internal ulong UnmapAs(ulong iova, ulong size, object? caller, bool prune = false)
     {
         SecondLevelPageTable table = RequirePaging("unmap");
         lock (_mapLock)
         {
             RequireAlive();
             RequireOwner(caller, "unmap");
-            ulong unmapped = table.Unmap(iova, size);
+            ulong unmapped = prune ? table.UnmapAndPrune(iova, size) : table.Unmap(iova, size);
             // Every leaf removed intersects the range, and page-selective invalidation drops any entry
             // that overlaps it (a superpage entry whole), so the range itself is enough.
             if (unmapped != 0)
@@ -222,24 +224,6 @@ public sealed class IommuDomain
                     driver.FlushIotlbRange(did, null, iova, size);
             }
             return unmapped;
-        }
-    }
-
-    /// <summary>Takes back a map this caller just made: unmaps the range and frees the table pages left empty in it,
-    /// so the frame allocator is as before the map (a VFIO container rolling back a map that another of its
-    /// domains refused).</summary>
-    internal void UndoMap(ulong iova, ulong size, object? caller)
-    {
-        SecondLevelPageTable table = RequirePaging("unmap");
-        lock (_mapLock)
-        {
-            RequireAlive();
-            RequireOwner(caller, "unmap");
-            if (table.UnmapAndPrune(iova, size) != 0)
-            {
-                foreach ((ushort did, int _, IIommuDriver driver) in Bindings.Values)
-                    driver.FlushIotlbRange(did, null, iova, size);
-            }
         }
     }
 

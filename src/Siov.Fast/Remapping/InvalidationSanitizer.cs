@@ -63,10 +63,9 @@ public sealed class InvalidationSanitizer
         }
     }
 
-    /// <summary>True when an invalidation of that cache for the domain, the device or everything came after write
-    /// <paramref name="writeSequence"/>: the driver had done its invalidations since the change, and still the cache
-    /// served the old entry.</summary>
-    internal bool InvalidatedSince(StaleCache cache, long writeSequence, ushort domainId, ushort? sourceId)
+    /// <summary>True when an invalidation that closes the change's window came after write <paramref name="writeSequence"/>:
+    /// the driver had done its invalidations since the change, and still the cache served the old entry.</summary>
+    internal bool InvalidatedSince(StaleCache cache, long writeSequence, ushort domainId)
     {
         lock (_lock)
         {

@@ -8,8 +8,8 @@ namespace Siov.Fast.Remapping;
 /// <summary>The invalidation sanitizer's side of the unit: a fresh walk of memory per translation, and the comparison.</summary>
 public sealed partial class RemappingUnit
 {
-    private InvalidationSanitizer? _sanitizer;
-    private int _fillsInFlight; // cache fills running, counted only while the sanitizer is on // set once, under the register lock; a translation may see it a little late
+    private InvalidationSanitizer? _sanitizer; // set once, under the register lock; a translation may see it a little late
+    private int _fillsInFlight;                // cache fills running, counted only while the sanitizer is on
 
     /// <summary>The invalidation sanitizer, or null while it is off (the default).</summary>
     public InvalidationSanitizer? Sanitizer => _sanitizer;
@@ -172,7 +172,7 @@ public sealed partial class RemappingUnit
                 changed = write;
         }
         // No logged change: nothing to name. An invalidation not yet issued since the change: still in flight.
-        if (changed is not MemoryWrite w || !sanitizer.InvalidatedSince(cache, w.Sequence, did, cache == StaleCache.ContextCache ? rid : null))
+        if (changed is not MemoryWrite w || !sanitizer.InvalidatedSince(cache, w.Sequence, did))
             return;
         string missing = cache switch
         {

@@ -290,7 +290,7 @@ public sealed class VfioContainer : IDisposable
             {
                 // The domains mapped so far take the range back, tables included, so memory is as it was.
                 foreach (IommuDomain domain in done)
-                    domain.UndoMap(iova, size, caller: this);
+                    domain.UnmapAs(iova, size, caller: this, prune: true);
                 throw;
             }
             _dma.Add(iova, new VfioDmaMapping(iova, hpa, size, protection));
