@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Siov.Fast.Memory;
+using Siov.Fast.Remapping;
 
 namespace Siov.Fast.Caching;
 
@@ -255,7 +256,7 @@ public sealed unsafe class Iotlb : IDisposable
     /// <param name="space">The address space.</param>
     /// <returns>The entry word, or 0; <see cref="PageShiftOf"/> decodes the page size.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ulong Lookup(ulong iova, in IotlbSpace space)
+    private ulong Lookup(ulong iova, in IotlbSpace space)
     {
         // One page size cached (hot4k, huge2m, most domains): one probe, inlined. Several: a call.
         int sizes = _cachedSizes;
@@ -278,44 +279,102 @@ public sealed unsafe class Iotlb : IDisposable
     }
 
     /// <summary>
-    /// The batch loop's lookup: <see cref="Lookup"/> when exactly one page size has been cached and
-    /// the path is Vector256 or Vector128, with no call in it so the loop keeps its state in registers;
-    /// otherwise a miss (0), and the caller asks <see cref="Lookup"/> when <see cref="FastLookupIsComplete"/> is false.
+    /// Looks up a request's address and checks its access against the cached leaf: on a hit that
+    /// permits <paramref name="access"/>, the translation (page HPA plus the offset in the page,
+    /// page size, permissions). Never blocks, never allocates.
     /// </summary>
     /// <param name="iova">The input address.</param>
     /// <param name="space">The address space.</param>
-    /// <returns>The entry word, or 0.</returns>
+    /// <param name="access">The request's access (read, write or both).</param>
+    /// <param name="result">On true, the translation; otherwise untouched content is not to be read.</param>
+    /// <returns>True on a hit whose permissions cover the access; false on a miss or a denied access (the caller walks).</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ulong LookupFast(ulong iova, in IotlbSpace space)
+    internal bool TryTranslate(ulong iova, in IotlbSpace space, DmaAccess access, out TranslationResult result) =>
+        Complete(Lookup(iova, space), iova, access, out result);
+
+    /// <summary>
+    /// <see cref="TryTranslate(ulong, in IotlbSpace, DmaAccess, out TranslationResult)"/> for the batch
+    /// loop after a batch that mostly missed: one inlined probe when exactly one page size has been
+    /// cached and the path is Vector256 or Vector128; otherwise false, and the caller asks the general
+    /// lookup when <see cref="CanProbeAhead"/> is false.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryTranslateFast(ulong iova, in IotlbSpace space, DmaAccess access, out TranslationResult result)
     {
-        if (_fastCode < 0)
-            return 0;
-        ulong* set = FastSet(iova, space, out ulong key);
-        if (key == 0)
-            return 0;
-        return _path == IotlbProbePath.Vector256 ? ProbeSet<Vector256SetProbe>(set, key) : ProbeSet<Vector128SetProbe>(set, key);
+        IotlbProbe probe;
+        if (_fastCode < 0 || (probe = PrepareProbe(iova, space)).Key == 0)
+        {
+            result = default;
+            return false;
+        }
+        ulong entry = _path == IotlbProbePath.Vector256
+            ? ProbeSet<Vector256SetProbe>(probe.Set, probe.Key) : ProbeSet<Vector128SetProbe>(probe.Set, probe.Key);
+        return Complete(entry, iova, access, out result);
     }
 
-    /// <summary>The one page size code the batch loop may probe inline (0, 1 or 2), or -1 when several
-    /// sizes are cached or the probe is Scalar. A stale value only costs misses.</summary>
-    internal int FastCode => _fastCode;
+    /// <summary>Whether <see cref="PrepareProbe"/> may be used: exactly one page size is cached and the
+    /// path is a SIMD one. Then a miss of a prepared probe (or of <see cref="TryTranslateFast"/>) is a
+    /// miss of the general lookup too. A stale answer only costs a miss, a walk or a second probe.</summary>
+    internal bool CanProbeAhead => _fastCode >= 0;
 
-    /// <summary>The set and tag key that <paramref name="iova"/> has for the page size of
-    /// <see cref="FastCode"/> (from fields set with it: fewer instructions in the batch loop): the
-    /// first half of a probe, done ahead of time by the batch loop. The key is 0 for an address at
-    /// or above 2^57, which the loop sends to the slow path. Only valid while FastCode is not -1.</summary>
+    /// <summary>
+    /// The first half of a probe, done ahead of time by the batch loop: the set and tag of
+    /// <paramref name="iova"/> for the one cached page size (from fields set with it: fewer
+    /// instructions in the loop), and a prefetch of the set. An address at or above 2^57 gets a probe
+    /// that never hits. Only meaningful while <see cref="CanProbeAhead"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ulong* FastSet(ulong iova, in IotlbSpace space, out ulong key)
+    internal IotlbProbe PrepareProbe(ulong iova, in IotlbSpace space)
     {
         ulong page = iova >> _fastShift;
-        key = iova >> 57 == 0 ? TagOf(page, space, _fastKeyBits) : 0;
-        return SetPointer(page, space.SetSalt ^ _fastSalt);
+        ulong key = iova >> 57 == 0 ? TagOf(page, space, _fastKeyBits) : 0;
+        ulong* set = SetPointer(page, space.SetSalt ^ _fastSalt);
+        if (Sse.IsSupported)
+            Sse.Prefetch0(set);
+        return new IotlbProbe(set, key);
+    }
+
+    /// <summary>
+    /// The second half of a prepared probe: compares the set's tags with the probe's key (with
+    /// <typeparamref name="TProbe"/>, the path fixed for the batch) under the set's sequence lock,
+    /// checks the access and builds the translation. The page size is the one the probe was
+    /// prepared for.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryTranslate<TProbe>(in IotlbProbe probe, ulong iova, DmaAccess access, out TranslationResult result)
+        where TProbe : struct, ISetProbe
+    {
+        ulong entry;
+        if (probe.Key == 0
+            || (entry = ProbeSet<TProbe>(probe.Set, probe.Key)) == 0
+            || ((uint)access & ~(uint)entry & (uint)PermissionMask) != 0)
+        {
+            Unsafe.SkipInit(out result);
+            return false;
+        }
+        int shift = _fastShift;
+        result = TranslationResult.Translated((entry & ~0xFFFUL) | PageOffset(iova, shift), shift, entry);
+        return true;
+    }
+
+    /// <summary>An entry word (or 0) to a translation when it permits the access.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Complete(ulong entry, ulong iova, DmaAccess access, out TranslationResult result)
+    {
+        if (entry == 0 || ((uint)access & ~(uint)entry & (uint)PermissionMask) != 0)
+        {
+            result = default;
+            return false;
+        }
+        int shift = PageShiftOf(entry);
+        result = TranslationResult.Translated((entry & ~0xFFFUL) | PageOffset(iova, shift), shift, entry);
+        return true;
     }
 
     /// <summary>The second half of a probe: compares the set's tags with <paramref name="key"/>
     /// (with <typeparamref name="TProbe"/>) under the set's sequence lock; the entry word, or 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static ulong ProbeSet<TProbe>(ulong* set, ulong key)
+    private static ulong ProbeSet<TProbe>(ulong* set, ulong key)
         where TProbe : struct, ISetProbe
     {
         ulong version = Volatile.Read(ref set[0]);
@@ -329,24 +388,12 @@ public sealed unsafe class Iotlb : IDisposable
 
     /// <summary>The low <paramref name="shift"/> bits of <paramref name="iova"/>: its offset in a page of that size (BZHI where BMI2 is present).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static ulong PageOffset(ulong iova, int shift) =>
+    private static ulong PageOffset(ulong iova, int shift) =>
         Bmi2.X64.IsSupported ? Bmi2.X64.ZeroHighBits(iova, (ulong)shift) : iova & ((1UL << shift) - 1);
-
-    /// <summary>Hints the processor to bring in a set found by <see cref="FastSet"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void PrefetchSet(ulong* set)
-    {
-        if (Sse.IsSupported)
-            Sse.Prefetch0(set);
-    }
-
-    /// <summary>Whether a miss of <see cref="LookupFast"/> is a miss of <see cref="Lookup"/> too
-    /// (read once; a stale answer only costs a walk or a second probe).</summary>
-    internal bool FastLookupIsComplete => _fastCode >= 0;
 
     /// <summary>log2 of the page size of an entry word from <see cref="Lookup"/>: 12, 21 or 30.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static int PageShiftOf(ulong entry) => 12 + 9 * (int)((entry >> 2) & 3);
+    private static int PageShiftOf(ulong entry) => 12 + 9 * (int)((entry >> 2) & 3);
 
     private const ulong SizeCodeMask = 0xC;
 

@@ -99,7 +99,7 @@ public sealed partial class RemappingUnit
         while (true)
         {
             // The hit loop makes no call, so its state stays in registers; it stops at a miss, or at
-            // any request when several page sizes are cached or the probe is Scalar (FastCode -1).
+            // any request when several page sizes are cached or the probe is Scalar (<see cref="Iotlb.CanProbeAhead"/> false).
             int stop = walkAhead ? TranslateHitsWalkingAhead(requests, results, i)
                 : _iotlb.Path == IotlbProbePath.Vector256 ? TranslateHitsPipelined<Vector256SetProbe>(requests, results, i)
                 : TranslateHitsPipelined<Vector128SetProbe>(requests, results, i);
@@ -113,17 +113,11 @@ public sealed partial class RemappingUnit
             }
             ref readonly DmaRequest request = ref requests[stop];
             TranslationTarget? target = _contextCache[request.RequesterId]?.Lookup(request);
-            ulong entry;
-            if (target != null && !_iotlb.FastLookupIsComplete
-                && (entry = _iotlb.Lookup(request.Iova, target.Space)) != 0 && ((uint)request.Access & ~(uint)entry & 3) == 0)
-            {
+            // The hit loop's probe covers one page size; with several cached, the general lookup answers.
+            if (target != null && !_iotlb.CanProbeAhead && _iotlb.TryTranslate(request.Iova, target.Space, request.Access, out results[stop]))
                 hits++;
-                results[stop] = HitResult(request.Iova, entry);
-            }
             else
-            {
                 results[stop] = TranslateSlow(request, target, counters, walkProtected: true);
-            }
             i = stop + 1;
         }
         hitCount = hits;
@@ -145,7 +139,7 @@ public sealed partial class RemappingUnit
     /// compare, the data load and the result remain.
     /// </summary>
     /// <remarks>Kept small on purpose and free of calls: every extra live value spills. It runs only
-    /// while one page size is cached and the probe is a SIMD path (<see cref="Iotlb.FastCode"/>);
+    /// while one page size is cached and the probe is a SIMD path (<see cref="Iotlb.CanProbeAhead"/>);
     /// otherwise it returns at once and the caller's general lookup answers. A pass-through target
     /// has the uncacheable IOTLB space, so it misses here and the slow path answers it.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -153,8 +147,7 @@ public sealed partial class RemappingUnit
         where TProbe : struct, ISetProbe
     {
         Iotlb iotlb = _iotlb;
-        int code = iotlb.FastCode;
-        if (code < 0)
+        if (!iotlb.CanProbeAhead)
             return start;
         // References instead of indexing: the batch entry point sliced results to the requests'
         // length, and a requester id (16 bits) always indexes the 65,536-entry context cache.
@@ -162,51 +155,30 @@ public sealed partial class RemappingUnit
         ref readonly DmaRequest first = ref MemoryMarshal.GetReference(requests);
         ref TranslationResult out0 = ref MemoryMarshal.GetReference(results);
         ref ContextCacheEntry? contexts = ref MemoryMarshal.GetArrayDataReference(_contextCache);
-        int shift = 12 + 9 * code;
-        ProbeSlot* ring = stackalloc ProbeSlot[PipelineDepth];
+        IotlbProbe* ring = stackalloc IotlbProbe[PipelineDepth];
         int count = requests.Length;
         for (int j = start; j < count && j < start + PipelineDepth; j++)
-            Stage(Unsafe.Add(ref Unsafe.AsRef(in first), j), ring + (j & (PipelineDepth - 1)), ref contexts, iotlb);
+            ring[j & (PipelineDepth - 1)] = Stage(Unsafe.Add(ref Unsafe.AsRef(in first), j), ref contexts, iotlb);
         for (int i = start; i < count; i++)
         {
-            ProbeSlot* slot = ring + (i & (PipelineDepth - 1));
+            IotlbProbe* slot = ring + (i & (PipelineDepth - 1));
             ref readonly DmaRequest request = ref Unsafe.Add(ref Unsafe.AsRef(in first), i);
-            ulong key = slot->Key;
-            ulong entry;
-            if (key == 0
-                || (entry = Iotlb.ProbeSet<TProbe>(slot->Set, key)) == 0
-                || ((uint)request.Access & ~(uint)entry & 3) != 0)
+            if (!iotlb.TryTranslate<TProbe>(*slot, request.Iova, request.Access, out Unsafe.Add(ref out0, i)))
                 return i;
-            Unsafe.Add(ref out0, i) = TranslationResult.Translated(
-                (entry & ~0xFFFUL) | Iotlb.PageOffset(request.Iova, shift), shift, entry);
             if ((uint)(i + PipelineDepth) < (uint)count)
-                Stage(Unsafe.Add(ref Unsafe.AsRef(in first), i + PipelineDepth), slot, ref contexts, iotlb);
+                *slot = Stage(Unsafe.Add(ref Unsafe.AsRef(in first), i + PipelineDepth), ref contexts, iotlb);
         }
         return count;
     }
 
-    /// <summary>One request's IOTLB set and tag key, worked out ahead; a key of 0 sends it to the slow path.</summary>
-    private unsafe struct ProbeSlot
-    {
-        public ulong* Set;
-        public ulong Key;
-    }
-
     /// <summary>The first stage of <see cref="TranslateHitsPipelined{TProbe}"/>: the target from the context
-    /// and PASID caches, the set and key for the one cached page size, and a prefetch of the set.</summary>
+    /// and PASID caches, then the IOTLB's prepared probe (which prefetches its set); a request without a
+    /// cached target gets the probe that never hits, and goes to the slow path.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Stage(in DmaRequest request, ProbeSlot* slot, ref ContextCacheEntry? contexts, Iotlb iotlb)
+    private static IotlbProbe Stage(in DmaRequest request, ref ContextCacheEntry? contexts, Iotlb iotlb)
     {
         TranslationTarget? target = Unsafe.Add(ref contexts, request.RequesterId)?.Lookup(request);
-        if (target == null)
-        {
-            slot->Key = 0;
-            return;
-        }
-        ulong* set = iotlb.FastSet(request.Iova, target.Space, out ulong key);
-        slot->Set = set;
-        slot->Key = key;
-        Iotlb.PrefetchSet(set);
+        return target == null ? default : iotlb.PrepareProbe(request.Iova, target.Space);
     }
 
     /// <summary>
@@ -225,22 +197,10 @@ public sealed partial class RemappingUnit
                 PrefetchProbe(requests[i + WalkAheadDistance]);
             ref readonly DmaRequest request = ref requests[i];
             TranslationTarget? target = contexts[request.RequesterId]?.Lookup(request);
-            ulong entry;
-            if (target == null
-                || (entry = iotlb.LookupFast(request.Iova, target.Space)) == 0
-                || ((uint)request.Access & ~(uint)entry & 3) != 0)
+            if (target == null || !iotlb.TryTranslateFast(request.Iova, target.Space, request.Access, out results[i]))
                 return i;
-            results[i] = HitResult(request.Iova, entry);
         }
         return requests.Length;
-    }
-
-    /// <summary>The result of a hit: the page HPA of an IOTLB entry word plus the offset within the page.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TranslationResult HitResult(ulong iova, ulong entry)
-    {
-        int shift = Iotlb.PageShiftOf(entry);
-        return TranslationResult.Translated((entry & ~0xFFFUL) | Iotlb.PageOffset(iova, shift), shift, entry);
     }
 
     /// <summary>After a batch that mostly missed: prefetches the IOTLB set a request will probe and
@@ -265,13 +225,10 @@ public sealed partial class RemappingUnit
         counters.Translations++;
         ContextCacheEntry? context = _contextCache[request.RequesterId];
         TranslationTarget? target = context?.Lookup(request);
-        ulong entry;
-        if (target != null
-            && (entry = _iotlb.Lookup(request.Iova, target.Space)) != 0
-            && ((uint)request.Access & ~(uint)entry & 3) == 0)
+        if (target != null && _iotlb.TryTranslate(request.Iova, target.Space, request.Access, out TranslationResult hit))
         {
             counters.IotlbHits++;
-            return HitResult(request.Iova, entry);
+            return hit;
         }
         return TranslateSlow(request, target, counters);
     }
@@ -290,11 +247,10 @@ public sealed partial class RemappingUnit
             FaultReason reason = ResolveTarget(request, counters, out target, out bool suppress);
             if (target == null)
                 return Fault(request, reason, suppress, counters);
-            ulong entry = _iotlb.Lookup(request.Iova, target.Space);
-            if (entry != 0 && ((uint)request.Access & ~(uint)entry & 3) == 0)
+            if (_iotlb.TryTranslate(request.Iova, target.Space, request.Access, out TranslationResult hit))
             {
                 counters.IotlbHits++;
-                return HitResult(request.Iova, entry);
+                return hit;
             }
         }
         if (target.PassThrough)
