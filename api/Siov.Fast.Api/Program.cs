@@ -103,7 +103,7 @@ api.MapSanitizerApi();
 
 if (builder.Configuration.GetValue<bool>("Siov:Sanitize"))
 {
-    foreach (Siov.Fast.Remapping.RemappingUnit unit in app.Services.GetRequiredService<PlatformState>().Platform.Units)
+    foreach (Siov.Fast.Hardware.Vtd.RemappingUnit unit in app.Services.GetRequiredService<PlatformState>().Platform.Units)
         unit.EnableSanitizer();
 }
 

@@ -1,10 +1,10 @@
-using Siov.Fast.Drivers.IntelVtd;
 using BenchmarkDotNet.Attributes;
 using Siov.Fast;
 using Siov.Fast.Caching;
+using Siov.Fast.Drivers.IntelVtd;
+using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Memory;
 using Siov.Fast.PageTables;
-using Siov.Fast.Remapping;
 
 namespace Siov.Fast.Bench;
 

@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using Siov.Fast.Remapping;
+using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Workloads;
 
 namespace Siov.Fast.Bench;

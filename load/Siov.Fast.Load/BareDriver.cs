@@ -1,4 +1,4 @@
-using Siov.Fast.Remapping;
+using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Workloads;
 
 namespace Siov.Fast.Load;

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Http.Headers;
-using Siov.Fast.Remapping;
+using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Workloads;
 
 namespace Siov.Fast.Load;

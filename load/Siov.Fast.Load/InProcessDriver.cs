@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Siov.Fast.Remapping;
+using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Workloads;
 
 namespace Siov.Fast.Load;

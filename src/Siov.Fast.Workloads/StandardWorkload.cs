@@ -1,8 +1,8 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.PageTables;
-using Siov.Fast.Remapping;
 
 namespace Siov.Fast.Workloads;
 

@@ -22,7 +22,7 @@ public readonly record struct PciAddress : IComparable<PciAddress>
         if (segment is < 0 or > 0xFFFF)
             Throw.Iommu(Errno.EINVAL, $"PCI segment {segment} is outside 0-65535");
         Segment = (ushort)segment;
-        RequesterId = Remapping.RequesterIds.From(bus, device, function);
+        RequesterId = RequesterIds.From(bus, device, function);
     }
 
     /// <summary>Creates an address from a segment and a requester id.</summary>
@@ -103,7 +103,7 @@ public readonly record struct PciAddress : IComparable<PciAddress>
 
     /// <summary>The short form without segment, <c>00:1f.2</c>, as lspci and DMAR fault lines print it.</summary>
     /// <returns>The address text.</returns>
-    public string ToShortString() => Remapping.RequesterIds.Format(RequesterId);
+    public string ToShortString() => RequesterIds.Format(RequesterId);
 
     /// <summary>Orders by segment, then requester id (bus, device, function).</summary>
     /// <param name="other">The other address.</param>

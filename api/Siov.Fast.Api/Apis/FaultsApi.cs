@@ -1,7 +1,7 @@
 using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Siov.Fast.Api.Infrastructure;
-using Siov.Fast.Remapping;
+using Siov.Fast.Hardware.Vtd;
 
 namespace Siov.Fast.Api.Apis;
 

@@ -1,5 +1,5 @@
 using Siov.Fast.Api.Infrastructure;
-using Siov.Fast.Remapping;
+using Siov.Fast.Hardware.Vtd;
 
 namespace Siov.Fast.Api.Apis;
 

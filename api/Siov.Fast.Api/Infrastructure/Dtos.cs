@@ -1,7 +1,7 @@
+using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Iommu;
 using Siov.Fast.PageTables;
 using Siov.Fast.Platforms;
-using Siov.Fast.Remapping;
 using Siov.Fast.Vfio;
 
 namespace Siov.Fast.Api.Infrastructure;

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using Siov.Fast.Remapping;
 
 namespace Siov.Fast.Caching;
 

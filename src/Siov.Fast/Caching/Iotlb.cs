@@ -4,7 +4,6 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Siov.Fast.Memory;
-using Siov.Fast.Remapping;
 
 namespace Siov.Fast.Caching;
 

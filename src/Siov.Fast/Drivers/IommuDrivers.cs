@@ -1,7 +1,7 @@
 using Siov.Fast.Drivers.ArmSmmuV3;
 using Siov.Fast.Drivers.IntelVtd;
+using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Iommu;
-using Siov.Fast.Remapping;
 
 namespace Siov.Fast.Drivers;
 

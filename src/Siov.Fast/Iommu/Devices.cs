@@ -1,4 +1,4 @@
-using Siov.Fast.Remapping;
+using Siov.Fast.Hardware.Vtd;
 
 namespace Siov.Fast.Iommu;
 

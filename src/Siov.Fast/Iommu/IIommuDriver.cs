@@ -51,7 +51,7 @@ public interface IIommuDriver
 
     /// <summary>The faults the driver has read from the unit (Linux's <c>dmar_fault</c> reading the fault recording
     /// registers), oldest first, bounded.</summary>
-    Remapping.FaultLog Faults { get; }
+    Hardware.Vtd.FaultLog Faults { get; }
 
     /// <summary>True when a domain's attach mode (normal or aux) sticks for its life once used (SMMUv3, seed 004).</summary>
     bool StickyAttachModes { get; }

@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 using System.Text;
-using Siov.Fast.Remapping;
+using Siov.Fast.Hardware.Vtd;
 
 namespace Siov.Fast.Platforms;
 

@@ -1,7 +1,7 @@
 using Siov.Fast.Drivers.IntelVtd;
 using Siov.Fast.Hardware;
+using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Memory;
-using Siov.Fast.Remapping;
 
 namespace Siov.Fast.Tests.Drivers;
 

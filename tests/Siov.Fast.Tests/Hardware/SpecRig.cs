@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Linq.Expressions;
 using System.Reflection;
+using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Memory;
-using Siov.Fast.Remapping;
 
 namespace Siov.Fast.Tests.Hardware;
 

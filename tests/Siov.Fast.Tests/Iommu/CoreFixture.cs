@@ -1,6 +1,6 @@
+using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Iommu;
 using Siov.Fast.Memory;
-using Siov.Fast.Remapping;
 
 namespace Siov.Fast.Tests.Iommu;
 

@@ -1,5 +1,5 @@
+using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Iommu;
-using Siov.Fast.Remapping;
 using Siov.Fast.Vfio;
 
 namespace Siov.Fast.Tests.Iommu;

@@ -1,7 +1,6 @@
 using System.Reflection;
 using Siov.Fast.Hardware;
 using Siov.Fast.Hardware.Vtd;
-using Siov.Fast.Remapping;
 
 namespace Siov.Fast.Tests.Remapping;
 

@@ -3,7 +3,7 @@
 using Siov.Fast.Hardware;
 using Siov.Fast.Memory;
 using Siov.Fast.PageTables;
-using Siov.Fast.Remapping;
+using Siov.Fast.Hardware.Vtd;
 
 namespace Siov.Fast.Tests.Remapping;
 

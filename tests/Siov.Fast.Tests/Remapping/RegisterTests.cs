@@ -1,5 +1,5 @@
+using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.PageTables;
-using Siov.Fast.Remapping;
 
 namespace Siov.Fast.Tests.Remapping;
 

@@ -1,8 +1,8 @@
+using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Iommu;
 using Siov.Fast.Memory;
 using Siov.Fast.PageTables;
 using Siov.Fast.Platforms;
-using Siov.Fast.Remapping;
 using Siov.Fast.Vfio;
 
 namespace Siov.Fast.Tests.Remapping;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
+using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.PageTables;
-using Siov.Fast.Remapping;
 
 namespace Siov.Fast.Tests.Remapping;
 

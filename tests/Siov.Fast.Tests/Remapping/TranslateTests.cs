@@ -1,7 +1,7 @@
 using Siov.Fast.Caching;
+using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Memory;
 using Siov.Fast.PageTables;
-using Siov.Fast.Remapping;
 
 namespace Siov.Fast.Tests.Remapping;
 

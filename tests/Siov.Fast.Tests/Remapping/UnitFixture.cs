@@ -1,6 +1,6 @@
+using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Memory;
 using Siov.Fast.PageTables;
-using Siov.Fast.Remapping;
 
 namespace Siov.Fast.Tests.Remapping;
 

@@ -1,6 +1,6 @@
+using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Iommu;
 using Siov.Fast.PageTables;
-using Siov.Fast.Remapping;
 using Siov.Fast.Tests.Iommu;
 using Siov.Fast.Vfio;
 

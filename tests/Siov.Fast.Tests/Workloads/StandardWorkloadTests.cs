@@ -1,6 +1,6 @@
-using Siov.Fast.Remapping;
-using Siov.Fast.Workloads;
+using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Tests.Remapping;
+using Siov.Fast.Workloads;
 
 namespace Siov.Fast.Tests.Workloads;
 

@@ -22,7 +22,7 @@ public sealed class SmmuV3AuxDomainRules(IIommuDriver tables) : IIommuDriver
     public bool StickyAttachModes => true;
 
     /// <inheritdoc/>
-    public Remapping.FaultLog Faults => Tables.Faults;
+    public Hardware.Vtd.FaultLog Faults => Tables.Faults;
 
     /// <inheritdoc/>
     public void AttachDevice(ushort requesterId, ushort domainId, SecondLevelPageTable? table) => Tables.AttachDevice(requesterId, domainId, table);

@@ -1,9 +1,8 @@
 using Siov.Fast.Hardware;
-using Siov.Fast.Iommu;
 using Siov.Fast.Hardware.Vtd;
+using Siov.Fast.Iommu;
 using Siov.Fast.Memory;
 using Siov.Fast.PageTables;
-using Siov.Fast.Remapping;
 
 namespace Siov.Fast.Drivers.IntelVtd;
 

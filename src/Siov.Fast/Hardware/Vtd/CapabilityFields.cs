@@ -3,7 +3,7 @@ namespace Siov.Fast.Hardware.Vtd;
 /// <summary>
 /// The fields of the Capability Register (CAP_REG, offset 08h, read-only; VT-d specification section
 /// 11.4.2), each defined once as bit position and width and used by
-/// <see cref="Remapping.CapabilityRegister.Decode"/>, <see cref="Remapping.CapabilityRegister.Encode"/>
+/// <see cref="CapabilityRegister.Decode"/>, <see cref="CapabilityRegister.Encode"/>
 /// and the register's docs. Bits in no field (15:13, 23, 38, 57, 58, 61) are reserved.
 /// </summary>
 public static class CapabilityFields

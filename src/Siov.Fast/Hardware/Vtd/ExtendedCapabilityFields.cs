@@ -3,7 +3,7 @@ namespace Siov.Fast.Hardware.Vtd;
 /// <summary>
 /// The fields of the Extended Capability Register (ECAP_REG, offset 10h, read-only; VT-d specification
 /// section 11.4.3), each defined once as bit position and width and used by
-/// <see cref="Remapping.ExtendedCapabilityRegister.Decode"/>, <see cref="Remapping.ExtendedCapabilityRegister.Encode"/>
+/// <see cref="ExtendedCapabilityRegister.Decode"/>, <see cref="ExtendedCapabilityRegister.Encode"/>
 /// and the register's docs. Bits in no field (5, 19:18, 24, 28:27, 32, 51:50, 63:54) are reserved or not modelled.
 /// </summary>
 public static class ExtendedCapabilityFields

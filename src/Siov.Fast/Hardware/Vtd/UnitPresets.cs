@@ -1,4 +1,4 @@
-namespace Siov.Fast.Remapping;
+namespace Siov.Fast.Hardware.Vtd;
 
 /// <summary>Register images of remapping units to build models from.</summary>
 public static class UnitPresets

@@ -1,4 +1,4 @@
-namespace Siov.Fast.Remapping;
+namespace Siov.Fast.Hardware.Vtd;
 
 /// <summary>
 /// A translation served from a cache that disagrees with a fresh walk of memory, after the driver had issued an

@@ -2,7 +2,7 @@ using Siov.Fast.Caching;
 using Siov.Fast.Memory;
 using Siov.Fast.PageTables;
 
-namespace Siov.Fast.Remapping;
+namespace Siov.Fast.Hardware.Vtd;
 
 /// <summary>
 /// One VT-d DMA remapping unit (one DRHD): capability registers, a root table with context

@@ -1,4 +1,4 @@
-namespace Siov.Fast.Remapping;
+namespace Siov.Fast.Hardware.Vtd;
 
 /// <summary>The cache a stale translation came from.</summary>
 public enum StaleCache

@@ -1,7 +1,7 @@
 using Siov.Fast.Caching;
 using Siov.Fast.PageTables;
 
-namespace Siov.Fast.Remapping;
+namespace Siov.Fast.Hardware.Vtd;
 
 public sealed partial class RemappingUnit
 {

@@ -1,4 +1,4 @@
-namespace Siov.Fast.Remapping;
+namespace Siov.Fast.Hardware.Vtd;
 
 /// <summary>A fault event (FECTL_REG): the unit recorded a fault, or its fault log overflowed.</summary>
 /// <param name="Status">FSTS_REG at the time of the event.</param>

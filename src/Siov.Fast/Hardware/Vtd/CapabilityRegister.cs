@@ -1,7 +1,7 @@
 using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.PageTables;
 
-namespace Siov.Fast.Remapping;
+namespace Siov.Fast.Hardware.Vtd;
 
 /// <summary>
 /// The Capability Register (CAP_REG, offset 08h) of a VT-d remapping unit, decoded into its

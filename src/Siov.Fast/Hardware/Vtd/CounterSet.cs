@@ -1,53 +1,6 @@
 using Siov.Fast.Concurrency;
 
-namespace Siov.Fast.Remapping;
-
-/// <summary>A snapshot of a remapping unit's counters (each a total since the unit was created).</summary>
-/// <param name="Translations">Requests translated (hits, misses and faults).</param>
-/// <param name="IotlbHits">Requests answered from the IOTLB.</param>
-/// <param name="IotlbMisses">Requests that needed a second-level page walk.</param>
-/// <param name="PageWalks">Second-level page walks.</param>
-/// <param name="PassThrough">Requests translated by a pass-through context or PASID entry.</param>
-/// <param name="ContextCacheMisses">Context-entry reads from the tables (context cache misses).</param>
-/// <param name="PasidCacheMisses">PASID-entry reads from the tables (PASID cache misses).</param>
-/// <param name="Faults">Requests that faulted (recorded or not).</param>
-/// <param name="FaultsRecorded">Faults written to the fault log.</param>
-/// <param name="FaultsDropped">Faults dropped by overflow.</param>
-/// <param name="IotlbInvalidations">IOTLB invalidation requests of every granularity.</param>
-/// <param name="ContextCacheInvalidations">Context-cache invalidation requests.</param>
-/// <param name="PasidCacheInvalidations">PASID-cache invalidation requests.</param>
-public readonly record struct RemappingStatistics(
-    long Translations, long IotlbHits, long IotlbMisses, long PageWalks, long PassThrough,
-    long ContextCacheMisses, long PasidCacheMisses, long Faults, long FaultsRecorded, long FaultsDropped,
-    long IotlbInvalidations, long ContextCacheInvalidations, long PasidCacheInvalidations)
-{
-    /// <summary>IOTLB hits divided by IOTLB lookups (hits + misses); 0 when there were none.</summary>
-    public double IotlbHitRate => IotlbHits + IotlbMisses == 0 ? 0 : (double)IotlbHits / (IotlbHits + IotlbMisses);
-}
-
-/// <summary>
-/// The counters one thread updates for one unit: plain increments of fields that no other
-/// thread writes, padded to whole cache lines, so counting costs no contention.
-/// </summary>
-internal sealed class ThreadCounters
-{
-#pragma warning disable CS0169, IDE0051 // padding keeps neighbouring blocks off this cache line
-    private readonly long _padBefore0, _padBefore1, _padBefore2, _padBefore3, _padBefore4, _padBefore5, _padBefore6, _padBefore7;
-#pragma warning restore CS0169, IDE0051
-    public long Translations;
-    public long IotlbHits;
-    public long IotlbMisses;
-    public long PageWalks;
-    public long PassThrough;
-    public long ContextCacheMisses;
-    public long PasidCacheMisses;
-    public long Faults;
-    /// <summary>The last batch mostly missed the IOTLB: the next one prefetches page walks too.</summary>
-    public bool WalkAhead;
-#pragma warning disable CS0169, IDE0051
-    private readonly long _padAfter0, _padAfter1, _padAfter2, _padAfter3, _padAfter4, _padAfter5, _padAfter6, _padAfter7;
-#pragma warning restore CS0169, IDE0051
-}
+namespace Siov.Fast.Hardware.Vtd;
 
 /// <summary>The per-thread counter blocks of one unit, indexed by <see cref="ThreadIndex"/>, and
 /// the blocks of its <see cref="TranslationPort"/>s.</summary>

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace Siov.Fast.Remapping;
+namespace Siov.Fast.Hardware.Vtd;
 
 /// <summary>
 /// One thread's way into a <see cref="RemappingUnit"/>, from <see cref="RemappingUnit.OpenPort"/>:

@@ -5,7 +5,7 @@ using Siov.Fast.Caching;
 using Siov.Fast.Concurrency;
 using Siov.Fast.PageTables;
 
-namespace Siov.Fast.Remapping;
+namespace Siov.Fast.Hardware.Vtd;
 
 public sealed partial class RemappingUnit
 {

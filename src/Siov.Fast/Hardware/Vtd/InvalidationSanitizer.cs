@@ -1,4 +1,4 @@
-namespace Siov.Fast.Remapping;
+namespace Siov.Fast.Hardware.Vtd;
 
 /// <summary>
 /// The invalidation sanitizer of one unit (switched on with <see cref="RemappingUnit.EnableSanitizer"/>): every

@@ -1,6 +1,6 @@
 using Siov.Fast.Caching;
 
-namespace Siov.Fast.Remapping;
+namespace Siov.Fast.Hardware.Vtd;
 
 /// <summary>Settings of a remapping unit that are not in its capability registers.</summary>
 public sealed record RemappingUnitOptions

@@ -2,9 +2,10 @@ using Siov.Fast.Hardware;
 using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.PageTables;
 using static Siov.Fast.Hardware.Vtd.VtdRegisters;
+
 using FrcdFields = Siov.Fast.Hardware.Vtd.VtdRegisters.FaultRecord;
 
-namespace Siov.Fast.Remapping;
+namespace Siov.Fast.Hardware.Vtd;
 
 /// <summary>
 /// The unit's registers (VT-d spec chapter 10/11), through <see cref="IMmioRegion"/>: GCMD/GSTS (SRTP, TE, QIE,

@@ -3,7 +3,7 @@ using Siov.Fast.Concurrency;
 using Siov.Fast.Memory;
 using Siov.Fast.PageTables;
 
-namespace Siov.Fast.Remapping;
+namespace Siov.Fast.Hardware.Vtd;
 
 /// <summary>The invalidation sanitizer's side of the unit: a fresh walk of memory per translation, and the comparison.</summary>
 public sealed partial class RemappingUnit

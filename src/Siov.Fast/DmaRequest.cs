@@ -1,0 +1,82 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Siov.Fast;
+
+/// <summary>
+/// One DMA request as it reaches a remapping unit: the requester id (source id), an optional
+/// PASID (the PCIe PASID TLP prefix), the input address and the access type. 16 bytes,
+/// blittable, so batches are plain arrays.
+/// </summary>
+/// <remarks>Layout: bytes 0-7 IOVA, 8-11 PASID, 12-13 requester id, 14 access, 15 flags (bit 0: PASID present).</remarks>
+[StructLayout(LayoutKind.Sequential, Pack = 8, Size = 16)]
+public readonly struct DmaRequest : IEquatable<DmaRequest>
+{
+    private const byte HasPasidFlag = 1;
+
+    private readonly ulong _iova;
+    private readonly uint _pasid;
+    private readonly ushort _requesterId;
+    private readonly byte _access;
+    private readonly byte _flags;
+
+    /// <summary>Creates a request.</summary>
+    /// <param name="requesterId">Requester id: bus in bits 15:8, device in 7:3, function in 2:0.</param>
+    /// <param name="pasid">The PASID (20 bits), or null for a request without PASID (translated through RID_PASID in scalable mode).</param>
+    /// <param name="iova">The input address (IOVA), any alignment.</param>
+    /// <param name="access">Read, Write or both (an atomic); None checks presence only.</param>
+    public DmaRequest(ushort requesterId, uint? pasid, ulong iova, DmaAccess access)
+    {
+        _iova = iova;
+        _pasid = pasid ?? 0;
+        _requesterId = requesterId;
+        _access = (byte)access;
+        _flags = pasid.HasValue ? HasPasidFlag : (byte)0;
+    }
+
+    /// <summary>The input address.</summary>
+    public ulong Iova => _iova;
+
+    /// <summary>Requester id (bus:dev.fn as a 16-bit source id).</summary>
+    public ushort RequesterId => _requesterId;
+
+    /// <summary>True when the request carries a PASID.</summary>
+    public bool HasPasid
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => (_flags & HasPasidFlag) != 0;
+    }
+
+    /// <summary>The PASID when <see cref="HasPasid"/>; 0 otherwise.</summary>
+    public uint Pasid => _pasid;
+
+    /// <summary>The access type.</summary>
+    public DmaAccess Access => (DmaAccess)_access;
+
+    /// <inheritdoc/>
+    public bool Equals(DmaRequest other) =>
+        _iova == other._iova && _pasid == other._pasid && _requesterId == other._requesterId
+        && _access == other._access && _flags == other._flags;
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => obj is DmaRequest other && Equals(other);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(_iova, _pasid, _requesterId, _access, _flags);
+
+    /// <summary>Equality of every field.</summary>
+    /// <param name="left">One request.</param>
+    /// <param name="right">The other.</param>
+    /// <returns>Whether they are equal.</returns>
+    public static bool operator ==(DmaRequest left, DmaRequest right) => left.Equals(right);
+
+    /// <summary>Inequality of some field.</summary>
+    /// <param name="left">One request.</param>
+    /// <param name="right">The other.</param>
+    /// <returns>Whether they differ.</returns>
+    public static bool operator !=(DmaRequest left, DmaRequest right) => !left.Equals(right);
+
+    /// <inheritdoc/>
+    public override string ToString() =>
+        $"{RequesterIds.Format(RequesterId)} {(HasPasid ? "PASID " + Throw.Hex(Pasid) : "NO_PASID")} {Throw.Hex(Iova)} {Access}";
+}
