@@ -17,7 +17,7 @@ public static class IommuDrivers
     public static IIommuDriver Create(RemappingUnit unit, IommuVendor vendor)
     {
         ArgumentNullException.ThrowIfNull(unit);
-        var intel = new IntelIommu(unit, unit.Memory, unit.Options.HostAddressWidth, unit.Options.ScalableMode);
+        var intel = new IntelIommu(unit, unit.Memory, unit.Options.HostAddressWidth, unit.Options.ScalableMode, unit.Options.RegisterBase);
         return vendor == IommuVendor.ArmSmmuV3 ? new SmmuV3AuxDomainRules(intel) : intel;
     }
 }

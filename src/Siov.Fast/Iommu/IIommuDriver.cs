@@ -14,6 +14,30 @@ public interface IIommuDriver
     /// <summary>The driver's kernel name: <c>intel-iommu</c>, <c>arm-smmu-v3</c>.</summary>
     string Name { get; }
 
+    /// <summary>How messages name the unit the driver is in charge of, e.g. <c>unit at 0xfed90000</c> (its register base).</summary>
+    string UnitName { get; }
+
+    /// <summary>PASID width in bits the driver can program (the kernel's <c>max_pasids</c> as a width); 0 when the unit
+    /// runs without PASIDs (VT-d legacy mode, or no ECAP_REG.PASID).</summary>
+    int PasidWidth { get; }
+
+    /// <summary>Whether the unit can run an identity (pass-through) domain (VT-d ECAP_REG.PT).</summary>
+    bool SupportsIdentityDomain { get; }
+
+    /// <summary>Leaf sizes the unit's paging format supports (the kernel's <c>pgsize_bitmap</c>); 4 KiB always.</summary>
+    PageSizes PageSizes { get; }
+
+    /// <summary>The platform's host address width in bits (VT-d: the DMAR table's HAW): tables and pages lie below 2^HAW.</summary>
+    int HostAddressWidth { get; }
+
+    /// <summary>Number of domain ids the unit has (VT-d CAP_REG.ND; id 0 is reserved, so 1 to N - 1 are usable).</summary>
+    int NumberOfDomains { get; }
+
+    /// <summary>Whether the unit walks page tables of <paramref name="levels"/> levels (VT-d CAP_REG.SAGAW).</summary>
+    /// <param name="levels">3, 4 or 5.</param>
+    /// <returns>True when supported.</returns>
+    bool SupportsLevels(int levels);
+
     /// <summary>Points the requests without PASID of <paramref name="requesterId"/> at a domain (<c>attach_dev</c>).</summary>
     /// <param name="requesterId">Source id.</param>
     /// <param name="domainId">The domain's id on this unit (DID, ASID).</param>

@@ -19,7 +19,7 @@ public sealed partial class IommuCore
         lock (_lock)
         {
             return feature == IommuDevFeature.Aux && device is PciDevice pci && _pciDevices.ContainsKey(pci.Address)
-                && pci.Unit.IsScalableMode && pci.Unit.PasidWidth > 0 && pci.Capabilities.PasidWidth > 0;
+                && State(pci.Unit).Driver.PasidWidth > 0 && pci.Capabilities.PasidWidth > 0;
         }
     }
 
@@ -307,7 +307,7 @@ public sealed partial class IommuCore
         return pci;
     }
 
-    private static uint PasidLimit(PciDevice pci) => 1u << Math.Min(pci.Unit.PasidWidth, pci.Capabilities.PasidWidth);
+    private uint PasidLimit(PciDevice pci) => 1u << Math.Min(State(pci.Unit).Driver.PasidWidth, pci.Capabilities.PasidWidth);
 
     private void AuxAttachLocked(IommuDomain domain, PciDevice pci)
     {

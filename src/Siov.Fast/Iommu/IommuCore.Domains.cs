@@ -322,7 +322,7 @@ public sealed partial class IommuCore
             return binding.Did;
         UnitState state = State(unit);
         if (!state.DomainIds.TryAllocate(uint.MaxValue, out uint did))
-            Throw.Iommu(Errno.ENOSPC, $"unit at {Throw.Hex(unit.Options.RegisterBase)} has no free domain id (CAP_REG.ND allows {unit.NumberOfDomains})");
+            Throw.Iommu(Errno.ENOSPC, $"{state.Driver.UnitName} has no free domain id (it has {state.Driver.NumberOfDomains}, id 0 reserved)");
         return (ushort)did;
     }
 

@@ -61,7 +61,7 @@ public sealed partial class IommuCore : IDisposable
         public readonly IIommuDriver Driver = driver;
         public readonly ushort Segment = segment;
         // DID 0 is reserved, as the Linux driver reserves it (and CAP_REG.CM requires).
-        public readonly IdAllocator DomainIds = new(1, (uint)unit.NumberOfDomains);
+        public readonly IdAllocator DomainIds = new(1, (uint)driver.NumberOfDomains);
     }
 
     /// <summary>Creates an empty core over <paramref name="memory"/>, where every page table lives.</summary>
@@ -456,7 +456,7 @@ public sealed partial class IommuCore : IDisposable
             if (group.Domain == null && group.DefaultDomain == null)
             {
                 IommuDomainType type = Options.DefaultDomainType;
-                if (type == IommuDomainType.Identity && !pci.Unit.ExtendedCapability.PassThrough)
+                if (type == IommuDomainType.Identity && !State(pci.Unit).Driver.SupportsIdentityDomain)
                     type = IommuDomainType.Dma;
                 created = NewDomain(type, null, countsTowardLimit: false);
             }
@@ -492,7 +492,7 @@ public sealed partial class IommuCore : IDisposable
         int levels = 0;
         foreach (int candidate in new[] { 4, 3, 5 })
         {
-            if (_units.All(u => u.Unit.Capability.SupportsLevels(candidate)))
+            if (_units.All(u => u.Driver.SupportsLevels(candidate)))
             {
                 levels = candidate;
                 break;
@@ -504,8 +504,8 @@ public sealed partial class IommuCore : IDisposable
         int haw = PhysicalMemory.MaxHostAddressWidth;
         foreach (UnitState u in _units)
         {
-            sizes &= u.Unit.PageSizes;
-            haw = Math.Min(haw, u.Unit.Options.HostAddressWidth);
+            sizes &= u.Driver.PageSizes;
+            haw = Math.Min(haw, u.Driver.HostAddressWidth);
         }
         return new SecondLevelFormat { Levels = levels, PageSizes = sizes | PageSizes.Size4K, HostAddressWidth = haw };
     }

@@ -25,6 +25,27 @@ public sealed class SmmuV3AuxDomainRules(IIommuDriver tables) : IIommuDriver
     public Hardware.Vtd.FaultLog Faults => Tables.Faults;
 
     /// <inheritdoc/>
+    public string UnitName => Tables.UnitName;
+
+    /// <inheritdoc/>
+    public int PasidWidth => Tables.PasidWidth;
+
+    /// <inheritdoc/>
+    public bool SupportsIdentityDomain => Tables.SupportsIdentityDomain;
+
+    /// <inheritdoc/>
+    public PageSizes PageSizes => Tables.PageSizes;
+
+    /// <inheritdoc/>
+    public int HostAddressWidth => Tables.HostAddressWidth;
+
+    /// <inheritdoc/>
+    public int NumberOfDomains => Tables.NumberOfDomains;
+
+    /// <inheritdoc/>
+    public bool SupportsLevels(int levels) => Tables.SupportsLevels(levels);
+
+    /// <inheritdoc/>
     public void AttachDevice(ushort requesterId, ushort domainId, SecondLevelPageTable? table) => Tables.AttachDevice(requesterId, domainId, table);
 
     /// <inheritdoc/>

@@ -49,9 +49,11 @@ public sealed class IntelIommu : IIommuDriver
     /// <param name="memory">The simulated memory the unit reads its tables from.</param>
     /// <param name="hostAddressWidth">The platform's host address width (DMAR HAW), 32 to 52.</param>
     /// <param name="scalableMode">Whether to use scalable mode where the unit supports it (Linux's <c>intel_iommu=sm_on</c>).</param>
+    /// <param name="registerBase">The unit's register base address (the DRHD's, <c>drhd->reg_base_addr</c>), for messages.</param>
     /// <exception cref="IommuException">ENOMEM when no frame is left for the root table or the queue; EINVAL for a HAW outside 32-52.</exception>
-    public IntelIommu(IMmioRegion registers, PhysicalMemory memory, int hostAddressWidth = 46, bool scalableMode = true)
+    public IntelIommu(IMmioRegion registers, PhysicalMemory memory, int hostAddressWidth = 46, bool scalableMode = true, ulong registerBase = 0)
     {
+        UnitName = $"unit at {Throw.Hex(registerBase)}";
         ArgumentNullException.ThrowIfNull(registers);
         ArgumentNullException.ThrowIfNull(memory);
         if (hostAddressWidth is < 32 or > 52)
@@ -203,6 +205,20 @@ public sealed class IntelIommu : IIommuDriver
 
     /// <summary>Number of domain ids (CAP_REG.ND).</summary>
     public int NumberOfDomains => Capability.NumberOfDomains;
+
+    /// <inheritdoc/>
+    public string UnitName { get; }
+
+    /// <summary>ECAP_REG.PT: pass-through is available for identity domains.</summary>
+    public bool SupportsIdentityDomain => ExtendedCapability.PassThrough;
+
+    /// <summary>The DMAR table's host address width given at start-up.</summary>
+    public int HostAddressWidth => _hostAddressWidth;
+
+    /// <summary>CAP_REG.SAGAW: whether second-level tables of <paramref name="levels"/> levels are walked.</summary>
+    /// <param name="levels">3, 4 or 5.</param>
+    /// <returns>True when supported.</returns>
+    public bool SupportsLevels(int levels) => Capability.SupportsLevels(levels);
 
     /// <summary>The memory the tables live in.</summary>
     public PhysicalMemory Memory => _memory;
