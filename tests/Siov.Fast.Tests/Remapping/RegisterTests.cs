@@ -324,7 +324,7 @@ public class RegisterTests
         var e = ScalableContextEntry.Create(0x8_0000_3000, 7, 0x12345, deviceTlb: true, pasidEnable: true);
         Assert.Equal(new ScalableContextEntry(0x8_0000_3E0D, 0x12345), e);
         Assert.True(e.IsPresent && e.DeviceTlbEnable && e.PasidEnable && !e.FaultProcessingDisable);
-        Assert.Equal((7, 0x8_0000_3000UL, 0x12345U), (e.PasidDirectorySizeField, e.PasidDirectory, e.RidPasid));
+        Assert.Equal((7, 0x8_0000_3000UL, 0x12345U), (e.PasidDirectorySize, e.PasidDirectory, e.RidPasid));
         // FPD only: Q0 = 0x5000 | 0x2 | 0x1 = 0x5003.
         var f = ScalableContextEntry.Create(0x5000, 0, 0, deviceTlb: false, pasidEnable: false, faultProcessingDisable: true);
         Assert.Equal(new ScalableContextEntry(0x5003, 0), f);

@@ -618,7 +618,7 @@ public sealed class IntelIommu : IIommuDriver
             _contextTables.Add(key, table);
             // The new table is zeroed; the release store publishes it complete.
             ulong rootHalf = _rootTable + (ulong)(requesterId >> 8) * RootEntry.Size + (ulong)(IsScalableMode ? (key & 1) * 8 : 0);
-            _memory.WriteUInt64(rootHalf, table | RootEntry.PresentBit);
+            _memory.WriteUInt64(rootHalf, RootEntry.Half(table));
         }
         return table + (ulong)(IsScalableMode ? (requesterId & 0x7F) * ScalableContextEntry.Size : (requesterId & 0xFF) * ContextEntry.Size);
     }

@@ -496,7 +496,7 @@ public sealed partial class RemappingUnit
             return FaultReason.SmContextEntryReservedBits;
         if (entry.DeviceTlbEnable && !ExtendedCapability.DeviceTlb)
             return FaultReason.SmInvalidContextEntry;
-        uint limit = 1u << (entry.PasidDirectorySizeField + 7 + 6);
+        uint limit = 1u << (entry.PasidDirectorySize + 7 + 6);
         context = new ContextCacheEntry(entry.PasidEnable, entry.RidPasid, limit, entry.PasidDirectory, entry.FaultProcessingDisable);
         return FaultReason.None;
     }
