@@ -285,7 +285,7 @@ public sealed unsafe class Iotlb : IDisposable
     /// <param name="iova">The input address.</param>
     /// <param name="space">The address space.</param>
     /// <param name="access">The request's access (read, write or both).</param>
-    /// <param name="result">On true, the translation; otherwise untouched content is not to be read.</param>
+    /// <param name="result">On true, the translation; on false, unspecified (not written, so a miss costs no store).</param>
     /// <returns>True on a hit whose permissions cover the access; false on a miss or a denied access (the caller walks).</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryTranslate(ulong iova, in IotlbSpace space, DmaAccess access, out TranslationResult result) =>
@@ -301,9 +301,9 @@ public sealed unsafe class Iotlb : IDisposable
     internal bool TryTranslateFast(ulong iova, in IotlbSpace space, DmaAccess access, out TranslationResult result)
     {
         IotlbProbe probe;
-        if (_fastCode < 0 || (probe = PrepareProbe(iova, space)).Key == 0)
+        if (_fastCode < 0 || (probe = ProbeFor(iova, space)).Key == 0)
         {
-            result = default;
+            Unsafe.SkipInit(out result);
             return false;
         }
         ulong entry = _path == IotlbProbePath.Vector256
@@ -325,12 +325,19 @@ public sealed unsafe class Iotlb : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal IotlbProbe PrepareProbe(ulong iova, in IotlbSpace space)
     {
+        IotlbProbe probe = ProbeFor(iova, space);
+        if (Sse.IsSupported)
+            Sse.Prefetch0(probe.Set);
+        return probe;
+    }
+
+    /// <summary>The set and tag of <paramref name="iova"/> for the one cached page size (see <see cref="PrepareProbe"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private IotlbProbe ProbeFor(ulong iova, in IotlbSpace space)
+    {
         ulong page = iova >> _fastShift;
         ulong key = iova >> 57 == 0 ? TagOf(page, space, _fastKeyBits) : 0;
-        ulong* set = SetPointer(page, space.SetSalt ^ _fastSalt);
-        if (Sse.IsSupported)
-            Sse.Prefetch0(set);
-        return new IotlbProbe(set, key);
+        return new IotlbProbe(SetPointer(page, space.SetSalt ^ _fastSalt), key);
     }
 
     /// <summary>
@@ -362,7 +369,7 @@ public sealed unsafe class Iotlb : IDisposable
     {
         if (entry == 0 || ((uint)access & ~(uint)entry & (uint)PermissionMask) != 0)
         {
-            result = default;
+            Unsafe.SkipInit(out result);
             return false;
         }
         int shift = PageShiftOf(entry);
