@@ -13,7 +13,7 @@ S=http://127.0.0.1:$PORT
 work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 dotnet build -c Release api/Siov.Fast.Api >/dev/null
-dotnet api/Siov.Fast.Api/bin/Release/net10.0/Siov.Fast.Api.dll --urls "$S" >"$work/server.log" 2>&1 &
+dotnet api/Siov.Fast.Api/bin/Release/net10.0/Siov.Fast.Api.dll --urls "$S" --ephemeral >"$work/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do curl -sf "$S/healthz" >/dev/null && break; sleep 0.2; done
 

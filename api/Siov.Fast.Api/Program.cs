@@ -5,10 +5,15 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
 using Siov.Fast.Api.Apis;
+using Siov.Fast.Api.Durability;
 using Siov.Fast.Api.Infrastructure;
 using Siov.Fast.Iommu;
 
+// "--ephemeral" is a bare switch; the configuration reads "--key=value".
+args = [.. args.Select(a => a == "--ephemeral" ? "--ephemeral=true" : a)];
 var builder = WebApplication.CreateBuilder(args);
 // dotnet run keeps the caller's directory (RunWorkingDirectory), so appsettings.json may not be there: log levels live here.
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
@@ -27,7 +32,9 @@ try
 {
     // Fails fast, before the server listens: a bad platform file is a start-up error.
     var coreOptions = new IommuCoreOptions { MaxDomains = limits.MaxDomains, MaxTablePagesPerDomain = limits.MaxTablePagesPerDomain };
-    builder.Services.AddSingleton(new PlatformState(PlatformLoader.Load(builder.Configuration, coreOptions), limits));
+    var platformState = new PlatformState(PlatformLoader.Load(builder.Configuration, coreOptions), limits);
+    // Registered by a factory so that the container disposes it at shutdown (the journal's lock goes with it).
+    builder.Services.AddSingleton(_ => platformState);
 }
 catch (InvalidOperationException e)
 {
@@ -107,12 +114,47 @@ if (builder.Configuration.GetValue<bool>("Siov:Sanitize"))
         unit.EnableSanitizer();
 }
 
+// Durable state: take the state directory's lock, replay its journal into the fresh platform, then journal every
+// mutating call. All of it before the server listens; a state that cannot be restored is a start-up error.
+bool inMemoryHost = app.Services.GetRequiredService<IServer>().GetType().FullName == "Microsoft.AspNetCore.TestHost.TestServer";
+StateSettings stateSettings = StateSettings.From(builder.Configuration);
+string stateDescription = "ephemeral (nothing is kept)";
+if (!stateSettings.Ephemeral && !(inMemoryHost && stateSettings.Directory == null))
+{
+    PlatformState state = app.Services.GetRequiredService<PlatformState>();
+    try
+    {
+        string directory = Path.GetFullPath(stateSettings.Directory ?? StateSettings.DefaultDirectory(state.Platform.Name));
+        StateJournal journal = StateJournal.Open(directory, state.Platform.Name, stateSettings.MaxBytes,
+            out List<JournalRecord> records, out List<string> warnings);
+        try
+        {
+            foreach (string warning in warnings)
+                StartupLog.StateWarning(app.Logger, warning);
+            TimeSpan took = JournalReplay.Restore(state, records,
+                app.Services.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions);
+            state.Journal = journal;
+            stateDescription = $"{directory} ({records.Count} calls restored in {took.TotalMilliseconds:F0} ms)";
+        }
+        catch
+        {
+            journal.Dispose();
+            throw;
+        }
+    }
+    catch (StateException e)
+    {
+        Console.Error.WriteLine("siov admin server: " + e.Message);
+        return 2;
+    }
+}
+
 // The key decision needs the addresses Kestrel really bound. It is made when the host has started (inside
 // StartAsync, before an in-memory test host hands out its client); until then mutating calls need the key.
 ApiKeyMode keyMode = app.Services.GetRequiredService<ApiKeyMode>();
 string? refusal = null;
 // The in-memory test host listens on no address at all: decide now, before it hands out a client.
-if (app.Services.GetRequiredService<IServer>().GetType().FullName == "Microsoft.AspNetCore.TestHost.TestServer")
+if (inMemoryHost)
     keyMode.Decide([]);
 app.Lifetime.ApplicationStarted.Register(() =>
 {
@@ -122,7 +164,7 @@ app.Lifetime.ApplicationStarted.Register(() =>
     {
         string platform = app.Services.GetRequiredService<PlatformState>().Platform.Name;
         string boundAddresses = string.Join(", ", addresses), keyDescription = keyMode.Describe();
-        StartupLog.Listening(app.Logger, platform, boundAddresses, keyDescription);
+        StartupLog.Listening(app.Logger, platform, boundAddresses, keyDescription, stateDescription);
     }
 });
 await app.StartAsync();

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Siov.Fast.Api.Durability;
 using Siov.Fast.Api.Infrastructure;
 using Siov.Fast.Vfio;
 
@@ -11,15 +12,15 @@ internal static class ContainersApi
     {
         RouteGroupBuilder containers = app.MapGroup("/containers").WithTags("containers").WithControlLock();
         containers.MapGet("/", List).WithName("ListContainers").WithSummary("VFIO containers: groups, domains, and the number and bytes of their mappings (GET /containers/{id} lists them)");
-        containers.MapPost("/", Create).WithName("CreateContainer").WithSummary("Open a VFIO type1 container");
+        containers.MapPost("/", Create).WithName("CreateContainer").WithJournal().WithSummary("Open a VFIO type1 container");
         containers.MapGet("/{id}", Get).WithName("GetContainer").WithSummary("Groups, domains, DMA mappings and pinned ranges");
-        containers.MapDelete("/{id}", Delete).WithName("DeleteContainer")
+        containers.MapDelete("/{id}", Delete).WithName("DeleteContainer").WithJournal()
             .WithSummary("Close a container: every group is detached (normal and aux), its domains freed, its mappings dropped");
-        containers.MapPost("/{id}/groups", AttachGroup).WithName("ContainerAttachGroup")
+        containers.MapPost("/{id}/groups", AttachGroup).WithName("ContainerAttachGroup").WithJournal()
             .WithSummary("vfio_iommu_type1_attach_group: {group}; mdev groups are aux-attached through their iommu_device");
-        containers.MapDelete("/{id}/groups/{group}", DetachGroup).WithName("ContainerDetachGroup").WithSummary("vfio_iommu_type1_detach_group");
-        containers.MapPost("/{id}/dma", MapDma).WithName("ContainerMapDma").WithSummary("VFIO_IOMMU_MAP_DMA: {iova, hpa, size, prot} into every domain");
-        containers.MapDelete("/{id}/dma", UnmapDma).WithName("ContainerUnmapDma")
+        containers.MapDelete("/{id}/groups/{group}", DetachGroup).WithName("ContainerDetachGroup").WithJournal().WithSummary("vfio_iommu_type1_detach_group");
+        containers.MapPost("/{id}/dma", MapDma).WithName("ContainerMapDma").WithJournal().WithSummary("VFIO_IOMMU_MAP_DMA: {iova, hpa, size, prot} into every domain");
+        containers.MapDelete("/{id}/dma", UnmapDma).WithName("ContainerUnmapDma").WithJournal()
             .WithSummary("VFIO_IOMMU_UNMAP_DMA of ?iova=&size= (type1v2: a mapping cut in two is EINVAL)");
         return app;
     }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Siov.Fast.Api.Durability;
 using Siov.Fast.Api.Infrastructure;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
@@ -23,26 +24,27 @@ internal static class DomainsApi
     {
         RouteGroupBuilder domains = app.MapGroup("/domains").WithTags("domains").WithControlLock();
         domains.MapGet("/", List).WithName("ListDomains").WithSummary("Live domains");
-        domains.MapPost("/", Create).WithName("CreateDomain").WithSummary("iommu_domain_alloc: type BLOCKED, IDENTITY, UNMANAGED or DMA");
+        domains.MapPost("/", Create).WithName("CreateDomain").WithJournal().WithSummary("iommu_domain_alloc: type BLOCKED, IDENTITY, UNMANAGED or DMA");
         domains.MapGet("/{id}", Get).WithName("GetDomain").WithSummary("One domain with its groups, aux devices, PASID and per-unit domain ids");
-        domains.MapDelete("/{id}", Delete).WithName("DeleteDomain").WithSummary("iommu_domain_free (EBUSY while attached)");
+        domains.MapDelete("/{id}", Delete).WithName("DeleteDomain").WithJournal().WithSummary("iommu_domain_free (EBUSY while attached)");
 
         domains.MapGet("/{id}/mappings", ListMappings).WithName("ListMappings")
             .WithSummary($"Page-table leaves in IOVA order from ?start= (default 0x0), at most ?limit= (default {DefaultListedMappings}, at most {MaxListedMappings}); a Link header with rel=\"next\" names the next page");
-        domains.MapPost("/{id}/mappings", Map).WithName("MapRange").WithSummary("iommu_map: iova, hpa, size as \"0x...\" hex, prot r|w|rw");
+        domains.MapPost("/{id}/mappings", Map).WithName("MapRange").WithJournal().WithSummary("iommu_map: iova, hpa, size as \"0x...\" hex, prot r|w|rw");
         // Reads its own body before taking the control lock, so it is mapped outside the locked group.
         app.MapPost("/domains/{id}/mappings/batch", MapBatch).WithName("MapRanges").WithTags("domains")
             .Accepts<MapBatchRequest>("application/json")
             .Produces<MapBatchResult>()
             .WithBodyLimit(int.MaxValue) // the route reads at most Siov:Limits:MaxBatchBodyBytes itself
+            .WithMetadata(JournalMetadata.Journaled) // journals its parsed batch itself (MapBatchRecord)
             .WithSummary($"Many iommu_map calls in one request (at most {MaxMapBatch}); all or nothing: an error names the failing index and leaves the domain, and the table memory, as they were");
-        domains.MapDelete("/{id}/mappings", Unmap).WithName("UnmapRange")
+        domains.MapDelete("/{id}/mappings", Unmap).WithName("UnmapRange").WithJournal()
             .WithSummary("iommu_unmap of ?iova=&size=; answers the bytes unmapped (a partly covered superpage goes whole)");
 
         domains.MapGet("/{id}/attachments", ListAttachments).WithName("ListAttachments").WithSummary("Groups, aux devices and PASID attachments of the domain");
-        domains.MapPost("/{id}/attachments", Attach).WithName("Attach")
+        domains.MapPost("/{id}/attachments", Attach).WithName("Attach").WithJournal()
             .WithSummary("Attach: {group} or {device} normally; {device, aux:true} as an aux domain (answer carries the PASID); {group, device, aux:true} for an mdev group; {device|group, pasid} at a PASID");
-        domains.MapDelete("/{id}/attachments", Detach).WithName("Detach")
+        domains.MapDelete("/{id}/attachments", Detach).WithName("Detach").WithJournal()
             .WithSummary("Detach with the same fields as query parameters: ?group=, ?device=, &aux=true, &pasid=");
         return app;
     }
@@ -115,18 +117,23 @@ internal static class DomainsApi
                     mappings[i] = new IoMapping(iova, hpa, size, prot);
                 }
             }
-            return await state.RunLockedAsync<IResult>(() =>
-            {
-                if (!Lookup.Domain(state, id, out IommuDomain? domain, out ProblemHttpResult? problem))
-                    return problem;
-                domain.MapBatch(mappings); // all or nothing: on an error nothing was written and no frame was taken
-                return TypedResults.Ok(new MapBatchResult(mappings.Length));
-            }, cancellation).ConfigureAwait(false);
+            return await state.RunLockedAsync(
+                () => state.RunJournaled("MapRanges", () => MapBatchRecord.Encode(id, mappings), () => ApplyMapBatch(state, id, mappings)),
+                cancellation).ConfigureAwait(false);
         }
         finally
         {
             state.BatchGate.Release();
         }
+    }
+
+    /// <summary>The locked, journalled part of a batch map (and its replay).</summary>
+    public static IResult ApplyMapBatch(PlatformState state, int id, IoMapping[] mappings)
+    {
+        if (!Lookup.Domain(state, id, out IommuDomain? domain, out ProblemHttpResult? problem))
+            return problem;
+        domain.MapBatch(mappings); // all or nothing: on an error nothing was written and no frame was taken
+        return TypedResults.Ok(new MapBatchResult(mappings.Length));
     }
 
     public static Results<Ok<UnmapDto>, ProblemHttpResult> Unmap(int id, string? iova, string? size, PlatformState state)

@@ -1,5 +1,6 @@
 using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Siov.Fast.Api.Durability;
 using Siov.Fast.Api.Infrastructure;
 using Siov.Fast.Hardware.Vtd;
 
@@ -12,7 +13,7 @@ internal static class FaultsApi
     {
         app.MapGet("/faults", List).WithName("ListFaults").WithTags("faults")
             .WithSummary("Recorded faults per unit (oldest first, not drained); ?format=linux answers text/plain lines as Linux prints them");
-        app.MapDelete("/faults", Drain).WithName("DrainFaults").WithTags("faults")
+        app.MapDelete("/faults", Drain).WithName("DrainFaults").NotJournaled().WithTags("faults")
             .WithSummary("Drain every unit's fault log and clear primary fault overflow; answers what was drained");
         app.MapGet("/stats", Stats).WithName("GetStats").WithTags("stats")
             .WithSummary("Per-unit counters: translations, IOTLB hits/misses, walks, invalidations, faults");

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Siov.Fast.Api.Durability;
 using Siov.Fast.Api.Infrastructure;
 using Siov.Fast.Iommu;
 
@@ -13,9 +14,9 @@ internal static class MdevApi
             .WithSummary("mdev_supported_types of every parent (or ?parent=), with available_instances");
         RouteGroupBuilder mdevs = app.MapGroup("/mdevs").WithTags("mdev").WithControlLock();
         mdevs.MapGet("/", List).WithName("ListMdevs").WithSummary("Mediated devices");
-        mdevs.MapPost("/", Create).WithName("CreateMdev").WithSummary("Create an mdev: {parent, type, uuid?} (a UUID is generated when absent)");
+        mdevs.MapPost("/", Create).WithName("CreateMdev").WithJournal(FixMdevUuid).WithSummary("Create an mdev: {parent, type, uuid?} (a UUID is generated when absent)");
         mdevs.MapGet("/{uuid}", Get).WithName("GetMdev").WithSummary("One mdev with its group, iommu_device and domain");
-        mdevs.MapDelete("/{uuid}", Remove).WithName("RemoveMdev").WithSummary("Remove an mdev (EBUSY while its group is attached or in a container)");
+        mdevs.MapDelete("/{uuid}", Remove).WithName("RemoveMdev").WithJournal().WithSummary("Remove an mdev (EBUSY while its group is attached or in a container)");
         return app;
     }
 
@@ -45,6 +46,14 @@ internal static class MdevApi
         PciDevice parent = Lookup.DeviceOrThrow(state, request.Parent, "parent");
         MediatedDevice mdev = state.Platform.Core.MdevCreate(parent, request.Type, uuid);
         return TypedResults.Created($"/mdevs/{mdev.Uuid}", Dto.Mdev(state.Platform.Core, mdev));
+    }
+
+    /// <summary>Chooses the UUID of an mdev created without one before the call is journalled, so a replay creates the
+    /// same one.</summary>
+    private static void FixMdevUuid(IList<object?> arguments)
+    {
+        if (arguments[0] is CreateMdevRequest { Uuid: null } request)
+            arguments[0] = request with { Uuid = Guid.NewGuid().ToString() };
     }
 
     public static Results<Ok<MdevDto>, ProblemHttpResult> Get(string uuid, PlatformState state)

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Siov.Fast.Api.Durability;
 using Siov.Fast.Api.Infrastructure;
 using Siov.Fast.Iommu;
 
@@ -17,8 +18,8 @@ internal static class PlatformApi
         devices.MapGet("/", ListDevices).WithName("ListDevices").WithSummary("PCI devices with their unit, group, domain and PASIDs");
         devices.MapGet("/{bdf}", GetDevice).WithName("GetDevice").WithSummary("One PCI device, by SSSS:BB:DD.F or BB:DD.F");
         devices.MapGet("/{bdf}/features/aux", GetAux).WithName("GetAuxFeature").WithSummary("IOMMU_DEV_FEAT_AUX: supported and enabled");
-        devices.MapPost("/{bdf}/features/aux", EnableAux).WithName("EnableAuxFeature").WithSummary("Enable IOMMU_DEV_FEAT_AUX (iommu_dev_enable_feature)");
-        devices.MapDelete("/{bdf}/features/aux", DisableAux).WithName("DisableAuxFeature").WithSummary("Disable IOMMU_DEV_FEAT_AUX (EBUSY while aux domains are attached)");
+        devices.MapPost("/{bdf}/features/aux", EnableAux).WithName("EnableAuxFeature").WithJournal().WithSummary("Enable IOMMU_DEV_FEAT_AUX (iommu_dev_enable_feature)");
+        devices.MapDelete("/{bdf}/features/aux", DisableAux).WithName("DisableAuxFeature").WithJournal().WithSummary("Disable IOMMU_DEV_FEAT_AUX (EBUSY while aux domains are attached)");
 
         RouteGroupBuilder groups = app.MapGroup("/groups").WithTags("groups").WithControlLock();
         groups.MapGet("/", ListGroups).WithName("ListGroups").WithSummary("iommu groups with member devices in sysfs form");

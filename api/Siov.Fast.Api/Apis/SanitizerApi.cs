@@ -1,3 +1,4 @@
+using Siov.Fast.Api.Durability;
 using Siov.Fast.Api.Infrastructure;
 using Siov.Fast.Hardware.Vtd;
 
@@ -11,7 +12,7 @@ internal static class SanitizerApi
     {
         app.MapGet("/sanitizer", Get).WithName("GetSanitizer").WithTags("sanitizer")
             .WithSummary("Per unit: whether the invalidation sanitizer is on, comparisons made, stale translations found and the newest reports");
-        app.MapPost("/sanitizer", Enable).WithName("EnableSanitizer").WithTags("sanitizer")
+        app.MapPost("/sanitizer", Enable).WithName("EnableSanitizer").WithControlLock().WithJournal().WithTags("sanitizer")
             .WithSummary("Switch the invalidation sanitizer on for every unit (translations then also walk memory: a checking mode)");
         return app;
     }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Siov.Fast.Api.Durability;
 using Siov.Fast.Platforms;
 using Siov.Fast.Vfio;
 
@@ -17,6 +18,9 @@ internal sealed class PlatformState(ModelledPlatform platform, ServerLimits limi
     public ModelledPlatform Platform { get; } = platform;
 
     public ServerLimits Limits { get; } = limits;
+
+    /// <summary>The durable journal of mutating calls, attached after the restore; null when ephemeral.</summary>
+    public StateJournal? Journal { get; set; }
 
     public ConcurrentDictionary<int, VfioContainer> Containers { get; } = new();
 
@@ -52,6 +56,7 @@ internal sealed class PlatformState(ModelledPlatform platform, ServerLimits limi
         foreach (VfioContainer container in Containers.Values)
             container.Dispose();
         Platform.Dispose();
+        Journal?.Dispose();
         ControlLock.Dispose();
         BatchGate.Dispose();
     }

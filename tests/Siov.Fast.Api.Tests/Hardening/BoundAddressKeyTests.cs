@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Text.RegularExpressions;
 
 namespace Siov.Fast.Api.Tests.Hardening;
 
@@ -8,56 +7,13 @@ namespace Siov.Fast.Api.Tests.Hardening;
 /// Defect 5: the API key is decided from the addresses the server really bound, whatever configured them.
 /// These start the real server (Kestrel, not the in-memory test host) as a child process on port 0.
 /// </summary>
-public sealed partial class BoundAddressKeyTests
+public sealed class BoundAddressKeyTests
 {
-    private static readonly string ServerDll = Path.Combine(AppContext.BaseDirectory, "Siov.Fast.Api.dll");
+    // These servers share no state (the default directory would be one lock).
+    private static Task<(Process Process, string? Address, string Output)> StartAsync(IDictionary<string, string> environment, params string[] args) =>
+        RealServer.StartAsync(environment, [.. args, "--ephemeral"]);
 
-    /// <summary>Starts the server; returns the process and, once it listens, its first address (null if it exited).</summary>
-    private static async Task<(Process Process, string? Address, string Output)> StartAsync(IDictionary<string, string> environment, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(ServerDll);
-        foreach (string arg in args)
-            start.ArgumentList.Add(arg);
-        start.Environment.Remove("SIOV_API_KEY");
-        start.Environment.Remove("ASPNETCORE_URLS");
-        start.Environment["Logging__Console__FormatterName"] = "simple";
-        foreach ((string key, string value) in environment)
-            start.Environment[key] = value;
-        var process = Process.Start(start)!;
-        var output = new System.Text.StringBuilder();
-        var listening = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        process.OutputDataReceived += (_, e) =>
-        {
-            lock (output)
-                output.AppendLine(e.Data);
-            if (e.Data != null && ListeningLine().Match(e.Data) is { Success: true } m)
-                listening.TrySetResult(m.Groups["address"].Value);
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            lock (output)
-                output.AppendLine(e.Data);
-        };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        Task exited = process.WaitForExitAsync();
-        // Bounded: a server that neither listens nor exits within a minute fails the test instead of hanging it.
-        Task first = await Task.WhenAny(listening.Task, exited, Task.Delay(TimeSpan.FromSeconds(60)));
-        string? address = first == listening.Task ? await listening.Task : null;
-        if (first == exited)
-            await process.WaitForExitAsync(); // flushes the redirected output
-        lock (output)
-            return (process, address, output.ToString());
-    }
-
-    private static void Stop(Process process)
-    {
-        if (!process.HasExited)
-            process.Kill(entireProcessTree: true);
-        process.WaitForExit(10_000);
-        process.Dispose();
-    }
+    private static void Stop(Process process) => RealServer.Stop(process);
 
     [Theory]
     [InlineData("--Kestrel:Endpoints:Http:Url=http://0.0.0.0:0")]
@@ -161,6 +117,4 @@ public sealed partial class BoundAddressKeyTests
         }
     }
 
-    [GeneratedRegex(@"siov admin server: platform \S+ on (?<address>http://[^,;\s]+)")]
-    private static partial Regex ListeningLine();
 }
