@@ -103,6 +103,7 @@ RouteGroupBuilder api = app.MapGroup("");
 api.MapPlatformApi();
 api.MapDomainsApi();
 api.MapMdevApi();
+api.MapMdevDefinitionsApi();
 api.MapContainersApi();
 api.MapFaultsApi();
 api.MapTranslateApi();
@@ -134,6 +135,9 @@ if (!stateSettings.Ephemeral && !(inMemoryHost && stateSettings.Directory == nul
             TimeSpan took = JournalReplay.Restore(state, records,
                 app.Services.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions);
             state.Journal = journal;
+            // mdevctl's start: auto, as when a parent appears at boot (each start journalled like a call).
+            foreach (string failure in MdevDefinitionsApi.StartAuto(state))
+                StartupLog.StateWarning(app.Logger, failure);
             stateDescription = $"{directory} ({records.Count} calls restored in {took.TotalMilliseconds:F0} ms)";
         }
         catch

@@ -50,6 +50,7 @@ public static class SiovCommand
         var root = new RootCommand("siov: Siov.Fast IOMMU model tools");
         root.Subcommands.Add(platform);
         root.Subcommands.Add(sanitizer);
+        root.Subcommands.Add(MdevCommand.Create(url, output, error));
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
     }
 

@@ -36,6 +36,12 @@ internal static class JournalReplay
         ["EnableAuxFeature"] = (a, s) => PlatformApi.EnableAux(a.Get<string>(0)!, s),
         ["DisableAuxFeature"] = (a, s) => PlatformApi.DisableAux(a.Get<string>(0)!, s),
         ["EnableSanitizer"] = (a, s) => SanitizerApi.Enable(s),
+        ["DefineMdev"] = (a, s) => MdevDefinitionsApi.Define(a.Get<DefineMdevRequest>(0), s),
+        ["ImportMdevDefinitions"] = (a, s) => MdevDefinitionsApi.Import(a.Get<JsonElement>(0), a.Get<string>(1), a.Get<string>(2), s),
+        ["ModifyMdev"] = (a, s) => MdevDefinitionsApi.Modify(a.Get<string>(0)!, a.Get<ModifyMdevRequest>(1), s),
+        ["UndefineMdev"] = (a, s) => MdevDefinitionsApi.Undefine(a.Get<string>(0)!, s),
+        ["StartMdev"] = (a, s) => MdevDefinitionsApi.Start(a.Get<string>(0)!, s),
+        ["StopMdev"] = (a, s) => MdevDefinitionsApi.Stop(a.Get<string>(0)!, s),
     };
 
     /// <summary>The names of the journalled endpoints that replay by their JSON arguments; <c>MapRanges</c> has a

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Siov.Fast.Api.Durability;
+using Siov.Fast.Api.Mdevctl;
 using Siov.Fast.Platforms;
 using Siov.Fast.Vfio;
 
@@ -23,6 +24,9 @@ internal sealed class PlatformState(ModelledPlatform platform, ServerLimits limi
     public StateJournal? Journal { get; set; }
 
     public ConcurrentDictionary<int, VfioContainer> Containers { get; } = new();
+
+    /// <summary>mdevctl's defined mdevs, by UUID (read and changed under <see cref="ControlLock"/>).</summary>
+    public SortedDictionary<Guid, MdevDefinition> MdevDefinitions { get; } = [];
 
     /// <summary>Held by every object-model call (domains, groups, devices, mdevs, containers), reads included.</summary>
     public SemaphoreSlim ControlLock { get; } = new(1, 1);

@@ -43,6 +43,10 @@ internal sealed class ServerLimits
 
     /// <summary>Batch calls whose bodies are read and worked on at once; more wait (without their bodies being read)
     /// until one ends or their client goes away. Default 4.</summary>
+    /// <summary>Most mdev definitions (mdevctl's defined devices) the server keeps; more answer ENOSPC.</summary>
+    [Range(1, 1 << 16)]
+    public int MaxMdevDefinitions { get; set; } = 1024;
+
     [Range(1, 1024)]
     public int MaxBatchesInFlight { get; set; } = 4;
 }
