@@ -8,11 +8,17 @@ namespace Siov.Fast;
 /// PASID (the PCIe PASID TLP prefix), the input address and the access type. 16 bytes,
 /// blittable, so batches are plain arrays.
 /// </summary>
-/// <remarks>Layout: bytes 0-7 IOVA, 8-11 PASID, 12-13 requester id, 14 access, 15 flags (bit 0: PASID present).</remarks>
+/// <remarks>Layout: bytes 0-7 IOVA, 8-11 PASID, 12-13 requester id, 14 access, 15 flags (bit 0: PASID present;
+/// bit 1: privileged, the PASID prefix's PMR; bit 2: execute, its ER).</remarks>
 [StructLayout(LayoutKind.Sequential, Pack = 8, Size = 16)]
 public readonly struct DmaRequest : IEquatable<DmaRequest>
 {
     private const byte HasPasidFlag = 1;
+    private const int AttributeShift = 1;
+
+    /// <summary>The flags byte of a request with a PASID and no attributes: the only value the caches' hit path
+    /// looks up by PASID (see <c>ContextCacheEntry.Lookup</c>).</summary>
+    internal const byte PlainPasidFlags = HasPasidFlag;
 
     private readonly ulong _iova;
     private readonly uint _pasid;
@@ -32,6 +38,33 @@ public readonly struct DmaRequest : IEquatable<DmaRequest>
         _requesterId = requesterId;
         _access = (byte)access;
         _flags = pasid.HasValue ? HasPasidFlag : (byte)0;
+    }
+
+    /// <summary>Creates a request with PASID-prefix attributes (VT-d spec 3.4.4: privileged and execute requests).</summary>
+    /// <param name="requesterId">Requester id.</param>
+    /// <param name="pasid">The PASID; attributes travel in the PASID prefix, so a request with attributes needs one.</param>
+    /// <param name="iova">The input address.</param>
+    /// <param name="access">Read, Write or both.</param>
+    /// <param name="attributes">Privileged (supervisor) and execute.</param>
+    /// <exception cref="ArgumentException">Attributes without a PASID, or undefined attribute bits.</exception>
+    public DmaRequest(ushort requesterId, uint? pasid, ulong iova, DmaAccess access, DmaRequestAttributes attributes)
+        : this(requesterId, pasid, iova, access)
+    {
+        if (((uint)attributes & ~3u) != 0)
+            throw new ArgumentException($"undefined request attributes 0x{(uint)attributes:x}", nameof(attributes));
+        if (attributes != DmaRequestAttributes.None && !pasid.HasValue)
+            throw new ArgumentException("privileged and execute requests carry a PASID prefix: give a PASID", nameof(attributes));
+        _flags |= (byte)((uint)attributes << AttributeShift);
+    }
+
+    /// <summary>The privileged and execute attributes of the PASID prefix.</summary>
+    public DmaRequestAttributes Attributes => (DmaRequestAttributes)(_flags >> AttributeShift);
+
+    /// <summary>The flags byte (bit 0 PASID present, bits 2:1 the attributes): one compare tells a plain request.</summary>
+    internal byte Flags
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _flags;
     }
 
     /// <summary>The input address.</summary>
@@ -78,5 +111,6 @@ public readonly struct DmaRequest : IEquatable<DmaRequest>
 
     /// <inheritdoc/>
     public override string ToString() =>
-        $"{RequesterIds.Format(RequesterId)} {(HasPasid ? "PASID " + Throw.Hex(Pasid) : "NO_PASID")} {Throw.Hex(Iova)} {Access}";
+        $"{RequesterIds.Format(RequesterId)} {(HasPasid ? "PASID " + Throw.Hex(Pasid) : "NO_PASID")} {Throw.Hex(Iova)} {Access}"
+        + (Attributes == DmaRequestAttributes.None ? "" : " " + Attributes);
 }

@@ -43,9 +43,18 @@ internal sealed class ContextCacheEntry
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TranslationTarget? Lookup(in DmaRequest request)
     {
-        if (!request.HasPasid)
+        // One compare per case: no PASID and no attributes, or a PASID and no attributes. A privileged or execute
+        // request gets null, so it takes the slow path (its rights differ from the user rights the IOTLB caches).
+        byte flags = request.Flags;
+        if (flags == 0)
             return NoPasid;
-        uint pasid = request.Pasid;
+        return flags == DmaRequest.PlainPasidFlags ? LookupPasid(request.Pasid) : null;
+    }
+
+    /// <summary>The PASID-cache entry of <paramref name="pasid"/>, whatever the request's attributes; null on a miss.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public TranslationTarget? LookupPasid(uint pasid)
+    {
         if (pasid >= PasidLimit || !PasidEnabled)
             return null;
         TranslationTarget?[]? row = _pasidCache[pasid >> 6];

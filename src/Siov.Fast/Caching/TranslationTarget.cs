@@ -7,8 +7,11 @@ namespace Siov.Fast.Caching;
 /// once here so a translation that hits needs no lookup of its (DID, PASID) pair.
 /// </summary>
 internal sealed class TranslationTarget(bool passThrough, ushort domainId, uint pasidTag, ulong root, int levels, bool faultProcessingDisable,
-    IotlbSpace space)
+    IotlbSpace space, FirstLevelPolicy firstLevel = default)
 {
+    /// <summary>For a first-level PASID entry (PGTT 001b): on, with its controls; <see cref="Root"/> is then FLPTPTR and
+    /// <see cref="Levels"/> 4 or 5.</summary>
+    public readonly FirstLevelPolicy FirstLevel = firstLevel;
     public readonly bool PassThrough = passThrough;
     public readonly ushort DomainId = domainId;
     public readonly uint PasidTag = pasidTag;

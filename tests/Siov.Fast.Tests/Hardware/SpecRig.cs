@@ -74,6 +74,10 @@ internal sealed class SpecRig : IDisposable
     public static SpecRig Scalable() => new(
         UnitPresets.ScalableCapability.Encode(), UnitPresets.ScalableExtendedCapability.Encode(), null);
 
+    /// <summary>The scalable unit with more ECAP_REG bits set (e.g. ERS, bit 30).</summary>
+    public static SpecRig ScalableWith(ulong extraExtendedCapability) => new(
+        UnitPresets.ScalableCapability.Encode(), UnitPresets.ScalableExtendedCapability.Encode() | extraExtendedCapability, null);
+
     public DmaOutcome Dma(ushort sourceId, uint? pasid, ulong iova, DmaAccess access)
     {
         var r = Unit.Translate(sourceId, pasid, iova, access);

@@ -271,12 +271,12 @@ public class RegisterTests
     public void ScalablePreset_EncodesToHandValue_MatchingItsDoc()
     {
         // ND 6 = 0x06; SAGAW 0b01110 = 0x0e; MGAW 57 -> 0x38; FRO 0x40; byte 4 = SLLPS 3 << 2 | PSI 0x80 = 0x8c;
-        // NFR 8 -> 0x07; MAMV 45 | DWD | DRD = 0xed; byte 7 = 0 (no first level, no posted interrupts).
+        // NFR 8 -> 0x07; MAMV 45 | DWD | DRD = 0xed; byte 7 = FL1GP 0x01 | FL5LP 0x10 (no posted interrupts).
         ulong cap = UnitPresets.ScalableCapability.Encode();
-        Assert.Equal(0x00ed_078c_4038_0e06UL, cap);
-        // Against the Sapphire Rapids image: SAGAW bit 1 (3-level) and NFR (8 records) added; PLMR, PHMR, ZLR,
-        // FL1GP, PI and FL5LP taken out (nothing models them).
-        Assert.Equal(0x1900_0700_0040_0260UL, cap ^ SprCap);
+        Assert.Equal(0x11ed_078c_4038_0e06UL, cap);
+        // Against the Sapphire Rapids image: SAGAW bit 1 (3-level) and NFR (8 records) added; PLMR, PHMR, ZLR and PI
+        // taken out (nothing models them).
+        Assert.Equal(0x0800_0700_0040_0260UL, cap ^ SprCap);
         var c = CapabilityRegister.Decode(cap);
         Assert.Equal(65536, c.NumberOfDomains);
         Assert.True(c.SupportsLevels(3) && c.SupportsLevels(4) && c.SupportsLevels(5));
@@ -285,13 +285,15 @@ public class RegisterTests
         Assert.True(c.PageSelectiveInvalidation);
         Assert.Equal(8, c.NumberOfFaultRecordingRegisters);
 
-        // byte 0 = C | QI | DT | PT = 0x47; IRO 0x50; byte 4 = PSS 19 << 3 = 0x98; byte 5 = PASID 0x01 | SMTS 0x08 |
-        // SLTS 0x40 = 0x49; byte 6 = SMPWCS | RPS = 0x03. No IR, EIM, SC, MHMV, PRS, SRS, NWFS, EAFS, DIT, PDS, SLADS.
+        // byte 0 = C | QI | DT | PT = 0x47; IRO 0x50; byte 3 = SRS 0x80; byte 4 = PSS 19 << 3 = 0x98; byte 5 = PASID 0x01 |
+        // SMTS 0x08 | SLTS 0x40 | FLTS 0x80 = 0xc9; byte 6 = SMPWCS | RPS = 0x03. No IR, EIM, SC, MHMV, PRS, ERS, NWFS,
+        // EAFS, DIT, PDS, SLADS, NEST.
         ulong ecap = UnitPresets.ScalableExtendedCapability.Encode();
-        Assert.Equal(0x0003_4998_0000_5047UL, ecap);
+        Assert.Equal(0x0003_c998_8000_5047UL, ecap);
         var e = ExtendedCapabilityRegister.Decode(ecap);
         Assert.True(e.PassThrough && e.DeviceTlb && e.Pasid && e.RidPasid && e.ScalableMode && e.SecondLevelTranslation);
-        Assert.False(e.FirstLevelTranslation);
+        Assert.True(e.FirstLevelTranslation && e.SupervisorRequest);
+        Assert.False(e.ExecuteRequest || e.NestedTranslation);
         Assert.Equal(20, e.PasidWidth);
     }
 

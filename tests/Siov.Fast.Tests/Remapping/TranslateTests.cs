@@ -223,7 +223,9 @@ public class TranslateTests
         s.Unit.SetupPasidSecondLevel(0x0100, 1, 1, t2);
         ulong pasidEntry = s.Unit.GetPasidEntryAddress(0x0100, 1)!.Value;
         ulong q0 = s.Memory.ReadUInt64(pasidEntry);
-        s.Memory.WriteUInt64(pasidEntry, (q0 & ~(7UL << 6)) | 1UL << 6); // PGTT = 001b: first-level, not supported here
+        s.Memory.WriteUInt64(pasidEntry, (q0 & ~(7UL << 6)) | 3UL << 6); // PGTT = 011b: nested, not modelled
+        Assert.Equal(FaultReason.SmInvalidPasidEntry, s.Unit.Translate(0x0100, 1, 0, DmaAccess.Read).Fault);
+        s.Memory.WriteUInt64(pasidEntry, (q0 & ~(7UL << 6)) | 5UL << 6); // PGTT = 101b: reserved
         Assert.Equal(FaultReason.SmInvalidPasidEntry, s.Unit.Translate(0x0100, 1, 0, DmaAccess.Read).Fault);
         s.Memory.WriteUInt64(pasidEntry, q0 | 1UL << 10);                  // reserved bit 10
         Assert.Equal(FaultReason.SmPasidEntryReservedBits, s.Unit.Translate(0x0100, 1, 0, DmaAccess.Read).Fault);

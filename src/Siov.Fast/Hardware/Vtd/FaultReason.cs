@@ -77,12 +77,28 @@ public enum FaultReason : byte
     SmPasidEntryReservedBits = 0x5A,
     /// <summary>5Bh: the PASID table entry is invalid (PGTT or AW not supported).</summary>
     SmInvalidPasidEntry = 0x5B,
+    /// <summary>5Ch: an execute request met a PASID entry whose ERE is clear.</summary>
+    SmExecuteRequestsNotEnabled = 0x5C,
+    /// <summary>5Dh: a privileged (supervisor) request met a PASID entry whose SRE is clear.</summary>
+    SmSupervisorRequestsNotEnabled = 0x5D,
+    /// <summary>70h: a first-level paging entry could not be accessed.</summary>
+    SmFirstLevelAccessError = 0x70,
+    /// <summary>71h: the present bit of a first-level paging entry is clear.</summary>
+    SmFirstLevelNotPresent = 0x71,
+    /// <summary>72h: reserved bits set in a first-level paging entry.</summary>
+    SmFirstLevelReservedBits = 0x72,
     /// <summary>78h: a second-level paging entry could not be accessed.</summary>
     SmSecondLevelAccessError = 0x78,
     /// <summary>79h: R and W of a second-level paging entry are both clear (not present).</summary>
     SmSecondLevelNotPresent = 0x79,
     /// <summary>7Ah: reserved bits set in a second-level paging entry.</summary>
     SmSecondLevelReservedBits = 0x7A,
+    /// <summary>80h: the input address of a first-level translation is not canonical.</summary>
+    SmNonCanonicalAddress = 0x80,
+    /// <summary>81h: a user request met U/S = 0 in a first-level entry.</summary>
+    SmUserAccessDenied = 0x81,
+    /// <summary>82h: an execute request without execute permission (XD with NXE, or SMEP).</summary>
+    SmNoExecutePermission = 0x82,
     /// <summary>83h: the address is beyond the address width of the PASID entry (or MGAW).</summary>
     SmAddressBeyondWidth = 0x83,
     /// <summary>85h: a write request without write permission.</summary>

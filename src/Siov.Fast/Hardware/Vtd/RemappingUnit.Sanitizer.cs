@@ -95,6 +95,8 @@ public sealed partial class RemappingUnit
         }
         if (target!.PassThrough)
             return new TranslationResult(request.Iova, VtdPaging.PageShift, DmaProtection.ReadWrite, FaultReason.None);
+        if (target.FirstLevel.Enabled)
+            return FreshFirstLevel(request, target);
         WalkResult walk = _walker.Walk(target.Root, target.Levels, request.Iova, request.Access);
         return walk.IsSuccess
             ? new TranslationResult(walk.Hpa, VtdPaging.LevelShift(walk.Level), walk.Permissions, FaultReason.None)
@@ -108,7 +110,8 @@ public sealed partial class RemappingUnit
     {
         ushort rid = request.RequesterId;
         ContextCacheEntry? cachedContext = Volatile.Read(ref _contextCache[rid]);
-        TranslationTarget? cachedTarget = cachedContext?.Lookup(request);
+        TranslationTarget? cachedTarget = cachedContext == null ? null
+            : request.HasPasid ? cachedContext.LookupPasid(request.Pasid) : Volatile.Read(ref cachedContext.NoPasid);
         MemoryWriteLog? log = _memory.WriteLog;
         if (log is null || cachedContext is null)
             return;
@@ -205,4 +208,21 @@ public sealed partial class RemappingUnit
 
     private static bool SameTarget(TranslationTarget? a, TranslationTarget? b) =>
         a is null ? b is null : b is not null && a.PassThrough == b.PassThrough && a.DomainId == b.DomainId && a.Root == b.Root && a.Levels == b.Levels;
+
+    /// <summary>The first-level answer from memory now, without setting A or D (a look, not a translation).</summary>
+    private TranslationResult FreshFirstLevel(in DmaRequest request, TranslationTarget target)
+    {
+        DmaRequestAttributes attributes = request.Attributes;
+        if ((attributes & DmaRequestAttributes.Privileged) != 0 && !target.FirstLevel.SupervisorRequests)
+            return TranslationResult.Faulted(FaultReason.SmSupervisorRequestsNotEnabled);
+        if ((attributes & DmaRequestAttributes.Execute) != 0 && !target.FirstLevel.ExecuteRequests)
+            return TranslationResult.Faulted(FaultReason.SmExecuteRequestsNotEnabled);
+        FirstLevelWalk walk = _firstLevelWalker.Walk(target.Root, target.Levels, request.Iova, FirstLevelModeOf(request, target.FirstLevel),
+            updateAccessedDirty: false);
+        if (!walk.IsSuccess)
+            return TranslationResult.Faulted(FirstLevelFaultReason(walk.Status));
+        // A write would set D: its rights are those the translation reports once it has.
+        DmaProtection rights = (request.Access & DmaAccess.Write) != 0 ? walk.Permissions : FirstLevelRights(walk);
+        return new TranslationResult(walk.PageHpa | (request.Iova & ((1UL << walk.PageShift) - 1)), walk.PageShift, rights, FaultReason.None);
+    }
 }

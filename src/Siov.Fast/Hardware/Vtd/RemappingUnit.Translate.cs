@@ -212,6 +212,8 @@ public sealed partial class RemappingUnit
         if (target == null || target.PassThrough)
             return;
         _iotlb.Prefetch(request.Iova, target.Space);
+        if (target.FirstLevel.Enabled)
+            return; // the walk-ahead prefetch follows second-level tables
         _walker.PrefetchWalk(target.Root, target.Levels, request.Iova);
     }
 
@@ -247,7 +249,8 @@ public sealed partial class RemappingUnit
             FaultReason reason = ResolveTarget(request, counters, out target, out bool suppress);
             if (target == null)
                 return Fault(request, reason, suppress, counters);
-            if (_iotlb.TryTranslate(request.Iova, target.Space, request.Access, out TranslationResult hit))
+            // The IOTLB holds user-mode rights: a privileged or execute request is answered by a walk.
+            if (request.Attributes == DmaRequestAttributes.None && _iotlb.TryTranslate(request.Iova, target.Space, request.Access, out TranslationResult hit))
             {
                 counters.IotlbHits++;
                 return hit;
@@ -281,6 +284,8 @@ public sealed partial class RemappingUnit
 
     private TranslationResult WalkAndFillCore(in DmaRequest request, TranslationTarget target, ThreadCounters counters, bool walkProtected)
     {
+        if (target.FirstLevel.Enabled)
+            return FirstLevelWalkAndFill(request, target, counters, walkProtected);
         counters.IotlbMisses++;
         ulong iova = request.Iova;
         int mgaw = Capability.MaximumGuestAddressWidth;
@@ -313,9 +318,10 @@ public sealed partial class RemappingUnit
     }
 
     // The IOTLB address space is resolved here, on a context- or PASID-cache fill, not per translation.
-    private TranslationTarget NewTarget(bool passThrough, ushort domainId, uint pasidTag, ulong root, int levels, bool faultProcessingDisable) =>
+    private TranslationTarget NewTarget(bool passThrough, ushort domainId, uint pasidTag, ulong root, int levels, bool faultProcessingDisable,
+        FirstLevelPolicy firstLevel = default) =>
         new(passThrough, domainId, pasidTag, root, levels, faultProcessingDisable,
-            passThrough ? default : _iotlb.SpaceOf(Iotlb.Tag(domainId, pasidTag)));
+            passThrough ? default : _iotlb.SpaceOf(Iotlb.Tag(domainId, pasidTag)), firstLevel);
 
     private FaultReason WalkFaultReason(WalkStatus status, DmaAccess access)
     {
@@ -404,7 +410,7 @@ public sealed partial class RemappingUnit
             return FaultReason.SmPasidNotEnabled;
         if (pasid >= context.PasidLimit)
             return FaultReason.SmPasidTooLarge;
-        TranslationTarget? cached = request.HasPasid ? context.Lookup(request) : Volatile.Read(ref context.NoPasid);
+        TranslationTarget? cached = request.HasPasid ? context.LookupPasid(request.Pasid) : Volatile.Read(ref context.NoPasid);
         if (cached != null)
         {
             target = cached;
@@ -516,7 +522,7 @@ public sealed partial class RemappingUnit
         ulong entryHpa = directoryEntry.PasidTable + (pasid & 63) * PasidEntry.Size;
         if (!_memory.Contains(entryHpa, PasidEntry.Size))
             return FaultReason.SmPasidEntryAccessError;
-        var entry = new PasidEntry(_memory.ReadUInt64(entryHpa), _memory.ReadUInt64(entryHpa + 8));
+        var entry = new PasidEntry(_memory.ReadUInt64(entryHpa), _memory.ReadUInt64(entryHpa + 8), _memory.ReadUInt64(entryHpa + 16));
         if (!entry.IsPresent)
             return FaultReason.SmPasidEntryNotPresent;
         suppress |= entry.FaultProcessingDisable;
@@ -535,8 +541,85 @@ public sealed partial class RemappingUnit
             case PasidTranslationType.PassThrough when ExtendedCapability.PassThrough:
                 target = NewTarget(true, entry.DomainId, pasid, 0, 0, suppress);
                 return FaultReason.None;
+            case PasidTranslationType.FirstLevel when ExtendedCapability.FirstLevelTranslation:
+                return ReadFirstLevelEntry(entry, pasid, suppress, out target);
             default:
                 return FaultReason.SmInvalidPasidEntry;
         }
     }
+
+    /// <summary>A first-level PASID entry (PGTT 001b): FLPM within what CAP_REG allows, the controls within what ECAP_REG
+    /// allows (SRE needs SRS, ERE needs ERS, EAFE is not modelled), FLPTPTR below HAW, qword 2's reserved bits clear.</summary>
+    private FaultReason ReadFirstLevelEntry(PasidEntry entry, uint pasid, bool suppress, out TranslationTarget? target)
+    {
+        target = null;
+        if ((entry.Q2 & (PasidEntry.ReservedQ2Field.Mask | _reservedAboveHaw)) != 0)
+            return FaultReason.SmPasidEntryReservedBits;
+        FirstLevelControls controls = entry.Controls;
+        int mode = entry.FirstLevelPagingMode;
+        if (mode > 1 || (mode == 1 && !Capability.FirstLevel5LevelPaging)
+            || (controls.SupervisorRequests && !ExtendedCapability.SupervisorRequest)
+            || (controls.ExecuteRequests && !ExtendedCapability.ExecuteRequest)
+            || PasidEntry.ExtendedAccessedFlagEnableField.IsSet(entry.Q2))
+            return FaultReason.SmInvalidPasidEntry;
+        target = NewTarget(false, entry.DomainId, pasid, entry.FirstLevelRoot, mode == 1 ? 5 : 4, suppress,
+            new FirstLevelPolicy(true, controls.SupervisorRequests, controls.ExecuteRequests, controls.WriteProtect, controls.NoExecute,
+                controls.SupervisorExecuteProtect));
+        return FaultReason.None;
+    }
+
+    /// <summary>
+    /// A first-level translation (VT-d spec 3.6): the request's mode against the PASID entry (5Dh without SRE, 5Ch
+    /// without ERE), the walk with its A/D updates, and an IOTLB fill for a user data request. The IOTLB keeps user
+    /// rights, and write only once the page is dirty, so a write to a clean page walks and sets D, as a CPU's TLB does;
+    /// a privileged or execute request always walks. Results report write permission the same way.
+    /// </summary>
+    private TranslationResult FirstLevelWalkAndFill(in DmaRequest request, TranslationTarget target, ThreadCounters counters, bool walkProtected)
+    {
+        counters.IotlbMisses++;
+        DmaRequestAttributes attributes = request.Attributes;
+        FirstLevelPolicy policy = target.FirstLevel;
+        if ((attributes & DmaRequestAttributes.Privileged) != 0 && !policy.SupervisorRequests)
+            return Fault(request, FaultReason.SmSupervisorRequestsNotEnabled, target.FaultProcessingDisable, counters);
+        if ((attributes & DmaRequestAttributes.Execute) != 0 && !policy.ExecuteRequests)
+            return Fault(request, FaultReason.SmExecuteRequestsNotEnabled, target.FaultProcessingDisable, counters);
+        long sequence = Volatile.Read(ref _invalidationSequence);
+        FirstLevelWalk walk;
+        var mode = FirstLevelModeOf(request, policy);
+        if (walkProtected)
+        {
+            walk = _firstLevelWalker.Walk(target.Root, target.Levels, request.Iova, mode);
+        }
+        else
+        {
+            using EpochScope scope = _memory.Reclaimer.Protect();
+            walk = _firstLevelWalker.Walk(target.Root, target.Levels, request.Iova, mode);
+        }
+        counters.PageWalks++;
+        if (!walk.IsSuccess)
+            return Fault(request, FirstLevelFaultReason(walk.Status), target.FaultProcessingDisable, counters);
+        DmaProtection rights = FirstLevelRights(walk);
+        if (attributes == DmaRequestAttributes.None)
+            _iotlb.Fill(request.Iova, walk.PageShift, target.Space, walk.PageHpa, rights, ref _invalidationSequence, sequence);
+        return new TranslationResult(walk.PageHpa | (request.Iova & ((1UL << walk.PageShift) - 1)), walk.PageShift, rights, FaultReason.None);
+    }
+
+    /// <summary>Read, and write once the page is dirty and the mode may write it.</summary>
+    private static DmaProtection FirstLevelRights(in FirstLevelWalk walk) =>
+        walk.Dirty ? walk.Permissions : walk.Permissions & DmaProtection.Read;
+
+    private static FirstLevelWalker.Mode FirstLevelModeOf(in DmaRequest request, FirstLevelPolicy policy) => new(
+        (request.Access & DmaAccess.Write) != 0, (request.Attributes & DmaRequestAttributes.Privileged) != 0,
+        (request.Attributes & DmaRequestAttributes.Execute) != 0, policy.WriteProtect, policy.NoExecute, policy.SupervisorExecuteProtect);
+
+    private static FaultReason FirstLevelFaultReason(FirstLevelWalkStatus status) => status switch
+    {
+        FirstLevelWalkStatus.AccessError => FaultReason.SmFirstLevelAccessError,
+        FirstLevelWalkStatus.NotPresent => FaultReason.SmFirstLevelNotPresent,
+        FirstLevelWalkStatus.ReservedBitsSet => FaultReason.SmFirstLevelReservedBits,
+        FirstLevelWalkStatus.NotCanonical => FaultReason.SmNonCanonicalAddress,
+        FirstLevelWalkStatus.UserDenied => FaultReason.SmUserAccessDenied,
+        FirstLevelWalkStatus.ExecuteDenied => FaultReason.SmNoExecutePermission,
+        _ => FaultReason.SmNoWritePermission,
+    };
 }

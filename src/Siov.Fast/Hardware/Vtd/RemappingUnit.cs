@@ -38,6 +38,7 @@ public sealed partial class RemappingUnit : IDisposable
 
     private readonly PhysicalMemory _memory;
     private readonly SecondLevelWalker _walker;
+    private readonly FirstLevelWalker _firstLevelWalker;
     private readonly Iotlb _iotlb;
     private readonly Lock _programLock = new();
     private readonly ContextCacheEntry?[] _contextCache = new ContextCacheEntry?[RequesterIdCount];
@@ -103,6 +104,7 @@ public sealed partial class RemappingUnit : IDisposable
         PageSizes = capability.SecondLevelPageSizes;
         Faults = new FaultLog(options.FaultLogCapacity);
         _walker = new SecondLevelWalker(memory, PageSizes, _hostAddressWidth);
+        _firstLevelWalker = new FirstLevelWalker(memory, _hostAddressWidth, Capability.FirstLevel1GPages);
         _iotlb = new Iotlb(options.IotlbCapacity, options.IotlbProbePath);
         _faultRecords = new ulong[Math.Max(1, capability.NumberOfFaultRecordingRegisters) * 2];
         if (atReset)

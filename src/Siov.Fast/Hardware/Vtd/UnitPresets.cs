@@ -6,14 +6,17 @@ public static class UnitPresets
     /// <summary>
     /// A current scalable-mode server unit, shaped after the Sapphire Rapids image Linux prints as
     /// <c>cap 19ed008c40780c66 ecap 3ee9e86f050df</c>, advertising only what the model implements: 65536 domain
-    /// ids, 3-, 4- and 5-level second-level tables, MGAW 57, 2 MiB and 1 GiB leaves, page-selective
+    /// ids, 3-, 4- and 5-level second-level tables, MGAW 57, 2 MiB and 1 GiB leaves (second and first level), 4- and
+    /// 5-level first-level tables, page-selective
     /// invalidation (MAMV 45), read and write draining, 8 fault recording registers; queued invalidation,
     /// pass-through, device-TLB descriptors (accepted), scalable mode with 20-bit PASIDs and RID_PASID,
-    /// second-level translation, page-walk coherency. Left out, since nothing models them: interrupt
+    /// second-level translation, first-level translation with supervisor requests (FLTS, SRS), page-walk coherency.
+    /// Left out, since nothing models them: interrupt
     /// remapping and posted interrupts (IR, EIM, MHMV, PI), page requests and their drain (PRS, PDS),
     /// device-TLB throttling (DIT), second-level accessed/dirty (SLADS), snoop control (SC: bit 11 of a
     /// second-level entry stays reserved), protected memory regions (PLMR, PHMR), zero-length reads (ZLR),
-    /// first-level and nested translation (FLTS, NEST, FL1GP, FL5LP, SRS, NWFS, EAFS) and memory types (MTS).
+    /// nested translation (NEST), no-write and extended accessed flags (NWFS, EAFS) and memory types (MTS). The real
+    /// unit has no execute requests (ERS), so neither has this preset.
     /// </summary>
     public static CapabilityRegister ScalableCapability { get; } = new()
     {
@@ -27,6 +30,8 @@ public static class UnitPresets
         MaximumAddressMaskValue = 45,
         DmaWriteDraining = true,
         DmaReadDraining = true,
+        FirstLevel1GPages = true,
+        FirstLevel5LevelPaging = true,
     };
 
     /// <summary>The extended capabilities that go with <see cref="ScalableCapability"/>.</summary>
@@ -41,6 +46,8 @@ public static class UnitPresets
         Pasid = true,
         ScalableMode = true,
         SecondLevelTranslation = true,
+        FirstLevelTranslation = true,
+        SupervisorRequest = true,
         ScalableModePageWalkCoherency = true,
         RidPasid = true,
     };
