@@ -19,7 +19,7 @@ internal static class InProcessDriver
         RemappingUnitOptions unitOptions = RemappingUnitOptions.Default with { IotlbProbePath = options.Probe };
         if (options.IotlbEntries > 0)
             unitOptions = unitOptions with { IotlbCapacity = options.IotlbEntries };
-        using WorkloadPlatform platform = WorkloadPlatform.Create(options.Workload, unitOptions);
+        using WorkloadPlatform platform = WorkloadPlatform.Create(options.Workload, unitOptions, options.Translation);
         Console.Error.WriteLine($"siov-load: {options.Workload.Name} set up in {setup.Elapsed.TotalSeconds:F2} s " +
             $"({platform.Tables.Sum(t => t.TablePages)} table pages, IOTLB {platform.Unit.Iotlb.Capacity} entries, {platform.Unit.Iotlb.Path} probe)");
 

@@ -47,6 +47,12 @@ var probeOption = new Option<string>("--probe")
     DefaultValueFactory = _ => "auto",
 };
 probeOption.AcceptOnlyFromAmong("auto", "vector256", "vector128", "scalar");
+var translationOption = new Option<string>("--translation")
+{
+    Description = "Table format of the in-process platform: second-level (PGTT 010b) or first-level (PGTT 001b, IA-32e); same checksum",
+    DefaultValueFactory = _ => "second-level",
+};
+translationOption.AcceptOnlyFromAmong("second-level", "first-level");
 var writeBodyOption = new Option<string?>("--write-body")
 {
     Description = "Write the first --batch request records of thread 0 (binary POST /translate/batch body, for wrk) to this file and exit",
@@ -56,7 +62,7 @@ var jsonOption = new Option<bool>("--json") { Description = "Print one JSON line
 var root = new RootCommand("Drives the standard translation workloads (docs/workloads.md) and reports translations per second and a checksum.")
 {
     workloadOption, threadsOption, requestsOption, secondsOption, seedOption, modeOption, urlOption, batchOption,
-    churnOption, warmupOption, iotlbOption, probeOption, writeBodyOption, jsonOption,
+    churnOption, warmupOption, iotlbOption, probeOption, translationOption, writeBodyOption, jsonOption,
 };
 
 root.SetAction(parse =>
@@ -87,6 +93,7 @@ root.SetAction(parse =>
         parse.GetValue(warmupOption),
         parse.GetValue(iotlbOption),
         Enum.Parse<Siov.Fast.Caching.IotlbProbePath>(parse.GetValue(probeOption)!, ignoreCase: true),
+        parse.GetValue(translationOption) == "first-level" ? Siov.Fast.PageTables.PageTableStage.FirstLevel : Siov.Fast.PageTables.PageTableStage.SecondLevel,
         parse.GetValue(jsonOption));
     try
     {

@@ -27,6 +27,7 @@ internal static class Report
             json.WriteStartObject();
             json.WriteString("workload", options.Workload.Name);
             json.WriteString("mode", options.Mode.ToString().ToLowerInvariant());
+            json.WriteString("translation", options.Translation == Siov.Fast.PageTables.PageTableStage.FirstLevel ? "first-level" : "second-level");
             json.WriteNumber("threads", options.Threads);
             json.WriteNumber("requests", result.Requests);
             json.WriteNumber("seconds", Math.Round(result.Seconds, 6));

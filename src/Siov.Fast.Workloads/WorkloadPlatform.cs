@@ -45,9 +45,11 @@ public sealed class WorkloadPlatform : IDisposable
     /// <summary>Builds the platform: memory, unit, tables, mappings and attachments.</summary>
     /// <param name="workload">The workload.</param>
     /// <param name="options">Unit settings (IOTLB size, probe path); <see cref="RemappingUnitOptions.Default"/> when null.</param>
+    /// <param name="stage">The tables' format: second level (PGTT 010b, the default) or first level (PGTT 001b, IA-32e
+    /// tables, 4 levels); the workload's results, and so its checksum, are the same.</param>
     /// <returns>The platform, ready to translate the workload's requests.</returns>
     /// <exception cref="IommuException">ENOMEM when the host cannot provide the memory.</exception>
-    public static WorkloadPlatform Create(StandardWorkload workload, RemappingUnitOptions? options = null)
+    public static WorkloadPlatform Create(StandardWorkload workload, RemappingUnitOptions? options = null, PageTableStage stage = PageTableStage.SecondLevel)
     {
         ArgumentNullException.ThrowIfNull(workload);
         long frames = workload.TablePagesPerDomain() * workload.Domains + SpareTablePages;
@@ -58,7 +60,7 @@ public sealed class WorkloadPlatform : IDisposable
         {
             unit = new RemappingUnit(memory, UnitPresets.ScalableCapability, UnitPresets.ScalableExtendedCapability, options);
             IntelIommu? driver = null;
-            var format = new SecondLevelFormat { Levels = 4, HostAddressWidth = unit.Options.HostAddressWidth };
+            var format = new SecondLevelFormat { Levels = 4, HostAddressWidth = unit.Options.HostAddressWidth, Stage = stage };
             for (int d = 0; d < workload.Domains; d++)
             {
                 var table = new SecondLevelPageTable(memory, format);
@@ -68,7 +70,7 @@ public sealed class WorkloadPlatform : IDisposable
                 // Taken in charge after the first table is built, so the tables sit where they always did in memory.
                 driver ??= new IntelIommu(unit, memory, unit.Options.HostAddressWidth, unit.Options.ScalableMode);
                 if (workload.UsesPasid)
-                    driver.SetupPasidSecondLevel(StandardWorkload.RequesterId, workload.PasidOf(d)!.Value, StandardWorkload.DomainIdOf(d), table);
+                    driver.SetDevicePasid(StandardWorkload.RequesterId, workload.PasidOf(d)!.Value, StandardWorkload.DomainIdOf(d), table);
                 else
                     driver.AttachDevice(StandardWorkload.RequesterId, StandardWorkload.DomainIdOf(d), table);
             }

@@ -11,7 +11,7 @@ namespace Siov.Fast.PageTables;
 /// <param name="memory">The memory the tables live in.</param>
 /// <param name="hostAddressWidth">HAW: entry address bits at or above it are reserved.</param>
 /// <param name="oneGigabytePages">CAP_REG.FL1GP: 1 GiB leaves are allowed.</param>
-public sealed class FirstLevelWalker(PhysicalMemory memory, int hostAddressWidth, bool oneGigabytePages)
+public sealed unsafe class FirstLevelWalker(PhysicalMemory memory, int hostAddressWidth, bool oneGigabytePages)
 {
     private readonly ulong _reservedAboveHaw = FirstLevelEntry.Address.Mask & ~((1UL << hostAddressWidth) - 1);
 
@@ -67,10 +67,12 @@ public sealed class FirstLevelWalker(PhysicalMemory memory, int hostAddressWidth
         for (int level = levels; level >= 1; level--)
         {
             int shift = 12 + 9 * (level - 1);
-            ulong hpa = table + ((iova >> shift) & 511) * 8;
-            if (!memory.Contains(hpa, 8))
+            ulong* page = memory.TablePointer(table);
+            if (page == null)
                 return Stop(FirstLevelWalkStatus.AccessError, level, 0);
-            ulong entry = memory.ReadUInt64(hpa);
+            ulong index = (iova >> shift) & 511;
+            ulong hpa = table + index * 8;
+            ulong entry = Volatile.Read(ref page[index]);
             if (!FirstLevelEntry.Present.IsSet(entry))
                 return Stop(FirstLevelWalkStatus.NotPresent, level, entry);
             bool large = FirstLevelEntry.PageSize.IsSet(entry) && level is 2 or 3;
@@ -93,8 +95,8 @@ public sealed class FirstLevelWalker(PhysicalMemory memory, int hostAddressWidth
                 bool mayWrite = writable || (mode.Supervisor && !mode.WriteProtect);
                 if (mode.Write && !mayWrite)
                     return Stop(FirstLevelWalkStatus.WriteDenied, level, entry);
-                ulong page = entry & FirstLevelEntry.Address.Mask & ~((1UL << shift) - 1);
-                return new FirstLevelWalk(FirstLevelWalkStatus.Success, level, page, shift,
+                ulong pageHpa = entry & FirstLevelEntry.Address.Mask & ~((1UL << shift) - 1);
+                return new FirstLevelWalk(FirstLevelWalkStatus.Success, level, pageHpa, shift,
                     mayWrite ? DmaProtection.ReadWrite : DmaProtection.Read, FirstLevelEntry.Dirty.IsSet(entry), entry);
             }
             table = entry & FirstLevelEntry.Address.Mask;

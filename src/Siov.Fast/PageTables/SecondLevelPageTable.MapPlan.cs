@@ -237,7 +237,7 @@ public sealed unsafe partial class SecondLevelPageTable
         if (level == 1)
         {
             // A run of 4 KiB leaves: one store each.
-            ulong leafValue = SecondLevelEntry.Leaf(first + item.Delta, item.Protection, superpage: false).Value;
+            ulong leafValue = LeafValue(first + item.Delta, item.Protection, superpage: false);
             for (int i = firstIndex; i <= lastIndex; i++, leafValue += VtdPaging.PageSize)
                 _memory.Store(page + i, tableHpa + (ulong)i * 8, leafValue);
             return;
@@ -254,13 +254,13 @@ public sealed unsafe partial class SecondLevelPageTable
             {
                 if (IsPresent(entry))
                     (writer.Emptied ??= []).Add((entry & SecondLevelEntry.AddressMask, level - 1));
-                _memory.Store(page + i, tableHpa + (ulong)i * 8, SecondLevelEntry.Leaf(lo + item.Delta, item.Protection, superpage: true).Value);
+                _memory.Store(page + i, tableHpa + (ulong)i * 8, LeafValue(lo + item.Delta, item.Protection, superpage: true));
                 continue;
             }
             if (!IsPresent(entry))
             {
                 // The frame is zero-filled; the release store publishes it only after that.
-                entry = SecondLevelEntry.Table(writer.Frames[writer.NextFrame++]).Value;
+                entry = TableValue(writer.Frames[writer.NextFrame++]);
                 _memory.Store(page + i, tableHpa + (ulong)i * 8, entry);
                 _tablePages++;
             }

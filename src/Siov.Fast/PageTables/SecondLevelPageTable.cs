@@ -45,6 +45,7 @@ public sealed unsafe partial class SecondLevelPageTable : IDisposable
     private readonly PhysicalMemory _memory;
     private readonly Lock _writeLock = new();
     private readonly int _levels;
+    private readonly bool _firstLevel;       // writes first-level (IA-32e) entries
     private readonly int _addressWidth;
     private readonly ulong _hpaLimit;
     private readonly ulong[] _leafSizesDescending;
@@ -74,6 +75,7 @@ public sealed unsafe partial class SecondLevelPageTable : IDisposable
         _memory = memory;
         Format = format;
         _levels = format.Levels;
+        _firstLevel = format.Stage == PageTableStage.FirstLevel;
         _addressWidth = format.AddressWidth;
         _hpaLimit = 1UL << format.HostAddressWidth;
         _leafSizesDescending = [.. new[] { PageSizes.Size1G, PageSizes.Size2M, PageSizes.Size4K }
@@ -417,7 +419,20 @@ public sealed unsafe partial class SecondLevelPageTable : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    // Bits 1:0 are R and W in a second-level entry, P and R/W in a first-level one: present and the protection decode
+    // the same way in both formats.
     private static bool IsPresent(ulong entry) => (entry & (SecondLevelEntry.ReadBit | SecondLevelEntry.WriteBit)) != 0;
+
+    /// <summary>A leaf in the table's format: a first-level leaf is P | U/S, with R/W for a write mapping.</summary>
+    private ulong LeafValue(ulong pageHpa, DmaProtection protection, bool superpage) =>
+        _firstLevel
+            ? (pageHpa & SecondLevelEntry.AddressMask) | FirstLevelEntry.Present.Mask | FirstLevelEntry.UserSupervisor.Mask
+                | ((protection & DmaProtection.Write) != 0 ? FirstLevelEntry.ReadWrite.Mask : 0) | (superpage ? FirstLevelEntry.PageSize.Mask : 0)
+            : SecondLevelEntry.Leaf(pageHpa, protection, superpage).Value;
+
+    /// <summary>A table link in the table's format (first level: P | R/W | U/S, so the leaf decides).</summary>
+    private ulong TableValue(ulong tableHpa) =>
+        _firstLevel ? (tableHpa & SecondLevelEntry.AddressMask) | FirstLevelEntry.TableLinkBits : SecondLevelEntry.Table(tableHpa).Value;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsLeaf(ulong entry, int level) => level == 1 || (entry & SecondLevelEntry.PageSizeBit) != 0;

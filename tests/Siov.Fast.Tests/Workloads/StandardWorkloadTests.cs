@@ -1,4 +1,5 @@
 using Siov.Fast.Hardware.Vtd;
+using Siov.Fast.PageTables;
 using Siov.Fast.Tests.Remapping;
 using Siov.Fast.Workloads;
 
@@ -54,14 +55,18 @@ public class StandardWorkloadTests
     }
 
     [Theory]
-    [InlineData("hot4k")]
-    [InlineData("cold4k")]
-    [InlineData("huge2m")]
-    [InlineData("siov64")]
-    public void Checksum_MatchesTheFormulaReference_ForEveryBatchSizeAndThread(string name)
+    [InlineData("hot4k", PageTableStage.SecondLevel)]
+    [InlineData("cold4k", PageTableStage.SecondLevel)]
+    [InlineData("huge2m", PageTableStage.SecondLevel)]
+    [InlineData("siov64", PageTableStage.SecondLevel)]
+    [InlineData("hot4k", PageTableStage.FirstLevel)]
+    [InlineData("cold4k", PageTableStage.FirstLevel)]
+    [InlineData("huge2m", PageTableStage.FirstLevel)]
+    [InlineData("siov64", PageTableStage.FirstLevel)]
+    public void Checksum_MatchesTheFormulaReference_ForEveryBatchSizeAndThread(string name, PageTableStage stage)
     {
         StandardWorkload workload = StandardWorkload.Find(name)!;
-        using WorkloadPlatform platform = WorkloadPlatform.Create(workload);
+        using WorkloadPlatform platform = WorkloadPlatform.Create(workload, stage: stage);
         const int requests = 3000;
         for (int thread = 0; thread < 2; thread++)
         {

@@ -140,6 +140,8 @@ public sealed class IntelIommu : IIommuDriver
     {
         if (table == null)
             SetupPasidPassThrough(requesterId, pasid, domainId);
+        else if (table.Format.Stage == PageTableStage.FirstLevel)
+            SetupPasidFirstLevel(requesterId, pasid, domainId, table);
         else
             SetupPasidSecondLevel(requesterId, pasid, domainId, table);
     }
@@ -280,6 +282,8 @@ public sealed class IntelIommu : IIommuDriver
         {
             if (!IsScalableMode)
             {
+                if (table?.Format.Stage == PageTableStage.FirstLevel)
+                    Throw.Iommu(Errno.EINVAL, "a first-level table needs a unit in scalable mode (legacy context entries walk second-level tables only)");
                 if (table == null)
                     SetupContextPassThrough(requesterId, domainId);
                 else
@@ -299,6 +303,8 @@ public sealed class IntelIommu : IIommuDriver
             {
                 if (table == null)
                     SetupPasidPassThrough(requesterId, ridPasid, domainId);
+                else if (table.Format.Stage == PageTableStage.FirstLevel)
+                    SetupPasidFirstLevel(requesterId, ridPasid, domainId, table);
                 else
                     SetupPasidSecondLevel(requesterId, ridPasid, domainId, table);
             }
@@ -470,6 +476,42 @@ public sealed class IntelIommu : IIommuDriver
         }
     }
 
+    /// <summary>
+    /// Scalable mode: a first-level PASID entry (PGTT = 001b) over an IA-32e table, as <c>intel_pasid_setup_first_level</c>
+    /// does for a DMA domain: FLPTPTR, FLPM (5-level with CAP_REG.FL5LP), DID; no supervisor or execute requests.
+    /// </summary>
+    /// <param name="requesterId">Source id.</param>
+    /// <param name="pasid">PASID (or the device's RID_PASID).</param>
+    /// <param name="domainId">DID.</param>
+    /// <param name="table">A table whose <see cref="SecondLevelFormat.Stage"/> is <see cref="PageTableStage.FirstLevel"/>.</param>
+    /// <param name="faultProcessingDisable">FPD.</param>
+    /// <exception cref="IommuException">ENODEV in legacy mode or without ECAP_REG.FLTS; EINVAL for a second-level table,
+    /// 5 levels without CAP_REG.FL5LP, 1 GiB leaves without CAP_REG.FL1GP or a wider HAW; as <see cref="SetupPasidSecondLevel"/>
+    /// otherwise.</exception>
+    public void SetupPasidFirstLevel(ushort requesterId, uint pasid, ushort domainId, SecondLevelPageTable table, bool faultProcessingDisable = false)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        lock (_lock)
+        {
+            RequireScalable();
+            if (!ExtendedCapability.FirstLevelTranslation)
+                Throw.Iommu(Errno.ENODEV, "this unit has no first-level translation (ECAP_REG.FLTS is clear)");
+            if (table.Format.Stage != PageTableStage.FirstLevel)
+                Throw.Iommu(Errno.EINVAL, "a first-level PASID entry needs a table in the first-level (IA-32e) format");
+            if (table.Levels == 5 && !Capability.FirstLevel5LevelPaging)
+                Throw.Iommu(Errno.EINVAL, "a 5-level first-level table needs CAP_REG.FL5LP, which this unit lacks");
+            if ((table.Format.PageSizes & PageSizes.Size1G) != 0 && !Capability.FirstLevel1GPages)
+                Throw.Iommu(Errno.EINVAL, "the table may use 1 GiB first-level leaves, which this unit lacks (CAP_REG.FL1GP)");
+            if (!ReferenceEquals(table.Memory, _memory))
+                Throw.Iommu(Errno.EINVAL, "the page table lives in another simulated memory than this unit's");
+            if (table.Format.HostAddressWidth > _hostAddressWidth)
+                Throw.Iommu(Errno.EINVAL,
+                    $"the table's {table.Format.HostAddressWidth}-bit host address width exceeds this unit's {_hostAddressWidth} bits");
+            ValidateDomainId(domainId);
+            WritePasidEntry(requesterId, pasid, domainId, PasidEntry.FirstLevel(table.RootHpa, table.Levels, domainId, default, faultProcessingDisable));
+        }
+    }
+
     /// <summary>Scalable mode: a pass-through PASID entry (PGTT = 100b), as <c>intel_pasid_setup_pass_through</c> does.</summary>
     /// <param name="requesterId">Source id.</param>
     /// <param name="pasid">PASID.</param>
@@ -592,6 +634,8 @@ public sealed class IntelIommu : IIommuDriver
         }
         if (!ReferenceEquals(table.Memory, _memory))
             Throw.Iommu(Errno.EINVAL, "the page table lives in another simulated memory than this unit's");
+        if (table.Format.Stage == PageTableStage.FirstLevel)
+            return; // SetupPasidFirstLevel checks FLTS, FL5LP, FL1GP and the HAW
         if (!Capability.SupportsLevels(table.Levels))
             Throw.Iommu(Errno.EINVAL,
                 $"a {table.Levels}-level table is not in this unit's SAGAW ({Capability.SupportedAdjustedGuestAddressWidths:x})");
@@ -661,6 +705,7 @@ public sealed class IntelIommu : IIommuDriver
                 _memory.WriteUInt64(device.Directory + (ulong)(pasid >> 6) * PasidDirectoryEntry.Size, PasidDirectoryEntry.Create(pasidTable).Value);
             }
             ulong hpa = pasidTable + (pasid & 63) * PasidEntry.Size;
+            _memory.WriteUInt64(hpa + 16, entry.Q2);
             _memory.WriteUInt64(hpa + 8, entry.Q1);
             _memory.WriteUInt64(hpa, entry.Q0); // release store: P last
             device.Pasids.Add(pasid, domainId);

@@ -212,8 +212,7 @@ public sealed partial class RemappingUnit
         if (target == null || target.PassThrough)
             return;
         _iotlb.Prefetch(request.Iova, target.Space);
-        if (target.FirstLevel.Enabled)
-            return; // the walk-ahead prefetch follows second-level tables
+        // Also right for a first-level table: the address, PS and present bits sit where the second-level walk looks.
         _walker.PrefetchWalk(target.Root, target.Levels, request.Iova);
     }
 
