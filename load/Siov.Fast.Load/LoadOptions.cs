@@ -30,7 +30,7 @@ internal sealed record LoadOptions(
     long WarmupPerThread,
     int IotlbEntries,         // 0: the unit's default
     Siov.Fast.Caching.IotlbProbePath Probe,
-    Siov.Fast.PageTables.PageTableStage Translation,
+    Siov.Fast.Workloads.WorkloadTranslation Translation,
     bool Json);
 
 /// <summary>What a run measured.</summary>

@@ -49,10 +49,10 @@ var probeOption = new Option<string>("--probe")
 probeOption.AcceptOnlyFromAmong("auto", "vector256", "vector128", "scalar");
 var translationOption = new Option<string>("--translation")
 {
-    Description = "Table format of the in-process platform: second-level (PGTT 010b) or first-level (PGTT 001b, IA-32e); same checksum",
+    Description = "Translation type of the in-process platform: second-level (PGTT 010b), first-level (PGTT 001b, IA-32e) or nested (PGTT 011b); same checksum",
     DefaultValueFactory = _ => "second-level",
 };
-translationOption.AcceptOnlyFromAmong("second-level", "first-level");
+translationOption.AcceptOnlyFromAmong("second-level", "first-level", "nested");
 var writeBodyOption = new Option<string?>("--write-body")
 {
     Description = "Write the first --batch request records of thread 0 (binary POST /translate/batch body, for wrk) to this file and exit",
@@ -93,7 +93,12 @@ root.SetAction(parse =>
         parse.GetValue(warmupOption),
         parse.GetValue(iotlbOption),
         Enum.Parse<Siov.Fast.Caching.IotlbProbePath>(parse.GetValue(probeOption)!, ignoreCase: true),
-        parse.GetValue(translationOption) == "first-level" ? Siov.Fast.PageTables.PageTableStage.FirstLevel : Siov.Fast.PageTables.PageTableStage.SecondLevel,
+        parse.GetValue(translationOption) switch
+        {
+            "first-level" => Siov.Fast.Workloads.WorkloadTranslation.FirstLevel,
+            "nested" => Siov.Fast.Workloads.WorkloadTranslation.Nested,
+            _ => Siov.Fast.Workloads.WorkloadTranslation.SecondLevel,
+        },
         parse.GetValue(jsonOption));
     try
     {

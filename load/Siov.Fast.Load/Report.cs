@@ -27,7 +27,12 @@ internal static class Report
             json.WriteStartObject();
             json.WriteString("workload", options.Workload.Name);
             json.WriteString("mode", options.Mode.ToString().ToLowerInvariant());
-            json.WriteString("translation", options.Translation == Siov.Fast.PageTables.PageTableStage.FirstLevel ? "first-level" : "second-level");
+            json.WriteString("translation", options.Translation switch
+            {
+                Siov.Fast.Workloads.WorkloadTranslation.FirstLevel => "first-level",
+                Siov.Fast.Workloads.WorkloadTranslation.Nested => "nested",
+                _ => "second-level",
+            });
             json.WriteNumber("threads", options.Threads);
             json.WriteNumber("requests", result.Requests);
             json.WriteNumber("seconds", Math.Round(result.Seconds, 6));

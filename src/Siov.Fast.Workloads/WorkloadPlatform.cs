@@ -45,11 +45,13 @@ public sealed class WorkloadPlatform : IDisposable
     /// <summary>Builds the platform: memory, unit, tables, mappings and attachments.</summary>
     /// <param name="workload">The workload.</param>
     /// <param name="options">Unit settings (IOTLB size, probe path); <see cref="RemappingUnitOptions.Default"/> when null.</param>
-    /// <param name="stage">The tables' format: second level (PGTT 010b, the default) or first level (PGTT 001b, IA-32e
-    /// tables, 4 levels); the workload's results, and so its checksum, are the same.</param>
+    /// <param name="translation">Second level (PGTT 010b, the default), first level (PGTT 001b, IA-32e tables, 4 levels) or
+    /// nested (PGTT 011b: those first-level tables over an identity second stage); the workload's results, and so its
+    /// checksum, are the same.</param>
     /// <returns>The platform, ready to translate the workload's requests.</returns>
     /// <exception cref="IommuException">ENOMEM when the host cannot provide the memory.</exception>
-    public static WorkloadPlatform Create(StandardWorkload workload, RemappingUnitOptions? options = null, PageTableStage stage = PageTableStage.SecondLevel)
+    public static WorkloadPlatform Create(StandardWorkload workload, RemappingUnitOptions? options = null,
+        WorkloadTranslation translation = WorkloadTranslation.SecondLevel)
     {
         ArgumentNullException.ThrowIfNull(workload);
         long frames = workload.TablePagesPerDomain() * workload.Domains + SpareTablePages;
@@ -60,6 +62,10 @@ public sealed class WorkloadPlatform : IDisposable
         {
             unit = new RemappingUnit(memory, UnitPresets.ScalableCapability, UnitPresets.ScalableExtendedCapability, options);
             IntelIommu? driver = null;
+            SecondLevelPageTable? stage2 = null;
+            // Nested: stage-1 tables in the first-level format over one identity stage-2 table.
+            bool nested = translation == WorkloadTranslation.Nested;
+            PageTableStage stage = translation == WorkloadTranslation.SecondLevel ? PageTableStage.SecondLevel : PageTableStage.FirstLevel;
             var format = new SecondLevelFormat { Levels = 4, HostAddressWidth = unit.Options.HostAddressWidth, Stage = stage };
             for (int d = 0; d < workload.Domains; d++)
             {
@@ -69,10 +75,24 @@ public sealed class WorkloadPlatform : IDisposable
                     table.Map(workload.IovaOf(i), workload.HpaOf(d, i), workload.PageSize, DmaProtection.ReadWrite);
                 // Taken in charge after the first table is built, so the tables sit where they always did in memory.
                 driver ??= new IntelIommu(unit, memory, unit.Options.HostAddressWidth, unit.Options.ScalableMode);
-                if (workload.UsesPasid)
+                if (nested)
+                {
+                    // Stage 2 maps every GPA the stage-1 table uses (its own pages and the workload's pages) to the same HPA.
+                    if (stage2 == null)
+                    {
+                        stage2 = IdentityStage2(workload, memory, unit.Options.HostAddressWidth);
+                        tables.Add(stage2);
+                    }
+                    driver.SetupPasidNested(StandardWorkload.RequesterId, workload.PasidOf(d) ?? 0, StandardWorkload.DomainIdOf(d), table, stage2);
+                }
+                else if (workload.UsesPasid)
+                {
                     driver.SetDevicePasid(StandardWorkload.RequesterId, workload.PasidOf(d)!.Value, StandardWorkload.DomainIdOf(d), table);
+                }
                 else
+                {
                     driver.AttachDevice(StandardWorkload.RequesterId, StandardWorkload.DomainIdOf(d), table);
+                }
             }
             return new WorkloadPlatform(workload, memory, unit, [.. tables]);
         }
@@ -121,5 +141,23 @@ public sealed class WorkloadPlatform : IDisposable
         foreach (SecondLevelPageTable table in _tables)
             table.Dispose();
         Memory.Dispose();
+    }
+
+    /// <summary>A second-level table mapping, with 1 GiB leaves, every 1 GiB region that holds the memory's table pages or
+    /// one of the workload's pages onto itself.</summary>
+    private static SecondLevelPageTable IdentityStage2(StandardWorkload workload, PhysicalMemory memory, int hostAddressWidth)
+    {
+        var table = new SecondLevelPageTable(memory, new SecondLevelFormat { Levels = 4, HostAddressWidth = hostAddressWidth });
+        var regions = new SortedSet<ulong>();
+        for (ulong hpa = memory.BaseHpa & ~((1UL << 30) - 1); hpa < memory.BaseHpa + memory.Size; hpa += 1UL << 30)
+            regions.Add(hpa);
+        for (int d = 0; d < workload.Domains; d++)
+        {
+            for (int i = 0; i < workload.PagesPerDomain; i++)
+                regions.Add(workload.HpaOf(d, i) & ~((1UL << 30) - 1));
+        }
+        foreach (ulong region in regions)
+            table.Map(region, region, 1UL << 30, DmaProtection.ReadWrite);
+        return table;
     }
 }

@@ -7,8 +7,14 @@ namespace Siov.Fast.Caching;
 /// once here so a translation that hits needs no lookup of its (DID, PASID) pair.
 /// </summary>
 internal sealed class TranslationTarget(bool passThrough, ushort domainId, uint pasidTag, ulong root, int levels, bool faultProcessingDisable,
-    IotlbSpace space, FirstLevelPolicy firstLevel = default)
+    IotlbSpace space, FirstLevelPolicy firstLevel = default, ulong secondStageRoot = 0, int secondStageLevels = 0)
 {
+    /// <summary>Nested translation (PGTT 011b): SLPTPTR of the second stage that maps the first level's GPAs; 0 otherwise.</summary>
+    public readonly ulong SecondStageRoot = secondStageRoot;
+
+    /// <summary>The second stage's levels; 0 when not nested.</summary>
+    public readonly int SecondStageLevels = secondStageLevels;
+
     /// <summary>For a first-level PASID entry (PGTT 001b): on, with its controls; <see cref="Root"/> is then FLPTPTR and
     /// <see cref="Levels"/> 4 or 5.</summary>
     public readonly FirstLevelPolicy FirstLevel = firstLevel;

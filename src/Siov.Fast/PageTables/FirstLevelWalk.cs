@@ -28,6 +28,16 @@ public enum FirstLevelWalkStatus : byte
 
     /// <summary>85h: a write met R/W = 0 in some entry (user requests; supervisor requests when WPE is on).</summary>
     WriteDenied,
+
+    /// <summary>Nested: the second stage could not translate the GPA of a first-level table (see
+    /// <see cref="FirstLevelWalk.SecondStageStatus"/>: not mapped or no read, reserved bits, beyond its width).</summary>
+    NestedTableFault,
+
+    /// <summary>Nested: setting A or D needs write permission where the second stage maps the first-level table.</summary>
+    NestedTableWriteDenied,
+
+    /// <summary>Nested: the second stage refused the first level's output GPA (see <see cref="FirstLevelWalk.SecondStageStatus"/>).</summary>
+    NestedOutputFault,
 }
 
 /// <summary>The outcome of a first-level walk: the status, the page and the rights the request's mode has there.</summary>
@@ -38,7 +48,9 @@ public enum FirstLevelWalkStatus : byte
 /// <param name="Permissions">Read always (the page is present); write when the mode may write it.</param>
 /// <param name="Dirty">D in the leaf once the walk is done (a write sets it).</param>
 /// <param name="Entry">The leaf, or the entry where the walk stopped.</param>
-public readonly record struct FirstLevelWalk(FirstLevelWalkStatus Status, int Level, ulong PageHpa, int PageShift, DmaProtection Permissions, bool Dirty, ulong Entry)
+/// <param name="SecondStageStatus">For a nested walk stopped by the second stage: how that walk ended.</param>
+public readonly record struct FirstLevelWalk(FirstLevelWalkStatus Status, int Level, ulong PageHpa, int PageShift, DmaProtection Permissions, bool Dirty, ulong Entry,
+    WalkStatus SecondStageStatus = WalkStatus.Success)
 {
     /// <summary>True when translated.</summary>
     public bool IsSuccess => Status == FirstLevelWalkStatus.Success;

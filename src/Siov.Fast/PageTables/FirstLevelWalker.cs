@@ -1,3 +1,4 @@
+using System.Numerics;
 using Siov.Fast.Memory;
 
 namespace Siov.Fast.PageTables;
@@ -33,7 +34,20 @@ public sealed unsafe class FirstLevelWalker(PhysicalMemory memory, int hostAddre
     /// <param name="mode">The request and the PASID entry's controls.</param>
     /// <param name="updateAccessedDirty">Set A and D (a translation); false for a look that must not write (the sanitizer).</param>
     /// <returns>The page and the mode's rights, or where and why it stopped.</returns>
-    public FirstLevelWalk Walk(ulong root, int levels, ulong iova, in Mode mode, bool updateAccessedDirty = true)
+    public FirstLevelWalk Walk(ulong root, int levels, ulong iova, in Mode mode, bool updateAccessedDirty = true) =>
+        Walk(root, levels, iova, mode, updateAccessedDirty, default);
+
+    /// <summary>The second stage of a nested walk (VT-d spec 3.8): the table that maps the first level's GPAs (its table
+    /// pointers and its output) to HPAs.</summary>
+    /// <param name="Walker">The second-level walker.</param>
+    /// <param name="Root">SLPTPTR.</param>
+    /// <param name="Levels">Its levels (AW + 2).</param>
+    internal readonly record struct SecondStage(SecondLevelWalker? Walker, ulong Root, int Levels);
+
+    /// <summary>A walk, nested when <paramref name="stage2"/> has a walker: every first-level table pointer and the
+    /// output are GPAs translated by the second stage; A/D updates need its write permission; the result's page is the
+    /// smaller of the two stages' pages and its rights those both grant.</summary>
+    internal FirstLevelWalk Walk(ulong root, int levels, ulong iova, in Mode mode, bool updateAccessedDirty, in SecondStage stage2)
     {
         int top = levels == 5 ? 57 : 48;
         if (((long)iova >> (top - 1)) is not (0 or -1))
@@ -42,7 +56,11 @@ public sealed unsafe class FirstLevelWalker(PhysicalMemory memory, int hostAddre
         Span<ulong> seen = stackalloc ulong[5];
         for (int attempt = 0; ; attempt++)
         {
-            FirstLevelWalk walk = WalkOnce(root, levels, iova, mode, path, seen, out int used);
+            FirstLevelWalk walk = WalkOnce(root, levels, iova, mode, path, seen, out int used, stage2, out int readOnlyTables);
+            if (!walk.IsSuccess)
+                return walk;
+            if (stage2.Walker != null)
+                walk = Output(walk, iova, mode, stage2);
             if (!walk.IsSuccess || !updateAccessedDirty)
                 return walk;
             // A in every entry used, D in the leaf for a write: a locked update of each entry that still holds what the
@@ -51,22 +69,37 @@ public sealed unsafe class FirstLevelWalker(PhysicalMemory memory, int hostAddre
             for (int i = 0; i < used && !raced; i++)
             {
                 ulong wanted = seen[i] | FirstLevelEntry.Accessed.Mask | (i == used - 1 && mode.Write ? FirstLevelEntry.Dirty.Mask : 0);
-                if (wanted != seen[i])
-                    raced = memory.CompareExchangeUInt64(path[i], wanted, seen[i]) != seen[i];
+                if (wanted == seen[i])
+                    continue;
+                if ((readOnlyTables & (1 << i)) != 0)
+                    return walk with { Status = FirstLevelWalkStatus.NestedTableWriteDenied, Level = levels - i, Permissions = DmaProtection.None };
+                raced = memory.CompareExchangeUInt64(path[i], wanted, seen[i]) != seen[i];
             }
             if (!raced || attempt == 3)
                 return walk with { Dirty = walk.Dirty || mode.Write };
         }
     }
 
-    private FirstLevelWalk WalkOnce(ulong root, int levels, ulong iova, in Mode mode, Span<ulong> path, Span<ulong> seen, out int used)
+    private FirstLevelWalk WalkOnce(ulong root, int levels, ulong iova, in Mode mode, Span<ulong> path, Span<ulong> seen, out int used,
+        in SecondStage stage2, out int readOnlyTables)
     {
         used = 0;
+        readOnlyTables = 0;
         ulong table = root;
         bool writable = true, user = true, executeDisabled = false;
         for (int level = levels; level >= 1; level--)
         {
             int shift = 12 + 9 * (level - 1);
+            if (stage2.Walker != null)
+            {
+                // The table pointer is a GPA: the second stage must map it readable.
+                WalkResult tableWalk = stage2.Walker.Walk(stage2.Root, stage2.Levels, table, DmaAccess.Read);
+                if (!tableWalk.IsSuccess)
+                    return Stop(FirstLevelWalkStatus.NestedTableFault, level, 0) with { SecondStageStatus = tableWalk.Status };
+                if ((tableWalk.Permissions & DmaProtection.Write) == 0)
+                    readOnlyTables |= 1 << used;
+                table = tableWalk.Hpa;
+            }
             ulong* page = memory.TablePointer(table);
             if (page == null)
                 return Stop(FirstLevelWalkStatus.AccessError, level, 0);
@@ -102,6 +135,22 @@ public sealed unsafe class FirstLevelWalker(PhysicalMemory memory, int hostAddre
             table = entry & FirstLevelEntry.Address.Mask;
         }
         throw new InvalidOperationException("unreachable: level 1 is always a leaf");
+    }
+
+    /// <summary>The second stage of the output: the first level's GPA to an HPA with the request's access.</summary>
+    private static FirstLevelWalk Output(FirstLevelWalk walk, ulong iova, in Mode mode, in SecondStage stage2)
+    {
+        ulong gpa = walk.PageHpa | (iova & ((1UL << walk.PageShift) - 1));
+        WalkResult output = stage2.Walker!.Walk(stage2.Root, stage2.Levels, gpa, mode.Write ? DmaAccess.Write : DmaAccess.Read);
+        if (!output.IsSuccess)
+            return walk with { Status = FirstLevelWalkStatus.NestedOutputFault, SecondStageStatus = output.Status, Permissions = DmaProtection.None };
+        int shift = Math.Min(walk.PageShift, BitOperations.Log2(output.PageSize));
+        return walk with
+        {
+            PageHpa = output.Hpa & ~((1UL << shift) - 1),
+            PageShift = shift,
+            Permissions = walk.Permissions & output.Permissions,
+        };
     }
 
     private static FirstLevelWalk Stop(FirstLevelWalkStatus status, int level, ulong entry) =>

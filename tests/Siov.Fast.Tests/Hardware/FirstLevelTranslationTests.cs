@@ -45,8 +45,9 @@ public sealed class FirstLevelTranslationTests : IDisposable
 
     /// <summary>Links tables from <paramref name="root"/> down to <paramref name="leafLevel"/> for <paramref name="iova"/>
     /// and writes the leaf there; returns the leaf's address. Each table is linked P | R/W | U/S unless given.</summary>
-    private ulong Map(ulong root, int levels, ulong iova, int leafLevel, ulong leaf, ulong tableBits = Table)
+    private ulong Map(ulong root, int levels, ulong iova, int leafLevel, ulong leaf, ulong tableBits = Table, ulong gpaOffset = 0)
     {
+        // With gpaOffset (nesting), table pointers are written as GPAs: HPA + gpaOffset.
         ulong table = root;
         for (int level = levels; level > leafLevel; level--)
         {
@@ -54,10 +55,10 @@ public sealed class FirstLevelTranslationTests : IDisposable
             ulong entry = Read(slot);
             if ((entry & P) == 0)
             {
-                entry = Page() | tableBits;
+                entry = (Page() + gpaOffset) | tableBits;
                 Write(slot, entry);
             }
-            table = entry & 0x000F_FFFF_FFFF_F000UL;
+            table = (entry & 0x000F_FFFF_FFFF_F000UL) - gpaOffset;
         }
         ulong leafSlot = table + Index(iova, leafLevel) * 8;
         Write(leafSlot, leaf);
@@ -222,5 +223,66 @@ public sealed class FirstLevelTranslationTests : IDisposable
         Assert.Equal(0xB000UL, Dma(0x5000, DmaAccess.Read).Hpa);
         StaleTranslationReport report = Assert.Single(sanitizer.GetReports());
         Assert.Contains($"PASID-based IOTLB invalidation DID {Did} PASID {Pasid} ADDR 0x5000", report.MissingInvalidation, StringComparison.Ordinal);
+    }
+
+    // ---- nested translation (PGTT 011b, spec 3.8) ----------------------------------------------------------------
+
+    private const ulong GuestBase = 0x1_0000_0000; // GPA 4 GiB is HPA 0: the second stage maps [4 GiB, 5 GiB) onto the memory
+    private const ulong SlR = 1, SlW = 1 << 1, SlPs = 1 << 7;
+
+    /// <summary>A 4-level second-level table (spec 9.8) mapping GPA [4 GiB, 5 GiB) to HPA [0, 1 GiB) with one 1 GiB leaf
+    /// of the given rights; returns its root.</summary>
+    private ulong SecondStage(ulong rights)
+    {
+        ulong pml4 = Page(), pdpt = Page();
+        Write(pml4, pdpt | SlR | SlW);
+        Write(pdpt + 4 * 8, rights | SlPs); // PDPT index 4 = GPA 4 GiB; the leaf's address bits are 0 (HPA 0)
+        return pml4;
+    }
+
+    private void SetPasidNested(ulong flRootGpa, ulong slRoot, uint pasid = Pasid)
+    {
+        ulong entry = _rig.Driver.PasidEntryAddress(Bus, Devfn, pasid);
+        for (ulong q = 1; q < 8; q++)
+            Write(entry + q * 8, 0);
+        Write(entry + 8, Did);
+        Write(entry + 16, flRootGpa);
+        Write(entry, slRoot | (2UL << 2) | (3UL << 6) | 1); // AW 2 (4 levels), PGTT 011b, P last
+    }
+
+    [Fact]
+    public void Nested_walks_translate_table_pointers_and_output_through_the_second_stage()
+    {
+        ulong slRoot = SecondStage(SlR | SlW);
+        ulong flRoot = Page();                                                        // HPA; its GPA is + 4 GiB
+        ulong leaf = Map(flRoot, 4, 0x7000, 1, (GuestBase + 0x12_3000) | P | RW | US, gpaOffset: GuestBase);
+        Map(flRoot, 4, 0x40_0000, 2, (GuestBase + 0x20_0000) | P | RW | US | PS, gpaOffset: GuestBase);
+        Map(flRoot, 4, 0x8000, 1, 0x9000 | P | RW | US, gpaOffset: GuestBase);        // output GPA below 4 GiB: unmapped
+        SetPasidNested(flRoot + GuestBase, slRoot);
+
+        TranslationResult r = Dma(0x7abc, DmaAccess.Read);
+        Assert.True(r.IsSuccess, r.ToString());
+        Assert.Equal((0x12_3abcUL, 4096UL), (r.Hpa, (ulong)r.PageSize));
+        Assert.Equal(A, Read(leaf) & A);                                              // A written at the entry's HPA
+        TranslationResult big = Dma(0x41_2345, DmaAccess.Read);                       // FL 2 MiB over SL 1 GiB: 2 MiB
+        Assert.Equal((0x21_2345UL, 2UL << 20), (big.Hpa, (ulong)big.PageSize));
+        Assert.Equal(FaultReason.SmSecondLevelNotPresent, Dma(0x8000, DmaAccess.Read).Fault); // output not mapped: 79h
+
+        SetPasidNested(flRoot, slRoot, pasid: 6);                                      // FLPTPTR as an HPA: GPA 0 is unmapped
+        Assert.Equal(FaultReason.SmNestedFirstLevelRootReadDenied, Dma(0x7000, DmaAccess.Read, pasid: 6).Fault); // 75h
+        ulong brokenRoot = Page();
+        Write(brokenRoot, Page() | Table);                                             // an FL-PDPT pointer without the GPA base
+        SetPasidNested(brokenRoot + GuestBase, slRoot, pasid: 7);
+        Assert.Equal(FaultReason.SmNestedFirstLevelReadDenied, Dma(0x7000, DmaAccess.Read, pasid: 7).Fault);      // 76h
+    }
+
+    [Fact]
+    public void Nested_A_and_D_updates_need_second_stage_write_permission()
+    {
+        ulong slRoot = SecondStage(SlR);                                               // the guest's memory is read-only
+        ulong flRoot = Page();
+        Map(flRoot, 4, 0x7000, 1, (GuestBase + 0x12_3000) | P | RW | US, gpaOffset: GuestBase);
+        SetPasidNested(flRoot + GuestBase, slRoot);
+        Assert.Equal(FaultReason.SmNestedFirstLevelWriteDenied, Dma(0x7000, DmaAccess.Read).Fault);              // 77h
     }
 }

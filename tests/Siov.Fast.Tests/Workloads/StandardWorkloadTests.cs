@@ -1,5 +1,4 @@
 using Siov.Fast.Hardware.Vtd;
-using Siov.Fast.PageTables;
 using Siov.Fast.Tests.Remapping;
 using Siov.Fast.Workloads;
 
@@ -55,18 +54,22 @@ public class StandardWorkloadTests
     }
 
     [Theory]
-    [InlineData("hot4k", PageTableStage.SecondLevel)]
-    [InlineData("cold4k", PageTableStage.SecondLevel)]
-    [InlineData("huge2m", PageTableStage.SecondLevel)]
-    [InlineData("siov64", PageTableStage.SecondLevel)]
-    [InlineData("hot4k", PageTableStage.FirstLevel)]
-    [InlineData("cold4k", PageTableStage.FirstLevel)]
-    [InlineData("huge2m", PageTableStage.FirstLevel)]
-    [InlineData("siov64", PageTableStage.FirstLevel)]
-    public void Checksum_MatchesTheFormulaReference_ForEveryBatchSizeAndThread(string name, PageTableStage stage)
+    [InlineData("hot4k", WorkloadTranslation.SecondLevel)]
+    [InlineData("cold4k", WorkloadTranslation.SecondLevel)]
+    [InlineData("huge2m", WorkloadTranslation.SecondLevel)]
+    [InlineData("siov64", WorkloadTranslation.SecondLevel)]
+    [InlineData("hot4k", WorkloadTranslation.FirstLevel)]
+    [InlineData("cold4k", WorkloadTranslation.FirstLevel)]
+    [InlineData("huge2m", WorkloadTranslation.FirstLevel)]
+    [InlineData("siov64", WorkloadTranslation.FirstLevel)]
+    [InlineData("hot4k", WorkloadTranslation.Nested)]
+    [InlineData("cold4k", WorkloadTranslation.Nested)]
+    [InlineData("huge2m", WorkloadTranslation.Nested)]
+    [InlineData("siov64", WorkloadTranslation.Nested)]
+    public void Checksum_MatchesTheFormulaReference_ForEveryBatchSizeAndThread(string name, WorkloadTranslation translation)
     {
         StandardWorkload workload = StandardWorkload.Find(name)!;
-        using WorkloadPlatform platform = WorkloadPlatform.Create(workload, stage: stage);
+        using WorkloadPlatform platform = WorkloadPlatform.Create(workload, translation: translation);
         const int requests = 3000;
         for (int thread = 0; thread < 2; thread++)
         {

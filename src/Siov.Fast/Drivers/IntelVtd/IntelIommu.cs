@@ -512,6 +512,37 @@ public sealed class IntelIommu : IIommuDriver
         }
     }
 
+    /// <summary>
+    /// Scalable mode: a nested PASID entry (PGTT = 011b), as <c>intel_pasid_setup_nested</c> does: a first-level table whose
+    /// pointers and output are GPAs (the guest's stage 1) over a second-level table that maps them (the host's stage 2).
+    /// </summary>
+    /// <param name="requesterId">Source id.</param>
+    /// <param name="pasid">PASID (or the device's RID_PASID).</param>
+    /// <param name="domainId">DID: the nested translations are tagged with it.</param>
+    /// <param name="firstLevel">The stage-1 table (first-level format); its root is taken as a GPA.</param>
+    /// <param name="secondLevel">The stage-2 table (second-level format).</param>
+    /// <exception cref="IommuException">ENODEV without ECAP_REG.NEST, FLTS or SLTS; EINVAL for tables of the wrong formats or
+    /// that the unit cannot walk; as <see cref="SetupPasidSecondLevel"/> otherwise.</exception>
+    public void SetupPasidNested(ushort requesterId, uint pasid, ushort domainId, SecondLevelPageTable firstLevel, SecondLevelPageTable secondLevel)
+    {
+        ArgumentNullException.ThrowIfNull(firstLevel);
+        ArgumentNullException.ThrowIfNull(secondLevel);
+        lock (_lock)
+        {
+            RequireScalable();
+            if (!ExtendedCapability.NestedTranslation || !ExtendedCapability.FirstLevelTranslation || !ExtendedCapability.SecondLevelTranslation)
+                Throw.Iommu(Errno.ENODEV, "this unit has no nested translation (ECAP_REG.NEST, FLTS and SLTS are needed)");
+            if (firstLevel.Format.Stage != PageTableStage.FirstLevel || secondLevel.Format.Stage != PageTableStage.SecondLevel)
+                Throw.Iommu(Errno.EINVAL, "nesting needs a first-level table over a second-level one");
+            if (firstLevel.Levels == 5 && !Capability.FirstLevel5LevelPaging)
+                Throw.Iommu(Errno.EINVAL, "a 5-level first-level table needs CAP_REG.FL5LP, which this unit lacks");
+            ValidateDomainId(domainId);
+            ValidateTarget(secondLevel);
+            WritePasidEntry(requesterId, pasid, domainId,
+                PasidEntry.Nested(firstLevel.RootHpa, firstLevel.Levels, secondLevel.RootHpa, secondLevel.Levels - 2, domainId));
+        }
+    }
+
     /// <summary>Scalable mode: a pass-through PASID entry (PGTT = 100b), as <c>intel_pasid_setup_pass_through</c> does.</summary>
     /// <param name="requesterId">Source id.</param>
     /// <param name="pasid">PASID.</param>

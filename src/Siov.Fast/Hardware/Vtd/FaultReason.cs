@@ -87,6 +87,14 @@ public enum FaultReason : byte
     SmFirstLevelNotPresent = 0x71,
     /// <summary>72h: reserved bits set in a first-level paging entry.</summary>
     SmFirstLevelReservedBits = 0x72,
+    /// <summary>74h: nested translation: a first-level entry's address is beyond the second stage's width.</summary>
+    SmNestedFirstLevelBeyondWidth = 0x74,
+    /// <summary>75h: nested translation: the second stage does not map the FL-PML4 (or PML5) table readable.</summary>
+    SmNestedFirstLevelRootReadDenied = 0x75,
+    /// <summary>76h: nested translation: the second stage does not map a first-level table readable.</summary>
+    SmNestedFirstLevelReadDenied = 0x76,
+    /// <summary>77h: nested translation: setting A or D needs the second stage's write permission on the table.</summary>
+    SmNestedFirstLevelWriteDenied = 0x77,
     /// <summary>78h: a second-level paging entry could not be accessed.</summary>
     SmSecondLevelAccessError = 0x78,
     /// <summary>79h: R and W of a second-level paging entry are both clear (not present).</summary>

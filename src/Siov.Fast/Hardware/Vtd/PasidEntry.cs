@@ -109,6 +109,25 @@ public readonly record struct PasidEntry(ulong Q0, ulong Q1, ulong Q2 = 0)
                 | NoExecuteEnableField.Encode(controls.NoExecute ? 1UL : 0)
                 | SupervisorExecuteProtectField.Encode(controls.SupervisorExecuteProtect ? 1UL : 0));
 
+    /// <summary>A nested entry (PGTT = 011b): a first-level table whose pointers and output are GPAs, mapped by the
+    /// second-level table at <paramref name="secondLevelRoot"/>.</summary>
+    /// <param name="firstLevelRoot">FLPTPTR (a GPA).</param>
+    /// <param name="firstLevelLevels">4 or 5.</param>
+    /// <param name="secondLevelRoot">SLPTPTR (an HPA).</param>
+    /// <param name="addressWidth">AW of the second level: levels - 2.</param>
+    /// <param name="domainId">DID.</param>
+    /// <param name="controls">SRE, ERE, WPE, NXE, SMEP.</param>
+    /// <returns>The entry.</returns>
+    public static PasidEntry Nested(ulong firstLevelRoot, int firstLevelLevels, ulong secondLevelRoot, int addressWidth, ushort domainId,
+        FirstLevelControls controls = default)
+    {
+        PasidEntry first = FirstLevel(firstLevelRoot, firstLevelLevels, domainId, controls);
+        return new PasidEntry(
+            (secondLevelRoot & RootEntry.PointerMask) | TranslationTypeField.Encode((ulong)PasidTranslationType.Nested)
+                | AddressWidthField.Encode((uint)addressWidth) | PresentField.Encode(1),
+            first.Q1, first.Q2);
+    }
+
     private static PasidEntry Create(PasidTranslationType type, ulong secondLevelRoot, int addressWidth, ushort domainId, bool faultProcessingDisable) =>
         new((secondLevelRoot & RootEntry.PointerMask) | TranslationTypeField.Encode((ulong)type) | AddressWidthField.Encode((uint)addressWidth)
                 | FaultProcessingDisableField.Encode(faultProcessingDisable ? 1UL : 0) | PresentField.Encode(1),

@@ -218,9 +218,9 @@ public sealed partial class RemappingUnit
         if ((attributes & DmaRequestAttributes.Execute) != 0 && !target.FirstLevel.ExecuteRequests)
             return TranslationResult.Faulted(FaultReason.SmExecuteRequestsNotEnabled);
         FirstLevelWalk walk = _firstLevelWalker.Walk(target.Root, target.Levels, request.Iova, FirstLevelModeOf(request, target.FirstLevel),
-            updateAccessedDirty: false);
+            updateAccessedDirty: false, SecondStageOf(target));
         if (!walk.IsSuccess)
-            return TranslationResult.Faulted(FirstLevelFaultReason(walk.Status));
+            return TranslationResult.Faulted(FirstLevelFaultReason(walk, request.Access, target.Levels));
         // A write would set D: its rights are those the translation reports once it has.
         DmaProtection rights = (request.Access & DmaAccess.Write) != 0 ? walk.Permissions : FirstLevelRights(walk);
         return new TranslationResult(walk.PageHpa | (request.Iova & ((1UL << walk.PageShift) - 1)), walk.PageShift, rights, FaultReason.None);

@@ -541,7 +541,10 @@ public sealed partial class RemappingUnit
                 target = NewTarget(true, entry.DomainId, pasid, 0, 0, suppress);
                 return FaultReason.None;
             case PasidTranslationType.FirstLevel when ExtendedCapability.FirstLevelTranslation:
-                return ReadFirstLevelEntry(entry, pasid, suppress, out target);
+                return ReadFirstLevelEntry(entry, pasid, suppress, out target, nested: false);
+            case PasidTranslationType.Nested when ExtendedCapability.NestedTranslation && ExtendedCapability.FirstLevelTranslation
+                && ExtendedCapability.SecondLevelTranslation:
+                return ReadFirstLevelEntry(entry, pasid, suppress, out target, nested: true);
             default:
                 return FaultReason.SmInvalidPasidEntry;
         }
@@ -549,9 +552,19 @@ public sealed partial class RemappingUnit
 
     /// <summary>A first-level PASID entry (PGTT 001b): FLPM within what CAP_REG allows, the controls within what ECAP_REG
     /// allows (SRE needs SRS, ERE needs ERS, EAFE is not modelled), FLPTPTR below HAW, qword 2's reserved bits clear.</summary>
-    private FaultReason ReadFirstLevelEntry(PasidEntry entry, uint pasid, bool suppress, out TranslationTarget? target)
+    private FaultReason ReadFirstLevelEntry(PasidEntry entry, uint pasid, bool suppress, out TranslationTarget? target, bool nested)
     {
         target = null;
+        int secondStageLevels = 0;
+        if (nested)
+        {
+            // The second stage as a PGTT 010b entry would have it: AW within SAGAW, SLPTPTR below HAW.
+            secondStageLevels = entry.AddressWidth + 2;
+            if (!Capability.SupportsLevels(secondStageLevels))
+                return FaultReason.SmInvalidPasidEntry;
+            if ((entry.SecondLevelRoot & _reservedAboveHaw) != 0)
+                return FaultReason.SmPasidEntryReservedBits;
+        }
         if ((entry.Q2 & (PasidEntry.ReservedQ2Field.Mask | _reservedAboveHaw)) != 0)
             return FaultReason.SmPasidEntryReservedBits;
         FirstLevelControls controls = entry.Controls;
@@ -561,9 +574,10 @@ public sealed partial class RemappingUnit
             || (controls.ExecuteRequests && !ExtendedCapability.ExecuteRequest)
             || PasidEntry.ExtendedAccessedFlagEnableField.IsSet(entry.Q2))
             return FaultReason.SmInvalidPasidEntry;
-        target = NewTarget(false, entry.DomainId, pasid, entry.FirstLevelRoot, mode == 1 ? 5 : 4, suppress,
-            new FirstLevelPolicy(true, controls.SupervisorRequests, controls.ExecuteRequests, controls.WriteProtect, controls.NoExecute,
-                controls.SupervisorExecuteProtect));
+        var policy = new FirstLevelPolicy(true, controls.SupervisorRequests, controls.ExecuteRequests, controls.WriteProtect, controls.NoExecute,
+            controls.SupervisorExecuteProtect);
+        target = new TranslationTarget(false, entry.DomainId, pasid, entry.FirstLevelRoot, mode == 1 ? 5 : 4, suppress,
+            _iotlb.SpaceOf(Iotlb.Tag(entry.DomainId, pasid)), policy, nested ? entry.SecondLevelRoot : 0, secondStageLevels);
         return FaultReason.None;
     }
 
@@ -585,18 +599,19 @@ public sealed partial class RemappingUnit
         long sequence = Volatile.Read(ref _invalidationSequence);
         FirstLevelWalk walk;
         var mode = FirstLevelModeOf(request, policy);
+        var stage2 = SecondStageOf(target);
         if (walkProtected)
         {
-            walk = _firstLevelWalker.Walk(target.Root, target.Levels, request.Iova, mode);
+            walk = _firstLevelWalker.Walk(target.Root, target.Levels, request.Iova, mode, true, stage2);
         }
         else
         {
             using EpochScope scope = _memory.Reclaimer.Protect();
-            walk = _firstLevelWalker.Walk(target.Root, target.Levels, request.Iova, mode);
+            walk = _firstLevelWalker.Walk(target.Root, target.Levels, request.Iova, mode, true, stage2);
         }
         counters.PageWalks++;
         if (!walk.IsSuccess)
-            return Fault(request, FirstLevelFaultReason(walk.Status), target.FaultProcessingDisable, counters);
+            return Fault(request, FirstLevelFaultReason(walk, request.Access, target.Levels), target.FaultProcessingDisable, counters);
         DmaProtection rights = FirstLevelRights(walk);
         if (attributes == DmaRequestAttributes.None)
             _iotlb.Fill(request.Iova, walk.PageShift, target.Space, walk.PageHpa, rights, ref _invalidationSequence, sequence);
@@ -610,6 +625,27 @@ public sealed partial class RemappingUnit
     private static FirstLevelWalker.Mode FirstLevelModeOf(in DmaRequest request, FirstLevelPolicy policy) => new(
         (request.Access & DmaAccess.Write) != 0, (request.Attributes & DmaRequestAttributes.Privileged) != 0,
         (request.Attributes & DmaRequestAttributes.Execute) != 0, policy.WriteProtect, policy.NoExecute, policy.SupervisorExecuteProtect);
+
+    /// <summary>The second stage of a nested target, or none.</summary>
+    private FirstLevelWalker.SecondStage SecondStageOf(TranslationTarget target) =>
+        target.SecondStageLevels == 0 ? default : new(_walker, target.SecondStageRoot, target.SecondStageLevels);
+
+    /// <summary>The fault of a first-level or nested walk: the first-level reasons, and for nesting 74h-77h where the
+    /// second stage fails a first-level table (beyond its width, no read on the FL-PML4 table or another one, no write
+    /// for A/D), the second-level reasons where it fails the output.</summary>
+    private FaultReason FirstLevelFaultReason(in FirstLevelWalk walk, DmaAccess access, int levels) => walk.Status switch
+    {
+        FirstLevelWalkStatus.NestedTableFault => walk.SecondStageStatus switch
+        {
+            WalkStatus.AddressBeyondWidth => FaultReason.SmNestedFirstLevelBeyondWidth,
+            WalkStatus.ReservedBitsSet => FaultReason.SmSecondLevelReservedBits,
+            WalkStatus.InvalidTablePointer => FaultReason.SmSecondLevelAccessError,
+            _ => walk.Level == levels ? FaultReason.SmNestedFirstLevelRootReadDenied : FaultReason.SmNestedFirstLevelReadDenied,
+        },
+        FirstLevelWalkStatus.NestedTableWriteDenied => FaultReason.SmNestedFirstLevelWriteDenied,
+        FirstLevelWalkStatus.NestedOutputFault => WalkFaultReason(walk.SecondStageStatus, access),
+        _ => FirstLevelFaultReason(walk.Status),
+    };
 
     private static FaultReason FirstLevelFaultReason(FirstLevelWalkStatus status) => status switch
     {
