@@ -223,7 +223,7 @@ public class TranslateTests
         s.Unit.SetupPasidSecondLevel(0x0100, 1, 1, t2);
         ulong pasidEntry = s.Unit.GetPasidEntryAddress(0x0100, 1)!.Value;
         ulong q0 = s.Memory.ReadUInt64(pasidEntry);
-        s.Memory.WriteUInt64(pasidEntry, (q0 & ~(7UL << 6)) | 3UL << 6); // PGTT = 011b: nested, not modelled
+        s.Memory.WriteUInt64(pasidEntry, (q0 & ~(7UL << 6)) | 6UL << 6); // PGTT = 110b: reserved
         Assert.Equal(FaultReason.SmInvalidPasidEntry, s.Unit.Translate(0x0100, 1, 0, DmaAccess.Read).Fault);
         s.Memory.WriteUInt64(pasidEntry, (q0 & ~(7UL << 6)) | 5UL << 6); // PGTT = 101b: reserved
         Assert.Equal(FaultReason.SmInvalidPasidEntry, s.Unit.Translate(0x0100, 1, 0, DmaAccess.Read).Fault);
