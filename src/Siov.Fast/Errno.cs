@@ -33,4 +33,7 @@ public enum Errno
 
     /// <summary>Result out of range (34): an IOVA lies beyond the address width of the table or unit.</summary>
     ERANGE = 34,
+
+    /// <summary>Operation not supported (95): the unit or domain lacks the capability (dirty tracking without SLADS).</summary>
+    EOPNOTSUPP = 95,
 }

@@ -7,8 +7,11 @@ namespace Siov.Fast.Caching;
 /// once here so a translation that hits needs no lookup of its (DID, PASID) pair.
 /// </summary>
 internal sealed class TranslationTarget(bool passThrough, ushort domainId, uint pasidTag, ulong root, int levels, bool faultProcessingDisable,
-    IotlbSpace space, FirstLevelPolicy firstLevel = default, ulong secondStageRoot = 0, int secondStageLevels = 0)
+    IotlbSpace space, FirstLevelPolicy firstLevel = default, ulong secondStageRoot = 0, int secondStageLevels = 0, bool accessedDirty = false)
 {
+    /// <summary>SLADE (dirty tracking): the hardware sets A and D in the second-level entries it uses.</summary>
+    public readonly bool AccessedDirty = accessedDirty;
+
     /// <summary>Nested translation (PGTT 011b): SLPTPTR of the second stage that maps the first level's GPAs; 0 otherwise.</summary>
     public readonly ulong SecondStageRoot = secondStageRoot;
 

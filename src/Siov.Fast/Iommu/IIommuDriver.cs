@@ -73,6 +73,14 @@ public interface IIommuDriver
     /// <param name="size">Bytes, at least 1.</param>
     void FlushIotlbRange(ushort domainId, uint? pasid, ulong iova, ulong size);
 
+    /// <summary>Turns the hardware's dirty tracking on or off for every entry that points at the domain <paramref name="domainId"/>
+    /// (<c>iommu_dirty_ops.set_dirty_tracking</c>), with the invalidations that make the change seen. Entries written
+    /// later follow the table's <see cref="SecondLevelPageTable.DirtyTracking"/>.</summary>
+    /// <param name="domainId">The domain's id on this unit.</param>
+    /// <param name="enabled">On or off.</param>
+    /// <exception cref="IommuException">EOPNOTSUPP when the unit cannot track dirty pages.</exception>
+    void SetDirtyTracking(ushort domainId, bool enabled);
+
     /// <summary>The faults the driver has read from the unit (Linux's <c>dmar_fault</c> reading the fault recording
     /// registers), oldest first, bounded.</summary>
     Hardware.Vtd.FaultLog Faults { get; }

@@ -194,6 +194,79 @@ public sealed class IommuDomain
         }
     }
 
+    /// <summary>Whether the hardware tracks this domain's dirty pages (<see cref="SetDirtyTracking"/>).</summary>
+    public bool DirtyTracking => PageTable?.DirtyTracking ?? false;
+
+    /// <summary>
+    /// <c>iommu_dirty_ops.set_dirty_tracking</c>: every unit the domain is bound to starts (or stops) setting A/D in its
+    /// second-level entries, and units it is bound to later do the same. All or nothing: a unit that cannot leaves every
+    /// other as it was.
+    /// </summary>
+    /// <param name="enabled">On or off.</param>
+    /// <exception cref="IommuException">EOPNOTSUPP for a domain without a second-level table, or a unit without dirty
+    /// tracking (VT-d ECAP_REG.SLADS); EBUSY when the domain belongs to a container; ENOENT when it was freed.</exception>
+    public void SetDirtyTracking(bool enabled) => SetDirtyTrackingAs(enabled, caller: null);
+
+    internal void SetDirtyTrackingAs(bool enabled, object? caller)
+    {
+        SecondLevelPageTable table = PageTable is { Format.Stage: PageTableStage.SecondLevel } t ? t
+            : throw new IommuException(Errno.EOPNOTSUPP, $"{this} has no second-level table: it cannot track dirty pages");
+        lock (_mapLock)
+        {
+            RequireAlive();
+            RequireOwner(caller, "set dirty tracking");
+            if (table.DirtyTracking == enabled)
+                return;
+            var done = new List<(ushort Did, IIommuDriver Driver)>();
+            try
+            {
+                foreach ((ushort did, int _, IIommuDriver driver) in Bindings.Values)
+                {
+                    driver.SetDirtyTracking(did, enabled);
+                    done.Add((did, driver));
+                }
+            }
+            catch
+            {
+                foreach ((ushort did, IIommuDriver driver) in done)
+                    driver.SetDirtyTracking(did, !enabled);
+                throw;
+            }
+            table.DirtyTracking = enabled;
+        }
+    }
+
+    /// <summary>
+    /// <c>iommu_dirty_ops.read_and_clear_dirty</c>: the leaves in <c>[iova, iova + size)</c> the hardware marked dirty,
+    /// clearing the marks unless <paramref name="noClear"/>, then the IOTLB flush of the range the kernel does after a
+    /// clear (a cached writable entry would let writes pass unrecorded).
+    /// </summary>
+    /// <param name="iova">First IOVA (4 KiB aligned).</param>
+    /// <param name="size">Bytes (whole pages).</param>
+    /// <param name="noClear">Report without clearing (<c>IOMMU_DIRTY_NO_CLEAR</c>).</param>
+    /// <returns>The dirty leaves in IOVA order.</returns>
+    /// <exception cref="IommuException">EOPNOTSUPP without a second-level table; EINVAL or ERANGE for the range; EBUSY
+    /// when the domain belongs to a container; ENOENT when it was freed.</exception>
+    public IReadOnlyList<IoMapping> ReadAndClearDirty(ulong iova, ulong size, bool noClear = false) => ReadAndClearDirtyAs(iova, size, noClear, caller: null);
+
+    internal IReadOnlyList<IoMapping> ReadAndClearDirtyAs(ulong iova, ulong size, bool noClear, object? caller)
+    {
+        SecondLevelPageTable table = PageTable is { Format.Stage: PageTableStage.SecondLevel } t ? t
+            : throw new IommuException(Errno.EOPNOTSUPP, $"{this} has no second-level table: it cannot track dirty pages");
+        lock (_mapLock)
+        {
+            RequireAlive();
+            RequireOwner(caller, "read dirty pages");
+            IReadOnlyList<IoMapping> dirty = table.ReadAndClearDirty(iova, size, noClear);
+            if (!noClear && dirty.Count > 0)
+            {
+                foreach ((ushort did, int _, IIommuDriver driver) in Bindings.Values)
+                    driver.FlushIotlbRange(did, null, iova, size);
+            }
+            return dirty;
+        }
+    }
+
     /// <summary>
     /// Unmaps <c>[iova, iova + size)</c> (kernel <c>iommu_unmap</c> with the VT-d driver's rule: a leaf
     /// that intersects the range goes whole), then invalidates the IOTLB of every unit the domain is

@@ -14,7 +14,9 @@ namespace Siov.Fast.PageTables;
 ///  bits 6:3   EMT/IPAT in leaves, ignored in tables (not modelled)
 ///  bit  7     PS   page size: 1 in an SL-PDE/SL-PDPE makes it a 2 MiB/1 GiB leaf;
 ///                  reserved in SL-PML4E/SL-PML5E; ignored in an SL-PTE
-///  bits 10:8  A, D, ignored (not modelled)
+///  bit  8     A    accessed: set by the hardware when the PASID entry's SLADE is 1 (dirty tracking)
+///  bit  9     D    dirty: set by the hardware in the leaf on a write when SLADE is 1
+///  bit  10    ignored
 ///  bit  11    reserved (must be 0)
 ///  bits 51:12 address of the next table or of the page (bits below the page size are
 ///             reserved in a superpage leaf; bits 51:HAW are reserved)
@@ -36,6 +38,10 @@ public readonly struct SecondLevelEntry : IEquatable<SecondLevelEntry>
     /// <summary>PS: page size (bit 7); a superpage leaf in an SL-PDE or SL-PDPE.</summary>
     public const ulong PageSizeBit = 1UL << 7;
 
+    /// <summary>A: accessed (bit 8), set by the hardware with SLADE.</summary>
+    public const ulong AccessedBit = 1UL << 8;
+    /// <summary>D: dirty (bit 9), set by the hardware in a leaf on a write with SLADE.</summary>
+    public const ulong DirtyBit = 1UL << 9;
     /// <summary>Bit 11: reserved, must be zero in every level.</summary>
     public const ulong Reserved11 = 1UL << 11;
 

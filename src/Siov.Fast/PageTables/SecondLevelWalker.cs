@@ -130,4 +130,32 @@ internal sealed unsafe class SecondLevelWalker
             table = entry & SecondLevelEntry.AddressMask;
         }
     }
+
+    /// <summary>
+    /// Dirty tracking (SLADE, VT-d spec 3.7.3): sets A in every entry the walk of <paramref name="iova"/> uses and, for a
+    /// write, D in the leaf, each by a compare-and-swap that leaves a concurrently changed entry to the walk that
+    /// follows. Called after a successful walk; returns whether the leaf is dirty afterwards.
+    /// </summary>
+    public bool SetAccessedDirty(ulong root, int levels, ulong iova, bool write)
+    {
+        ulong table = root;
+        for (int level = levels; level >= 1; level--)
+        {
+            ulong* page = _memory.TablePointer(table);
+            if (page == null)
+                return false;
+            ref ulong slot = ref page[(iova >> VtdPaging.LevelShift(level)) & (VtdPaging.EntriesPerTable - 1)];
+            ulong entry = Volatile.Read(ref slot);
+            if ((entry & (SecondLevelEntry.ReadBit | SecondLevelEntry.WriteBit)) == 0)
+                return false;
+            bool leaf = level == 1 || (entry & SecondLevelEntry.PageSizeBit) != 0;
+            ulong wanted = entry | SecondLevelEntry.AccessedBit | (leaf && write ? SecondLevelEntry.DirtyBit : 0);
+            if (wanted != entry && Interlocked.CompareExchange(ref slot, wanted, entry) == entry)
+                entry = wanted;
+            if (leaf)
+                return (entry & SecondLevelEntry.DirtyBit) != 0;
+            table = entry & SecondLevelEntry.AddressMask;
+        }
+        return false;
+    }
 }

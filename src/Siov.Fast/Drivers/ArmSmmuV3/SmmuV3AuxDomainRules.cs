@@ -46,6 +46,9 @@ public sealed class SmmuV3AuxDomainRules(IIommuDriver tables) : IIommuDriver
     public bool SupportsLevels(int levels) => Tables.SupportsLevels(levels);
 
     /// <inheritdoc/>
+    public void SetDirtyTracking(ushort domainId, bool enabled) => Tables.SetDirtyTracking(domainId, enabled);
+
+    /// <inheritdoc/>
     public void AttachDevice(ushort requesterId, ushort domainId, SecondLevelPageTable? table) => Tables.AttachDevice(requesterId, domainId, table);
 
     /// <inheritdoc/>

@@ -149,6 +149,43 @@ public sealed class IntelIommu : IIommuDriver
     /// <inheritdoc/>
     public void RemoveDevicePasid(ushort requesterId, uint pasid) => TearDownPasidEntry(requesterId, pasid);
 
+    /// <summary>
+    /// <c>intel_iommu_set_dirty_tracking</c>: sets or clears SLADE in every second-level PASID entry of the domain, then
+    /// invalidates each one's PASID cache and PASID-based IOTLB and waits, so the unit starts (or stops) setting A/D.
+    /// </summary>
+    /// <param name="domainId">DID.</param>
+    /// <param name="enabled">On or off.</param>
+    /// <exception cref="IommuException">EOPNOTSUPP in legacy mode or without ECAP_REG.SLADS.</exception>
+    public void SetDirtyTracking(ushort domainId, bool enabled)
+    {
+        lock (_lock)
+        {
+            if (!IsScalableMode || !ExtendedCapability.SecondLevelAccessedDirty)
+                Throw.Iommu(Errno.EOPNOTSUPP, "this unit cannot track dirty pages (scalable mode and ECAP_REG.SLADS are needed)");
+            var flushes = new List<(ulong W0, ulong W1)>();
+            foreach (ScalableDevice device in _scalableDevices.Values)
+            {
+                foreach ((uint pasid, ushort did) in device.Pasids)
+                {
+                    if (did != domainId || !device.PasidTables.TryGetValue(pasid >> 6, out ulong pasidTable))
+                        continue;
+                    ulong hpa = pasidTable + (pasid & 63) * PasidEntry.Size;
+                    ulong q0 = _memory.ReadUInt64(hpa);
+                    if ((PasidTranslationType)PasidEntry.TranslationTypeField.Get(q0) != PasidTranslationType.SecondLevel)
+                        continue;
+                    ulong updated = enabled ? q0 | PasidEntry.SecondLevelAccessedDirtyEnableField.Mask : q0 & ~PasidEntry.SecondLevelAccessedDirtyEnableField.Mask;
+                    if (updated == q0)
+                        continue;
+                    _memory.WriteUInt64(hpa, updated);
+                    flushes.Add(PasidCacheSelective(domainId, pasid));
+                    flushes.Add(PasidIotlb(domainId, pasid));
+                }
+            }
+            if (flushes.Count > 0)
+                Submit(flushes.ToArray());
+        }
+    }
+
     /// <summary>The faults read from the unit's fault recording registers, oldest first (256 at most; older ones are
     /// dropped and counted).</summary>
     public FaultLog Faults { get; } = new(256);
@@ -471,8 +508,14 @@ public sealed class IntelIommu : IIommuDriver
                 Throw.Iommu(Errno.ENODEV, "this unit has no second-level translation in scalable mode (ECAP_REG.SLTS is clear)");
             ValidateDomainId(domainId);
             ValidateTarget(table);
-            WritePasidEntry(requesterId, pasid, domainId,
-                PasidEntry.SecondLevel(table.RootHpa, table.Levels - 2, domainId, faultProcessingDisable));
+            PasidEntry entry = PasidEntry.SecondLevel(table.RootHpa, table.Levels - 2, domainId, faultProcessingDisable);
+            if (table.DirtyTracking)
+            {
+                if (!ExtendedCapability.SecondLevelAccessedDirty)
+                    Throw.Iommu(Errno.EOPNOTSUPP, "the domain tracks dirty pages and this unit cannot (ECAP_REG.SLADS is clear)");
+                entry = entry with { Q0 = entry.Q0 | PasidEntry.SecondLevelAccessedDirtyEnableField.Mask };
+            }
+            WritePasidEntry(requesterId, pasid, domainId, entry);
         }
     }
 

@@ -35,6 +35,9 @@ public readonly record struct PasidEntry(ulong Q0, ulong Q1, ulong Q2 = 0)
     /// <summary>PGTT, qword 0 bits 8:6: the translation type (<see cref="PasidTranslationType"/>).</summary>
     public static readonly RegisterField TranslationTypeField = new(6, 3);
 
+    /// <summary>SLADE, qword 0 bit 9: second-level accessed/dirty enable (dirty tracking; needs ECAP_REG.SLADS).</summary>
+    public static readonly RegisterField SecondLevelAccessedDirtyEnableField = new(9, 1);
+
     /// <summary>Qword 0 bits 11:10: reserved.</summary>
     public static readonly RegisterField ReservedQ0Field = new(10, 2);
 
@@ -150,6 +153,9 @@ public readonly record struct PasidEntry(ulong Q0, ulong Q1, ulong Q2 = 0)
 
     /// <summary>DID.</summary>
     public ushort DomainId => (ushort)DomainIdField.Get(Q1);
+
+    /// <summary>SLADE: the hardware sets A and D in second-level entries.</summary>
+    public bool SecondLevelAccessedDirty => SecondLevelAccessedDirtyEnableField.IsSet(Q0);
 
     /// <summary>FLPTPTR (qword 2 bits 63:12).</summary>
     public ulong FirstLevelRoot => Q2 & RootEntry.PointerMask;

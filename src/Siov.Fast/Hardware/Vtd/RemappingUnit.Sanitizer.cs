@@ -98,8 +98,11 @@ public sealed partial class RemappingUnit
         if (target.FirstLevel.Enabled)
             return FreshFirstLevel(request, target);
         WalkResult walk = _walker.Walk(target.Root, target.Levels, request.Iova, request.Access);
+        // With SLADE a clean page is reported (and cached) without W until a write dirties it.
+        DmaProtection rights = target.AccessedDirty && (walk.Entry & SecondLevelEntry.DirtyBit) == 0 && (request.Access & DmaAccess.Write) == 0
+            ? walk.Permissions & DmaProtection.Read : walk.Permissions;
         return walk.IsSuccess
-            ? new TranslationResult(walk.Hpa, VtdPaging.LevelShift(walk.Level), walk.Permissions, FaultReason.None)
+            ? new TranslationResult(walk.Hpa, VtdPaging.LevelShift(walk.Level), rights, FaultReason.None)
             : TranslationResult.Faulted(WalkFaultReason(walk.Status, request.Access));
     }
 

@@ -309,9 +309,18 @@ public sealed partial class RemappingUnit
         if (walk.Status is WalkStatus.Success or WalkStatus.ReadDenied or WalkStatus.WriteDenied)
         {
             int shift = VtdPaging.LevelShift(walk.Level);
-            _iotlb.Fill(iova, shift, target.Space, walk.PageHpa, walk.Permissions, ref _invalidationSequence, sequence);
+            DmaProtection rights = walk.Permissions;
+            if (target.AccessedDirty)
+            {
+                // SLADE: A along the walk, D on a write; the IOTLB keeps W only once D is set, so the first write walks.
+                bool dirty = walk.Status == WalkStatus.Success
+                    && _walker.SetAccessedDirty(target.Root, target.Levels, iova, (request.Access & DmaAccess.Write) != 0);
+                if (!dirty)
+                    rights &= DmaProtection.Read;
+            }
+            _iotlb.Fill(iova, shift, target.Space, walk.PageHpa, rights, ref _invalidationSequence, sequence);
             if (walk.Status == WalkStatus.Success)
-                return new TranslationResult(walk.Hpa, shift, walk.Permissions, FaultReason.None);
+                return new TranslationResult(walk.Hpa, shift, rights, FaultReason.None);
         }
         return Fault(request, WalkFaultReason(walk.Status, request.Access), target.FaultProcessingDisable, counters);
     }
@@ -535,7 +544,12 @@ public sealed partial class RemappingUnit
                     return FaultReason.SmInvalidPasidEntry;
                 if ((entry.SecondLevelRoot & _reservedAboveHaw) != 0)
                     return FaultReason.SmPasidEntryReservedBits;
-                target = NewTarget(false, entry.DomainId, pasid, entry.SecondLevelRoot, levels, suppress);
+                if (entry.SecondLevelAccessedDirty && !ExtendedCapability.SecondLevelAccessedDirty)
+                    return FaultReason.SmInvalidPasidEntry;
+                target = entry.SecondLevelAccessedDirty
+                    ? new TranslationTarget(false, entry.DomainId, pasid, entry.SecondLevelRoot, levels, suppress,
+                        _iotlb.SpaceOf(Iotlb.Tag(entry.DomainId, pasid)), accessedDirty: true)
+                    : NewTarget(false, entry.DomainId, pasid, entry.SecondLevelRoot, levels, suppress);
                 return FaultReason.None;
             case PasidTranslationType.PassThrough when ExtendedCapability.PassThrough:
                 target = NewTarget(true, entry.DomainId, pasid, 0, 0, suppress);

@@ -10,11 +10,12 @@ public static class UnitPresets
     /// 5-level first-level tables, page-selective
     /// invalidation (MAMV 45), read and write draining, 8 fault recording registers; queued invalidation,
     /// pass-through, device-TLB descriptors (accepted), scalable mode with 20-bit PASIDs and RID_PASID,
-    /// second-level translation, first-level translation with supervisor requests (FLTS, SRS), nested translation (NEST),
+    /// second-level translation with accessed/dirty tracking (SLADS), first-level translation with supervisor requests
+    /// (FLTS, SRS), nested translation (NEST),
     /// page-walk coherency.
     /// Left out, since nothing models them: interrupt
     /// remapping and posted interrupts (IR, EIM, MHMV, PI), page requests and their drain (PRS, PDS),
-    /// device-TLB throttling (DIT), second-level accessed/dirty (SLADS), snoop control (SC: bit 11 of a
+    /// device-TLB throttling (DIT), snoop control (SC: bit 11 of a
     /// second-level entry stays reserved), protected memory regions (PLMR, PHMR), zero-length reads (ZLR),
     /// no-write and extended accessed flags (NWFS, EAFS) and memory types (MTS). The real
     /// unit has no execute requests (ERS), so neither has this preset.
@@ -50,6 +51,7 @@ public static class UnitPresets
         FirstLevelTranslation = true,
         SupervisorRequest = true,
         NestedTranslation = true,
+        SecondLevelAccessedDirty = true,
         ScalableModePageWalkCoherency = true,
         RidPasid = true,
     };
