@@ -13,6 +13,9 @@ public enum Errno
     /// <summary>No such entry (2): the named object (domain, group, PASID attachment) does not exist.</summary>
     ENOENT = 2,
 
+    /// <summary>Argument list too long (7): a request asks for more than a call handles at once.</summary>
+    E2BIG = 7,
+
     /// <summary>Out of memory (12): the simulated physical memory has no free 4 KiB frame left.</summary>
     ENOMEM = 12,
 

@@ -1,0 +1,14 @@
+namespace Siov.Fast.Iommufd;
+
+/// <summary>The kinds of iommufd objects modelled (<c>enum iommufd_object_type</c>).</summary>
+public enum IommufdObjectType
+{
+    /// <summary>An I/O address space (<c>IOMMUFD_OBJ_IOAS</c>).</summary>
+    Ioas,
+
+    /// <summary>A bound device (<c>IOMMUFD_OBJ_DEVICE</c>).</summary>
+    Device,
+
+    /// <summary>A paging hardware page table (<c>IOMMUFD_OBJ_HWPT_PAGING</c>): an IOMMU domain over an IOAS.</summary>
+    HwptPaging,
+}
