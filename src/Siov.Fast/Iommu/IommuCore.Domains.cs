@@ -20,8 +20,8 @@ public sealed partial class IommuCore
     /// <summary>Allocates a domain that only <paramref name="owner"/> may change (a VFIO container's own domain).</summary>
     internal IommuDomain DomainAllocAs(IommuDomainType type, SecondLevelFormat? format, object? owner)
     {
-        if (!Enum.IsDefined(type))
-            Throw.Iommu(Errno.EINVAL, $"domain type {(int)type} is not BLOCKED, IDENTITY, UNMANAGED or DMA");
+        if (!Enum.IsDefined(type) || type == IommuDomainType.Nested)
+            Throw.Iommu(Errno.EINVAL, $"domain type {type} is not BLOCKED, IDENTITY, UNMANAGED or DMA (a nested domain comes from DomainAllocNested)");
         lock (_lock)
         {
             if (_allocatedDomains >= Options.MaxDomains)
@@ -38,6 +38,39 @@ public sealed partial class IommuCore
     /// an aux domain or at a PASID), is a group's default domain, or belongs to an <see cref="IommuDomain.Owner"/>.</exception>
     public void DomainFree(IommuDomain domain) => DomainFreeAs(domain, caller: null);
 
+    /// <summary>
+    /// <c>domain_alloc_nested</c>: a nested domain whose stage 1 is a guest's table (<paramref name="stage1"/>, GPAs) and
+    /// whose stage 2 is <paramref name="parent"/>'s second-level table. Mapping changes of the parent reach it; it has no
+    /// mappings of its own. The parent cannot be freed while nested domains use it.
+    /// </summary>
+    /// <param name="parent">An UNMANAGED domain with a second-level table (the nest parent).</param>
+    /// <param name="stage1">The guest's table.</param>
+    /// <returns>The domain.</returns>
+    /// <exception cref="IommuException">EINVAL for a parent that is not a second-level paging domain, a nested parent, or a
+    /// stage 1 that is not 4 or 5 levels or not 4 KiB aligned; EBUSY when the parent belongs to another owner; ENOSPC past
+    /// the domain limit.</exception>
+    public IommuDomain DomainAllocNested(IommuDomain parent, Stage1Table stage1) => DomainAllocNestedAs(parent, stage1, owner: null);
+
+    internal IommuDomain DomainAllocNestedAs(IommuDomain parent, Stage1Table stage1, object? owner)
+    {
+        ArgumentNullException.ThrowIfNull(parent);
+        if (stage1.Levels is not (4 or 5) || (stage1.Root & 0xFFF) != 0)
+            Throw.Iommu(Errno.EINVAL, $"a stage-1 table has 4 or 5 levels and a 4 KiB-aligned root (got {stage1.Levels} levels at {Throw.Hex(stage1.Root)})");
+        lock (_lock)
+        {
+            RequireDomain(parent);
+            parent.RequireOwner(owner, "allocate a nested domain over");
+            if (parent.Type != IommuDomainType.Unmanaged || parent.PageTable?.Format.Stage != PageTableStage.SecondLevel)
+                Throw.Iommu(Errno.EINVAL, $"{parent} cannot be a nest parent: it needs a second-level table and type UNMANAGED");
+            if (_allocatedDomains >= Options.MaxDomains)
+                Throw.Iommu(Errno.ENOSPC, $"the limit of {Options.MaxDomains} allocated domains is reached; free one first");
+            IommuDomain domain = NewDomain(IommuDomainType.Nested, null, countsTowardLimit: true, stage1, parent);
+            domain.Owner = owner;
+            parent.NestedChildren.Add(domain);
+            return domain;
+        }
+    }
+
     internal void DomainFreeAs(IommuDomain domain, object? caller)
     {
         ArgumentNullException.ThrowIfNull(domain);
@@ -49,6 +82,9 @@ public sealed partial class IommuCore
                 Throw.Iommu(Errno.EBUSY, $"{domain} is attached; detach it first");
             if (_groups.Values.Any(g => g.DefaultDomain == domain))
                 Throw.Iommu(Errno.EBUSY, $"{domain} is a group's default domain");
+            if (domain.NestedChildren.Count > 0)
+                Throw.Iommu(Errno.EBUSY, $"{domain} is the nest parent of {domain.NestedChildren[0]}; free that first");
+            domain.NestParent?.NestedChildren.Remove(domain);
             FreeDomainLocked(domain);
         }
     }
@@ -136,14 +172,20 @@ public sealed partial class IommuCore
             return device.Group?.Domain;
     }
 
-    private IommuDomain NewDomain(IommuDomainType type, SecondLevelFormat? format, bool countsTowardLimit)
+    private IommuDomain NewDomain(IommuDomainType type, SecondLevelFormat? format, bool countsTowardLimit,
+        Stage1Table? stage1 = null, IommuDomain? nestParent = null)
     {
         SecondLevelPageTable? table = type is IommuDomainType.Unmanaged or IommuDomainType.Dma
             ? new SecondLevelPageTable(Memory, format ?? CommonFormat())
             : null;
         if (table != null)
             table.TablePageLimit = Options.MaxTablePagesPerDomain;
-        var domain = new IommuDomain(_nextDomainId++, type, table, _lock) { CountsTowardLimit = countsTowardLimit };
+        var domain = new IommuDomain(_nextDomainId++, type, table, _lock)
+        {
+            CountsTowardLimit = countsTowardLimit,
+            Stage1 = stage1,
+            NestParent = nestParent,
+        };
         _domains.Add(domain.Id, domain);
         if (countsTowardLimit)
             _allocatedDomains++;
@@ -274,7 +316,10 @@ public sealed partial class IommuCore
         domain.AddBinding(pci.Unit, did, driver);
         try
         {
-            driver.AttachDevice(pci.RequesterId, did, domain.PageTable);
+            if (domain.Stage1 is Stage1Table stage1)
+                driver.SetDevicePasidNested(pci.RequesterId, null, did, stage1, domain.ProgrammedTable!);
+            else
+                driver.AttachDevice(pci.RequesterId, did, domain.PageTable);
         }
         catch
         {
@@ -299,7 +344,10 @@ public sealed partial class IommuCore
         domain.AddBinding(pci.Unit, did, driver); // before the entry goes live, as in Program
         try
         {
-            driver.SetDevicePasid(pci.RequesterId, pasid, did, domain.PageTable);
+            if (domain.Stage1 is Stage1Table stage1)
+                driver.SetDevicePasidNested(pci.RequesterId, pasid, did, stage1, domain.ProgrammedTable!);
+            else
+                driver.SetDevicePasid(pci.RequesterId, pasid, did, domain.PageTable);
         }
         catch
         {

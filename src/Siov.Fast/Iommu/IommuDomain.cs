@@ -19,6 +19,10 @@ public enum IommuDomainType
 
     /// <summary><c>IOMMU_DOMAIN_DMA</c>: the kernel DMA API's domain, a driver's IOVA space.</summary>
     Dma = 3,
+
+    /// <summary><c>IOMMU_DOMAIN_NESTED</c>: a guest's stage-1 table over a nest parent's stage 2; made by
+    /// <see cref="IommuCore.DomainAllocNested"/> only, with no mappings of its own.</summary>
+    Nested = 4,
 }
 
 /// <summary>How a domain has been attached, for the SMMUv3 sticky-mode rule (seed 004).</summary>
@@ -55,6 +59,7 @@ public sealed class IommuDomain
     internal readonly List<IommuGroup> Groups = [];                 // groups attached normally
     internal readonly Dictionary<PciDevice, int> AuxDevices = [];   // aux attachments, with sub-device refcount
     internal int PasidAttachments;                                   // iommu_attach_device_pasid users
+    internal readonly List<IommuDomain> NestedChildren = [];         // nested domains over this one (flushed with it)
     internal DomainAttachMode StickyMode;                            // modes seen on SMMUv3 units
     private readonly Lock _coreLock;
 
@@ -194,6 +199,42 @@ public sealed class IommuDomain
         }
     }
 
+    /// <summary>A nested domain's stage-1 table; null otherwise.</summary>
+    public Stage1Table? Stage1 { get; internal init; }
+
+    /// <summary>A nested domain's parent, whose table is its stage 2; null otherwise.</summary>
+    public IommuDomain? NestParent { get; internal init; }
+
+    /// <summary>The table a driver programs for this domain: its own, or its nest parent's (the stage 2).</summary>
+    internal SecondLevelPageTable? ProgrammedTable => NestParent?.PageTable ?? PageTable;
+
+    /// <summary>
+    /// Stage-1 cache invalidation of a nested domain (<c>IOMMU_HWPT_INVALIDATE</c>, VT-d's PASID-based IOTLB
+    /// invalidation): after the guest changed its table, the units forget <c>[iova, iova + pages × 4 KiB)</c>, or
+    /// everything when <paramref name="iova"/> is 0 and <paramref name="pages"/> is <see cref="ulong.MaxValue"/>.
+    /// </summary>
+    /// <param name="iova">First IOVA, 4 KiB aligned.</param>
+    /// <param name="pages">4 KiB pages.</param>
+    /// <exception cref="IommuException">EINVAL for a domain that is not nested, an unaligned address, zero pages, or
+    /// "everything" not starting at 0.</exception>
+    public void InvalidateStage1(ulong iova, ulong pages) => InvalidateStage1As(iova, pages, caller: null);
+
+    internal void InvalidateStage1As(ulong iova, ulong pages, object? caller)
+    {
+        if (Type != IommuDomainType.Nested)
+            Throw.Iommu(Errno.EINVAL, $"{this} is not nested: it has no stage-1 caches to invalidate");
+        if ((iova & 0xFFF) != 0 || pages == 0 || (pages == ulong.MaxValue && iova != 0))
+            Throw.Iommu(Errno.EINVAL, $"stage-1 invalidation of {Throw.Hex(iova)}, {pages} pages: the address must be 4 KiB aligned, pages not 0, and all pages start at 0");
+        lock (_mapLock)
+        {
+            RequireAlive();
+            RequireOwner(caller, "invalidate stage 1");
+            ulong size = pages == ulong.MaxValue || pages > (ulong.MaxValue - iova) >> 12 ? 1UL << 63 : pages << 12;
+            foreach ((ushort did, int _, IIommuDriver driver) in Bindings.Values)
+                driver.FlushIotlbRange(did, null, iova, size);
+        }
+    }
+
     /// <summary>Whether the hardware tracks this domain's dirty pages (<see cref="SetDirtyTracking"/>).</summary>
     public bool DirtyTracking => PageTable?.DirtyTracking ?? false;
 
@@ -295,6 +336,13 @@ public sealed class IommuDomain
             {
                 foreach ((ushort did, int _, IIommuDriver driver) in Bindings.Values)
                     driver.FlushIotlbRange(did, null, iova, size);
+                // A stage-2 change reaches every nested domain over it: their combined translations are cached under
+                // their own DIDs, for stage-1 IOVAs that cannot be told from the GPA range, so they go whole.
+                foreach (IommuDomain child in NestedChildren)
+                {
+                    foreach ((ushort did, int _, IIommuDriver driver) in child.Bindings.Values)
+                        driver.FlushIotlbRange(did, null, 0, 1UL << 63);
+                }
             }
             return unmapped;
         }

@@ -103,6 +103,38 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
         }
     }
 
+    /// <summary>
+    /// <c>IOMMU_HWPT_ALLOC</c> of a nested HWPT (<c>IOMMU_HWPT_DATA_VTD_S1</c>): the guest's stage-1 table over a
+    /// nest-parent paging HWPT, which it keeps in use.
+    /// </summary>
+    /// <param name="deviceId">A bound device.</param>
+    /// <param name="parentId">A paging HWPT allocated with <see cref="IommufdHwptAllocOptions.NestParent"/>.</param>
+    /// <param name="stage1">VT-d's <c>iommu_hwpt_vtd_s1</c>.</param>
+    /// <returns>The nested HWPT (not attached).</returns>
+    /// <exception cref="IommuException">ENOENT for an unknown device; EINVAL when <paramref name="parentId"/> is not a
+    /// nest-parent paging HWPT allocated by hand (an auto one cannot be), or the address width is not 48 or 57;
+    /// EOPNOTSUPP for unknown flags.</exception>
+    public IommufdHwptNested AllocHwptNested(uint deviceId, uint parentId, VtdStage1 stage1)
+    {
+        lock (Lock)
+        {
+            Get<IommufdDevice>(deviceId);
+            if (((uint)stage1.Flags & ~7u) != 0)
+                Throw.Iommu(Errno.EOPNOTSUPP, $"IOMMU_HWPT_ALLOC: unknown VT-d stage-1 flags 0x{(uint)stage1.Flags:x}");
+            IommufdHwptPaging parent = _objects.TryGetValue(parentId, out IommufdObject? o) && o is IommufdHwptPaging p
+                && (p.Flags & IommufdHwptAllocOptions.NestParent) != 0 && !p.IsAuto
+                ? p : throw new IommuException(Errno.EINVAL, $"IOMMU_HWPT_ALLOC: object {parentId} is not a nest-parent paging HWPT");
+            if (stage1.AddressWidth is not (48 or 57))
+                Throw.Iommu(Errno.EINVAL, $"IOMMU_HWPT_ALLOC: stage-1 address width {stage1.AddressWidth} is neither 48 nor 57");
+            if ((stage1.Flags & VtdStage1Options.ExtendedAccessedFlag) != 0)
+                Throw.Iommu(Errno.EINVAL, "IOMMU_HWPT_ALLOC: EAFE needs ECAP_REG.EAFS, which no modelled unit has");
+            IommuDomain domain = Core.DomainAllocNestedAs(parent.Domain, new Stage1Table(stage1.PageTableAddress, stage1.AddressWidth == 57 ? 5 : 4,
+                (stage1.Flags & VtdStage1Options.SupervisorRequests) != 0, (stage1.Flags & VtdStage1Options.WriteProtect) != 0), owner: this);
+            parent.Users++;
+            return Add(new IommufdHwptNested(this, _nextId, parent, domain, stage1));
+        }
+    }
+
     /// <summary><c>IOMMU_GET_HW_INFO</c> for a bound device: its unit's VT-d registers.</summary>
     /// <param name="deviceId">A bound device.</param>
     /// <returns>The information.</returns>
@@ -123,7 +155,7 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
     /// <remarks>An attached device is replaced instead, as <c>vfio_iommufd_physical_attach_ioas</c> does since Linux 6.6.</remarks>
     /// <exception cref="IommuException">ENOENT for an unknown id; EINVAL for an object that is neither an IOAS nor a paging
     /// HWPT; the domain's errors (EINVAL, EPERM, ENODEV) when the device cannot use the HWPT.</exception>
-    public IommufdHwptPaging Attach(uint deviceId, uint ptId)
+    public IommufdHwpt Attach(uint deviceId, uint ptId)
     {
         lock (Lock)
         {
@@ -140,20 +172,20 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
     /// <param name="ptId">The new paging HWPT or IOAS.</param>
     /// <returns>The HWPT the device is attached to now.</returns>
     /// <exception cref="IommuException">EINVAL when the device is not attached; as <see cref="Attach"/>.</exception>
-    public IommufdHwptPaging Replace(uint deviceId, uint ptId)
+    public IommufdHwpt Replace(uint deviceId, uint ptId)
     {
         lock (Lock)
         {
             IommufdDevice device = Get<IommufdDevice>(deviceId);
-            IommufdHwptPaging old = device.Hwpt ?? throw new IommuException(Errno.EINVAL, $"{device} is not attached: attach it");
+            IommufdHwpt old = device.Hwpt ?? throw new IommuException(Errno.EINVAL, $"{device} is not attached: attach it");
             IommufdObject target = GetAny(ptId);
-            if (target == old || (target is IommufdIoas ioas && ioas == old.Ioas && old.IsAuto))
+            if (target == old || (target is IommufdIoas ioas && old is IommufdHwptPaging { IsAuto: true } paging && paging.Ioas == ioas))
                 return old;
             // The core moves a group from one domain to another without a blocked moment; undo on failure.
             DetachLocked(device, keepAuto: true);
             try
             {
-                IommufdHwptPaging now = AttachLocked(device, ptId);
+                IommufdHwpt now = AttachLocked(device, ptId);
                 DestroyIfUnusedAuto(old);
                 return now;
             }
@@ -212,6 +244,8 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
                     DetachLocked(device, keepAuto: false);
                 Remove(device);
             }
+            foreach (IommufdHwptNested nested in _objects.Values.OfType<IommufdHwptNested>().ToArray())
+                Remove(nested);
             foreach (IommufdHwptPaging hwpt in _objects.Values.OfType<IommufdHwptPaging>().ToArray())
                 Remove(hwpt);
             foreach (IommufdIoas ioas in _objects.Values.OfType<IommufdIoas>().ToArray())
@@ -271,11 +305,11 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
         return Add(hwpt);
     }
 
-    private IommufdHwptPaging AttachLocked(IommufdDevice device, uint ptId)
+    private IommufdHwpt AttachLocked(IommufdDevice device, uint ptId)
     {
         switch (GetAny(ptId))
         {
-            case IommufdHwptPaging hwpt:
+            case IommufdHwpt hwpt:
                 AttachTo(device, hwpt);
                 return hwpt;
             case IommufdIoas ioas:
@@ -309,7 +343,7 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
 
     /// <summary>Attaches the device's group (or, for an mdev, aux-attaches through its iommu_device) to the HWPT's domain.
     /// A group another bound device already attached there is shared; attached elsewhere, EINVAL.</summary>
-    private void AttachTo(IommufdDevice device, IommufdHwptPaging hwpt)
+    private void AttachTo(IommufdDevice device, IommufdHwpt hwpt)
     {
         IommuGroup group = device.Device.Group!;
         IommufdDevice? sibling = _objects.Values.OfType<IommufdDevice>().FirstOrDefault(d => d != device && d.Device.Group == group && d.Hwpt != null);
@@ -333,7 +367,7 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
 
     private void DetachLocked(IommufdDevice device, bool keepAuto)
     {
-        IommufdHwptPaging hwpt = device.Hwpt!;
+        IommufdHwpt hwpt = device.Hwpt!;
         IommuGroup group = device.Device.Group!;
         bool lastOfGroup = !_objects.Values.OfType<IommufdDevice>().Any(d => d != device && d.Device.Group == group && d.Hwpt == hwpt);
         if (lastOfGroup)
@@ -349,7 +383,7 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
             DestroyIfUnusedAuto(hwpt);
     }
 
-    private void DestroyIfUnusedAuto(IommufdHwptPaging hwpt)
+    private void DestroyIfUnusedAuto(IommufdHwpt hwpt)
     {
         if (hwpt.IsAuto && hwpt.Users == 0 && _objects.ContainsKey(hwpt.Id))
             Remove(hwpt);

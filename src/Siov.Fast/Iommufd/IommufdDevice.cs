@@ -19,7 +19,7 @@ public sealed class IommufdDevice : IommufdObject
     public Device Device { get; }
 
     /// <summary>The HWPT the device is attached to, or null.</summary>
-    public IommufdHwptPaging? Hwpt { get; internal set; }
+    public IommufdHwpt? Hwpt { get; internal set; }
 
     internal override void Release()
     {

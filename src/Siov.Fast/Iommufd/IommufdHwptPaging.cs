@@ -7,15 +7,16 @@ namespace Siov.Fast.Iommufd;
 /// that mirrors an IOAS. Made by <see cref="IommufdContext.AllocHwpt"/> or, as an auto domain, by attaching a device to
 /// an IOAS; an auto HWPT goes away with its last device.
 /// </summary>
-public sealed class IommufdHwptPaging : IommufdObject
+public sealed class IommufdHwptPaging : IommufdHwpt
 {
+    private readonly bool _auto;
+
     internal IommufdHwptPaging(IommufdContext context, uint id, IommufdIoas ioas, IommuDomain domain, IommufdHwptAllocOptions flags, bool auto)
-        : base(context, id)
+        : base(context, id, domain)
     {
         Ioas = ioas;
-        Domain = domain;
         Flags = flags;
-        IsAuto = auto;
+        _auto = auto;
     }
 
     /// <inheritdoc/>
@@ -24,14 +25,11 @@ public sealed class IommufdHwptPaging : IommufdObject
     /// <summary>The IOAS it mirrors.</summary>
     public IommufdIoas Ioas { get; }
 
-    /// <summary>The IOMMU domain (owned by the context: the object model's callers cannot change it).</summary>
-    public IommuDomain Domain { get; }
-
     /// <summary>The allocation flags.</summary>
     public IommufdHwptAllocOptions Flags { get; }
 
     /// <summary>Made by an attach to an IOAS (destroyed with its last device), not by <c>IOMMU_HWPT_ALLOC</c>.</summary>
-    public bool IsAuto { get; }
+    public override bool IsAuto => _auto;
 
     /// <summary>
     /// <c>IOMMU_HWPT_SET_DIRTY_TRACKING</c>: the hardware starts or stops recording written pages.

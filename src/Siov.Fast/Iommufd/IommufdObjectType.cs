@@ -11,4 +11,7 @@ public enum IommufdObjectType
 
     /// <summary>A paging hardware page table (<c>IOMMUFD_OBJ_HWPT_PAGING</c>): an IOMMU domain over an IOAS.</summary>
     HwptPaging,
+
+    /// <summary>A nested hardware page table (<c>IOMMUFD_OBJ_HWPT_NESTED</c>): a guest's stage 1 over a nest parent.</summary>
+    HwptNested,
 }

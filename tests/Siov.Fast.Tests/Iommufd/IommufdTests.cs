@@ -87,7 +87,7 @@ public sealed class IommufdTests
         using (var container = new VfioContainer(f.Core))
             Assert.Equal(Errno.EBUSY, Code(() => container.AttachGroup(nic.Group!)));
 
-        IommufdHwptPaging auto = ctx.Attach(dNic.Id, ioas.Id);
+        var auto = (IommufdHwptPaging)ctx.Attach(dNic.Id, ioas.Id);
         Assert.True(auto.IsAuto);
         Assert.Same(auto, ctx.Attach(dGpu.Id, ioas.Id));                                                    // the auto domain is shared
         Assert.Equal(0x4000_2345UL, nic.Translate(null, 0x1000_2345, DmaAccess.Write).Hpa);
@@ -129,7 +129,7 @@ public sealed class IommufdTests
         using var ctx = new IommufdContext(f.Core);
         IommufdIoas gpa = ctx.AllocIoas();
         gpa.Map(0, 0x40_0000_0000, 64UL << 20, DmaProtection.ReadWrite);                                     // VM1's RAM
-        IommufdHwptPaging hwpt = ctx.Attach(ctx.BindDevice(nic).Id, gpa.Id);
+        IommufdHwpt hwpt = ctx.Attach(ctx.BindDevice(nic).Id, gpa.Id);
         Assert.Same(hwpt, ctx.Attach(ctx.BindDevice(wq2).Id, gpa.Id));                                    // primary for the NIC, aux for the WQ
         uint pasid = f.Core.AuxGetPasid(hwpt.Domain, parent);
         Assert.Equal(0x40_0001_2345UL, nic.Translate(null, 0x1_2345, DmaAccess.Write).Hpa);
@@ -173,5 +173,46 @@ public sealed class IommufdTests
         Assert.False(ctx.GetHwInfo(old.Id).DirtyTracking);
         Assert.Equal(Errno.EOPNOTSUPP, Code(() => ctx.AllocHwpt(old.Id, ioas.Id, IommufdHwptAllocOptions.DirtyTracking)));
         Assert.Empty(f.StaleTranslations);
+    }
+
+    [Fact]
+    public void Nested_hwpt_translates_through_the_guest_stage_1_and_the_parent()
+    {
+        using var f = new CoreFixture();
+        PciDevice nic = f.Pci("0000:02:00.0");
+        using var ctx = new IommufdContext(f.Core);
+        IommufdIoas gpa = ctx.AllocIoas();
+        gpa.Map(0, 0, 128UL << 20, DmaProtection.ReadWrite);                           // the guest's RAM: GPA = HPA here
+        IommufdDevice d = ctx.BindDevice(nic);
+        IommufdHwptPaging plain = ctx.AllocHwpt(d.Id, gpa.Id);
+        IommufdHwptPaging parent = ctx.AllocHwpt(d.Id, gpa.Id, IommufdHwptAllocOptions.NestParent);
+        // The guest builds its stage-1 (first-level) table in its RAM.
+        using var guest = new Siov.Fast.PageTables.SecondLevelPageTable(f.Memory,
+            new Siov.Fast.PageTables.SecondLevelFormat { Stage = Siov.Fast.PageTables.PageTableStage.FirstLevel });
+        guest.Map(0x7000_0000, 0x300_0000, 0x1000, DmaProtection.ReadWrite);
+        var s1 = new VtdStage1(VtdStage1Options.None, guest.RootHpa, 48);
+
+        Assert.Equal(Errno.EINVAL, Code(() => ctx.AllocHwptNested(d.Id, plain.Id, s1)));                      // not a nest parent
+        Assert.Equal(Errno.EINVAL, Code(() => ctx.AllocHwptNested(d.Id, parent.Id, s1 with { AddressWidth = 39 })));
+        Assert.Equal(Errno.EOPNOTSUPP, Code(() => ctx.AllocHwptNested(d.Id, parent.Id, s1 with { Flags = (VtdStage1Options)8 })));
+        IommufdHwptNested nested = ctx.AllocHwptNested(d.Id, parent.Id, s1);
+        Assert.Equal(Errno.EBUSY, Code(() => ctx.Destroy(parent.Id)));                                        // the nested HWPT uses it
+        Assert.Same(nested, ctx.Attach(d.Id, nested.Id));
+        Assert.Equal(0x300_0123UL, nic.Translate(null, 0x7000_0123, DmaAccess.Write).Hpa);
+
+        // The guest remaps: the unit keeps the old translation until the stage-1 invalidation.
+        guest.Unmap(0x7000_0000, 0x1000);
+        guest.Map(0x7000_0000, 0x400_0000, 0x1000, DmaProtection.ReadWrite);
+        Assert.Equal(0x300_0123UL, nic.Translate(null, 0x7000_0123, DmaAccess.Read).Hpa);
+        Assert.Equal(Errno.EINVAL, Code(() => nested.Invalidate(0x7000_0100, 1)));                           // unaligned
+        nested.Invalidate(0x7000_0000, 1);
+        Assert.Equal(0x400_0123UL, nic.Translate(null, 0x7000_0123, DmaAccess.Read).Hpa);
+
+        // The host unmaps guest RAM (stage 2): the nested translation goes with it.
+        gpa.Unmap(0, ulong.MaxValue);
+        Assert.False(nic.Translate(null, 0x7000_0123, DmaAccess.Read).IsSuccess);
+        ctx.Detach(d.Id);
+        ctx.Destroy(nested.Id);
+        ctx.Destroy(parent.Id);
     }
 }
