@@ -104,6 +104,7 @@ api.MapPlatformApi();
 api.MapDomainsApi();
 api.MapMdevApi();
 api.MapMdevDefinitionsApi();
+api.MapIommufdApi();
 api.MapContainersApi();
 api.MapFaultsApi();
 api.MapTranslateApi();

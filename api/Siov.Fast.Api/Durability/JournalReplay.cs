@@ -42,6 +42,21 @@ internal static class JournalReplay
         ["UndefineMdev"] = (a, s) => MdevDefinitionsApi.Undefine(a.Get<string>(0)!, s),
         ["StartMdev"] = (a, s) => MdevDefinitionsApi.Start(a.Get<string>(0)!, s),
         ["StopMdev"] = (a, s) => MdevDefinitionsApi.Stop(a.Get<string>(0)!, s),
+        ["OpenIommufd"] = (a, s) => IommufdApi.Open(s),
+        ["CloseIommufd"] = (a, s) => IommufdApi.Close(a.Get<int>(0), s),
+        ["IommufdDestroy"] = (a, s) => IommufdApi.Destroy(a.Get<int>(0), a.Get<uint>(1), s),
+        ["IommufdIoasAlloc"] = (a, s) => IommufdApi.AllocIoas(a.Get<int>(0), s),
+        ["IommufdIoasMap"] = (a, s) => IommufdApi.Map(a.Get<int>(0), a.Get<uint>(1), a.Get<IoasMapRequest>(2), s),
+        ["IommufdIoasUnmap"] = (a, s) => IommufdApi.Unmap(a.Get<int>(0), a.Get<uint>(1), a.Get<IoasUnmapRequest>(2), s),
+        ["IommufdIoasCopy"] = (a, s) => IommufdApi.Copy(a.Get<int>(0), a.Get<uint>(1), a.Get<IoasCopyRequest>(2), s),
+        ["IommufdIoasAllowIovas"] = (a, s) => IommufdApi.AllowIovas(a.Get<int>(0), a.Get<uint>(1), a.Get<IovaRangeDto[]>(2), s),
+        ["IommufdBindDevice"] = (a, s) => IommufdApi.Bind(a.Get<int>(0), a.Get<IommufdBindRequest>(1), s),
+        ["IommufdAttach"] = (a, s) => IommufdApi.Attach(a.Get<int>(0), a.Get<uint>(1), a.Get<IommufdAttachRequest>(2), s),
+        ["IommufdDetach"] = (a, s) => IommufdApi.Detach(a.Get<int>(0), a.Get<uint>(1), s),
+        ["IommufdHwptAlloc"] = (a, s) => IommufdApi.AllocHwpt(a.Get<int>(0), a.Get<HwptAllocRequest>(1), s),
+        ["IommufdSetDirtyTracking"] = (a, s) => IommufdApi.SetDirtyTracking(a.Get<int>(0), a.Get<uint>(1), a.Get<DirtyTrackingRequest>(2), s),
+        ["IommufdGetDirtyBitmap"] = (a, s) => IommufdApi.GetDirtyBitmap(a.Get<int>(0), a.Get<uint>(1), a.Get<DirtyBitmapRequest>(2), s),
+        ["IommufdHwptInvalidate"] = (a, s) => IommufdApi.Invalidate(a.Get<int>(0), a.Get<uint>(1), a.Get<HwptInvalidateRequest>(2), s),
     };
 
     /// <summary>The names of the journalled endpoints that replay by their JSON arguments; <c>MapRanges</c> has a

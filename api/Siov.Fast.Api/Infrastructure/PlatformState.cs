@@ -25,6 +25,31 @@ internal sealed class PlatformState(ModelledPlatform platform, ServerLimits limi
 
     public ConcurrentDictionary<int, VfioContainer> Containers { get; } = new();
 
+    /// <summary>Open iommufd contexts by id.</summary>
+    public ConcurrentDictionary<int, Siov.Fast.Iommufd.IommufdContext> IommufdContexts { get; } = new();
+
+    private int _nextIommufd;
+
+    /// <summary>Opens an iommufd context (the same limit as containers: Siov:Limits:MaxContainers, ENOSPC).</summary>
+    public (int Id, Siov.Fast.Iommufd.IommufdContext Context) OpenIommufd()
+    {
+        if (IommufdContexts.Count >= Limits.MaxContainers)
+            throw new IommuException(Errno.ENOSPC, $"the limit of {Limits.MaxContainers} open iommufd contexts (Siov:Limits:MaxContainers) is reached; close one first");
+        int id = Interlocked.Increment(ref _nextIommufd);
+        var context = new Siov.Fast.Iommufd.IommufdContext(Platform.Core);
+        IommufdContexts[id] = context;
+        return (id, context);
+    }
+
+    /// <summary>Closes and forgets a context; false when there is none with that id.</summary>
+    public bool CloseIommufd(int id)
+    {
+        if (!IommufdContexts.TryRemove(id, out Siov.Fast.Iommufd.IommufdContext? context))
+            return false;
+        context.Dispose();
+        return true;
+    }
+
     /// <summary>mdevctl's defined mdevs, by UUID (read and changed under <see cref="ControlLock"/>).</summary>
     public SortedDictionary<Guid, MdevDefinition> MdevDefinitions { get; } = [];
 
@@ -59,6 +84,8 @@ internal sealed class PlatformState(ModelledPlatform platform, ServerLimits limi
     {
         foreach (VfioContainer container in Containers.Values)
             container.Dispose();
+        foreach (Siov.Fast.Iommufd.IommufdContext context in IommufdContexts.Values)
+            context.Dispose();
         Platform.Dispose();
         Journal?.Dispose();
         ControlLock.Dispose();

@@ -16,7 +16,6 @@ internal static class Problems
         Errno.ENOENT => StatusCodes.Status404NotFound,
         Errno.EEXIST or Errno.EBUSY or Errno.ENOSPC or Errno.EPERM or Errno.ENODEV => StatusCodes.Status409Conflict,
         Errno.ENOMEM => StatusCodes.Status507InsufficientStorage,
-        Errno.EOPNOTSUPP => StatusCodes.Status501NotImplemented,
         _ => StatusCodes.Status400BadRequest,
     };
 

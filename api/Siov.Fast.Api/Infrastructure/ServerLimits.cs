@@ -43,6 +43,10 @@ internal sealed class ServerLimits
 
     /// <summary>Batch calls whose bodies are read and worked on at once; more wait (without their bodies being read)
     /// until one ends or their client goes away. Default 4.</summary>
+    /// <summary>Most objects (IOAS, devices, HWPTs) one iommufd context holds; more answer ENOSPC.</summary>
+    [Range(1, 1 << 16)]
+    public int MaxIommufdObjects { get; set; } = 1024;
+
     /// <summary>Most mdev definitions (mdevctl's defined devices) the server keeps; more answer ENOSPC.</summary>
     [Range(1, 1 << 16)]
     public int MaxMdevDefinitions { get; set; } = 1024;

@@ -29,6 +29,16 @@ public sealed class IommufdIoas : IommufdObject
         }
     }
 
+    /// <summary>How many areas the IOAS holds (without listing them).</summary>
+    public int AreaCount
+    {
+        get
+        {
+            lock (Context.Lock)
+                return _areas.Count;
+        }
+    }
+
     internal IReadOnlyList<IommufdHwptPaging> Hwpts => _hwpts;
 
     /// <summary>The areas, for a caller holding the context's lock.</summary>

@@ -49,7 +49,7 @@ public sealed class RestartTests : IDisposable
             Assert.Equal(before, await SnapshotAsync(client));
             // And it goes on from there: the next domain gets the next id, not one the restored state holds.
             JsonElement next = await SendAsync(client, HttpMethod.Post, "/domains", """{"type":"UNMANAGED"}""", HttpStatusCode.Created);
-            Assert.Equal(12, next.GetProperty("id").GetInt32());
+            Assert.Equal(13, next.GetProperty("id").GetInt32()); // 12 is the iommufd auto domain
         }
         using (WebApplicationFactory<Program> ephemeral = Server(_directory, ("Siov:State:Ephemeral", "true")))
         {
@@ -111,13 +111,20 @@ public sealed class RestartTests : IDisposable
         await SendAsync(client, HttpMethod.Delete, "/domains/9/attachments?group=1", null, HttpStatusCode.NoContent);
         await SendAsync(client, HttpMethod.Post, "/domains/8/attachments", """{"device":"01:00.0","pasid":77}""", HttpStatusCode.OK);
         await SendAsync(client, HttpMethod.Post, "/sanitizer", null, HttpStatusCode.OK);
+        // iommufd: a context, an IOAS mapped at an IOVA it chooses, a device of group 5 attached through an auto HWPT.
+        int ctx = (await SendAsync(client, HttpMethod.Post, "/iommufd", null, HttpStatusCode.Created)).GetProperty("id").GetInt32();
+        uint ioas = (await SendAsync(client, HttpMethod.Post, $"/iommufd/{ctx}/ioas", null, HttpStatusCode.Created)).GetProperty("id").GetUInt32();
+        await SendAsync(client, HttpMethod.Post, $"/iommufd/{ctx}/ioas/{ioas}/map", """{"hpa":"0xB000000","length":"0x3000"}""", HttpStatusCode.OK);
+        await SendAsync(client, HttpMethod.Post, $"/iommufd/{ctx}/ioas/{ioas}/unmap", """{"iova":"0x2000","length":"0x1000"}""", HttpStatusCode.NotFound);
+        uint dev = (await SendAsync(client, HttpMethod.Post, $"/iommufd/{ctx}/devices", """{"device":"03:00.0"}""", HttpStatusCode.Created)).GetProperty("id").GetUInt32();
+        await SendAsync(client, HttpMethod.Post, $"/iommufd/{ctx}/devices/{dev}/attach", $$"""{"pt_id":{{ioas}}}""", HttpStatusCode.OK);
     }
 
     /// <summary>Everything the server answers about its object model, in one string.</summary>
     internal static async Task<string> SnapshotAsync(HttpClient client)
     {
         var snapshot = new StringBuilder();
-        foreach (string path in new[] { "/domains", "/groups", "/devices", "/mdevs", "/mdev/types", "/containers" })
+        foreach (string path in new[] { "/domains", "/groups", "/devices", "/mdevs", "/mdev/types", "/containers", "/iommufd" })
             snapshot.AppendLine(path).AppendLine(await client.GetStringAsync(new Uri(path, UriKind.Relative)));
         using JsonDocument domains = JsonDocument.Parse(await client.GetStringAsync(new Uri("/domains", UriKind.Relative)));
         foreach (JsonElement domain in domains.RootElement.EnumerateArray())
@@ -129,6 +136,9 @@ public sealed class RestartTests : IDisposable
         using JsonDocument containers = JsonDocument.Parse(await client.GetStringAsync(new Uri("/containers", UriKind.Relative)));
         foreach (JsonElement container in containers.RootElement.EnumerateArray())
             snapshot.AppendLine(await client.GetStringAsync(new Uri($"/containers/{container.GetProperty("id").GetInt32()}", UriKind.Relative)));
+        using JsonDocument contexts = JsonDocument.Parse(await client.GetStringAsync(new Uri("/iommufd", UriKind.Relative)));
+        foreach (JsonElement context in contexts.RootElement.EnumerateArray())
+            snapshot.AppendLine(await client.GetStringAsync(new Uri($"/iommufd/{context.GetProperty("id").GetInt32()}", UriKind.Relative)));
         using JsonDocument sanitizer = JsonDocument.Parse(await client.GetStringAsync(new Uri("/sanitizer", UriKind.Relative)));
         snapshot.AppendLine(string.Join(",", sanitizer.RootElement.EnumerateArray().Select(u => u.GetProperty("enabled").GetBoolean())));
         return snapshot.ToString();
