@@ -59,16 +59,17 @@ public interface IIommuDriver
     /// <exception cref="IommuException">As <see cref="AttachDevice"/>; ERANGE for a PASID beyond the unit's width.</exception>
     void SetDevicePasid(ushort requesterId, uint pasid, ushort domainId, SecondLevelPageTable? table);
 
-    /// <summary>Points a device's requests without PASID (<paramref name="pasid"/> null) or one PASID at a nested domain: the
-    /// guest's stage-1 table over <paramref name="secondStage"/> (VT-d: a PGTT 011b PASID entry).</summary>
+    /// <summary>Points a device's requests without PASID (<paramref name="pasid"/> null) or one PASID at a stage-1 table:
+    /// a guest's over <paramref name="secondStage"/> (nested; VT-d PGTT 011b), or, with no second stage, a process's
+    /// address space whose root is an HPA (SVA; VT-d PGTT 001b).</summary>
     /// <param name="requesterId">Source id.</param>
     /// <param name="pasid">A PASID, or null for requests without one.</param>
     /// <param name="domainId">The nested domain's id on this unit.</param>
     /// <param name="stage1">The guest's table (root GPA, levels, controls).</param>
-    /// <param name="secondStage">The nest parent's second-level table.</param>
+    /// <param name="secondStage">The nest parent's second-level table, or null for first level alone.</param>
     /// <exception cref="IommuException">EOPNOTSUPP without nesting (legacy mode, no ECAP_REG.NEST); EINVAL for a stage 1
     /// the unit cannot walk (5 levels without FL5LP, SRE without SRS); as <see cref="SetDevicePasid"/>.</exception>
-    void SetDevicePasidNested(ushort requesterId, uint? pasid, ushort domainId, Stage1Table stage1, SecondLevelPageTable secondStage);
+    void SetDevicePasidNested(ushort requesterId, uint? pasid, ushort domainId, Stage1Table stage1, SecondLevelPageTable? secondStage);
 
     /// <summary>Undoes <see cref="SetDevicePasid"/> with its invalidations (<c>remove_dev_pasid</c>).</summary>
     /// <param name="requesterId">Source id.</param>

@@ -20,7 +20,7 @@ public sealed partial class IommuCore
     /// <summary>Allocates a domain that only <paramref name="owner"/> may change (a VFIO container's own domain).</summary>
     internal IommuDomain DomainAllocAs(IommuDomainType type, SecondLevelFormat? format, object? owner)
     {
-        if (!Enum.IsDefined(type) || type == IommuDomainType.Nested)
+        if (!Enum.IsDefined(type) || type is IommuDomainType.Nested or IommuDomainType.Sva)
             Throw.Iommu(Errno.EINVAL, $"domain type {type} is not BLOCKED, IDENTITY, UNMANAGED or DMA (a nested domain comes from DomainAllocNested)");
         lock (_lock)
         {
@@ -317,7 +317,7 @@ public sealed partial class IommuCore
         try
         {
             if (domain.Stage1 is Stage1Table stage1)
-                driver.SetDevicePasidNested(pci.RequesterId, null, did, stage1, domain.ProgrammedTable!);
+                driver.SetDevicePasidNested(pci.RequesterId, null, did, stage1, domain.ProgrammedTable);
             else
                 driver.AttachDevice(pci.RequesterId, did, domain.PageTable);
         }
@@ -345,7 +345,7 @@ public sealed partial class IommuCore
         try
         {
             if (domain.Stage1 is Stage1Table stage1)
-                driver.SetDevicePasidNested(pci.RequesterId, pasid, did, stage1, domain.ProgrammedTable!);
+                driver.SetDevicePasidNested(pci.RequesterId, pasid, did, stage1, domain.ProgrammedTable);
             else
                 driver.SetDevicePasid(pci.RequesterId, pasid, did, domain.PageTable);
         }

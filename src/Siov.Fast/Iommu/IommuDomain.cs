@@ -23,6 +23,10 @@ public enum IommuDomainType
     /// <summary><c>IOMMU_DOMAIN_NESTED</c>: a guest's stage-1 table over a nest parent's stage 2; made by
     /// <see cref="IommuCore.DomainAllocNested"/> only, with no mappings of its own.</summary>
     Nested = 4,
+
+    /// <summary><c>IOMMU_DOMAIN_SVA</c>: a process address space (its IA-32e table, the root a CR3 holds) shared with
+    /// devices at the process's PASID; made by <see cref="IommuCore.SvaBindDevice"/> only.</summary>
+    Sva = 5,
 }
 
 /// <summary>How a domain has been attached, for the SMMUv3 sticky-mode rule (seed 004).</summary>
@@ -199,7 +203,7 @@ public sealed class IommuDomain
         }
     }
 
-    /// <summary>A nested domain's stage-1 table; null otherwise.</summary>
+    /// <summary>A nested domain's stage-1 table (GPA root), or an SVA domain's process table (HPA root); null otherwise.</summary>
     public Stage1Table? Stage1 { get; internal init; }
 
     /// <summary>A nested domain's parent, whose table is its stage 2; null otherwise.</summary>
@@ -221,8 +225,8 @@ public sealed class IommuDomain
 
     internal void InvalidateStage1As(ulong iova, ulong pages, object? caller)
     {
-        if (Type != IommuDomainType.Nested)
-            Throw.Iommu(Errno.EINVAL, $"{this} is not nested: it has no stage-1 caches to invalidate");
+        if (Type is not (IommuDomainType.Nested or IommuDomainType.Sva))
+            Throw.Iommu(Errno.EINVAL, $"{this} is neither nested nor SVA: it has no stage-1 caches to invalidate");
         if ((iova & 0xFFF) != 0 || pages == 0 || (pages == ulong.MaxValue && iova != 0))
             Throw.Iommu(Errno.EINVAL, $"stage-1 invalidation of {Throw.Hex(iova)}, {pages} pages: the address must be 4 KiB aligned, pages not 0, and all pages start at 0");
         lock (_mapLock)

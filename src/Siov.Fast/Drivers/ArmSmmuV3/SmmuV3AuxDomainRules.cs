@@ -59,7 +59,7 @@ public sealed class SmmuV3AuxDomainRules(IIommuDriver tables) : IIommuDriver
         Tables.SetDevicePasid(requesterId, pasid, domainId, table);
 
     /// <inheritdoc/>
-    public void SetDevicePasidNested(ushort requesterId, uint? pasid, ushort domainId, Stage1Table stage1, SecondLevelPageTable secondStage) =>
+    public void SetDevicePasidNested(ushort requesterId, uint? pasid, ushort domainId, Stage1Table stage1, SecondLevelPageTable? secondStage) =>
         Tables.SetDevicePasidNested(requesterId, pasid, domainId, stage1, secondStage);
 
     /// <inheritdoc/>

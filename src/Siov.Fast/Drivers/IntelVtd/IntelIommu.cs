@@ -148,16 +148,18 @@ public sealed class IntelIommu : IIommuDriver
 
     /// <summary>
     /// <c>intel_pasid_setup_nested</c>: a PGTT 011b entry for the requests without PASID (RID_PASID) or a PASID of the
-    /// device: the guest's stage-1 table (FLPTPTR = its GPA root, FLPM, SRE, WPE) over the parent's second-level table.
+    /// device: the guest's stage-1 table (FLPTPTR = its GPA root, FLPM, SRE, WPE) over the parent's second-level table;
+    /// without a second stage, the PGTT 001b entry of SVA (<c>intel_pasid_setup_first_level</c> with a process's table).
     /// </summary>
     /// <inheritdoc/>
-    public void SetDevicePasidNested(ushort requesterId, uint? pasid, ushort domainId, Stage1Table stage1, SecondLevelPageTable secondStage)
+    public void SetDevicePasidNested(ushort requesterId, uint? pasid, ushort domainId, Stage1Table stage1, SecondLevelPageTable? secondStage)
     {
-        ArgumentNullException.ThrowIfNull(secondStage);
         lock (_lock)
         {
-            if (!IsScalableMode || !ExtendedCapability.NestedTranslation || !ExtendedCapability.FirstLevelTranslation)
-                Throw.Iommu(Errno.EOPNOTSUPP, "this unit cannot nest (scalable mode and ECAP_REG.NEST, FLTS are needed)");
+            if (!IsScalableMode || !ExtendedCapability.FirstLevelTranslation || (secondStage != null && !ExtendedCapability.NestedTranslation))
+                Throw.Iommu(Errno.EOPNOTSUPP, secondStage != null
+                    ? "this unit cannot nest (scalable mode and ECAP_REG.NEST, FLTS are needed)"
+                    : "this unit has no first-level translation for SVA (scalable mode and ECAP_REG.FLTS are needed)");
             if (stage1.Levels == 5 && !Capability.FirstLevel5LevelPaging)
                 Throw.Iommu(Errno.EINVAL, "a 5-level stage 1 needs CAP_REG.FL5LP, which this unit lacks");
             if (stage1.SupervisorRequests && !ExtendedCapability.SupervisorRequest)
@@ -165,7 +167,8 @@ public sealed class IntelIommu : IIommuDriver
             if ((stage1.Root & ~((1UL << 57) - 1)) != 0)
                 Throw.Iommu(Errno.EINVAL, $"the stage-1 root {Throw.Hex(stage1.Root)} is beyond a 57-bit GPA");
             ValidateDomainId(domainId);
-            ValidateTarget(secondStage);
+            if (secondStage != null)
+                ValidateTarget(secondStage);
             bool created = !_scalableDevices.ContainsKey(requesterId);
             if (created)
                 SetupScalableContext(requesterId);
@@ -173,8 +176,9 @@ public sealed class IntelIommu : IIommuDriver
             var controls = new FirstLevelControls(stage1.SupervisorRequests, false, stage1.WriteProtect, false, false);
             try
             {
-                WritePasidEntry(requesterId, at, domainId,
-                    PasidEntry.Nested(stage1.Root, stage1.Levels, secondStage.RootHpa, secondStage.Levels - 2, domainId, controls));
+                WritePasidEntry(requesterId, at, domainId, secondStage != null
+                    ? PasidEntry.Nested(stage1.Root, stage1.Levels, secondStage.RootHpa, secondStage.Levels - 2, domainId, controls)
+                    : PasidEntry.FirstLevel(stage1.Root, stage1.Levels, domainId, controls));
             }
             catch (IommuException) when (created)
             {
