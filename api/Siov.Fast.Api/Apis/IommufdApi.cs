@@ -37,6 +37,10 @@ internal static class IommufdApi
         g.MapPost("/{ctx}/devices/{id}/attach", Attach).WithName("IommufdAttach").WithJournal()
             .WithSummary("VFIO_DEVICE_ATTACH_IOMMUFD_PT: {pt_id: an IOAS or a HWPT}; an attached device is replaced");
         g.MapPost("/{ctx}/devices/{id}/detach", Detach).WithName("IommufdDetach").WithJournal().WithSummary("VFIO_DEVICE_DETACH_IOMMUFD_PT");
+        g.MapPost("/{ctx}/devices/{id}/pasids/{pasid}/attach", AttachPasid).WithName("IommufdAttachPasid").WithJournal()
+            .WithSummary("Attach a HWPT at a PASID of a bound PCI device: {pt_id}; attached already, it is replaced");
+        g.MapPost("/{ctx}/devices/{id}/pasids/{pasid}/detach", DetachPasid).WithName("IommufdDetachPasid").WithJournal()
+            .WithSummary("Detach the HWPT at a PASID of a bound device");
         g.MapGet("/{ctx}/devices/{id}/hw-info", HwInfo).WithName("IommufdGetHwInfo").WithSummary("IOMMU_GET_HW_INFO (VT-d: flags, cap_reg, ecap_reg)");
         g.MapPost("/{ctx}/hwpts", AllocHwpt).WithName("IommufdHwptAlloc").WithJournal()
             .WithSummary("IOMMU_HWPT_ALLOC: {dev_id, pt_id, flags: [nest_parent, dirty_tracking]} or nested {dev_id, pt_id, vtd_s1: {flags, pgtbl_addr, addr_width}}");
@@ -148,6 +152,21 @@ internal static class IommufdApi
         return TypedResults.NoContent();
     }
 
+    public static Results<Ok<IommufdObjectDto>, ProblemHttpResult> AttachPasid(int ctx, uint id, uint pasid, IommufdAttachRequest? request, PlatformState state)
+    {
+        if (request?.PtId is not uint pt)
+            return Problems.Invalid("the body needs 'pt_id': a HWPT id");
+        IommufdContext c = Context(state, ctx);
+        c.AttachPasid(id, pasid, pt);
+        return TypedResults.Ok(ObjectDto(c.Get<IommufdDevice>(id)));
+    }
+
+    public static Results<NoContent, ProblemHttpResult> DetachPasid(int ctx, uint id, uint pasid, PlatformState state)
+    {
+        Context(state, ctx).DetachPasid(id, pasid);
+        return TypedResults.NoContent();
+    }
+
     public static Ok<HwInfoDto> HwInfo(int ctx, uint id, PlatformState state)
     {
         IommufdHwInfo info = Context(state, ctx).GetHwInfo(id);
@@ -246,7 +265,8 @@ internal static class IommufdApi
         IommufdIoas ioas => new(o.Id, "ioas", o.Users, AreaCount: ioas.AreaCount,
             Areas: listAreas ? [.. ioas.Areas.Select(a => Infrastructure.Dto.Mapping(a.Iova, a.Hpa, a.Length, a.Protection))] : null,
             IovaRanges: [.. ioas.IovaRanges().Select(r => new IovaRangeDto(Hex.Format(r.Start), Hex.Format(r.Last)))]),
-        IommufdDevice d => new(o.Id, "device", o.Users, Device: d.Device.Name, AttachedTo: d.Hwpt?.Id),
+        IommufdDevice d => new(o.Id, "device", o.Users, Device: d.Device.Name, AttachedTo: d.Hwpt?.Id,
+            Pasids: d.PasidHwpts.Count == 0 ? null : [.. d.PasidHwpts.OrderBy(p => p.Key).Select(p => new PasidAttachmentDto(p.Key, p.Value.Id))]),
         IommufdHwptPaging p => new(o.Id, "hwpt_paging", o.Users, Ioas: p.Ioas.Id, Domain: p.Domain.Id, Auto: p.IsAuto,
             Flags: [.. new[] { (p.Flags & IommufdHwptAllocOptions.NestParent) != 0 ? "nest_parent" : null,
                 (p.Flags & IommufdHwptAllocOptions.DirtyTracking) != 0 ? "dirty_tracking" : null }.OfType<string>()],
@@ -261,7 +281,9 @@ internal sealed record IommufdContextDto(int Id, IommufdObjectDto[] Objects);
 
 internal sealed record IommufdObjectDto(uint Id, string Type, int Users, int? AreaCount = null, MappingDto[]? Areas = null, IovaRangeDto[]? IovaRanges = null,
     string? Device = null, uint? AttachedTo = null, uint? Ioas = null, int? Domain = null, bool? Auto = null, string[]? Flags = null,
-    bool? DirtyTracking = null, uint? Parent = null, VtdS1Dto? VtdS1 = null);
+    bool? DirtyTracking = null, uint? Parent = null, VtdS1Dto? VtdS1 = null, PasidAttachmentDto[]? Pasids = null);
+
+internal sealed record PasidAttachmentDto(uint Pasid, uint Hwpt);
 
 internal sealed record IovaRangeDto(string? Start, string? Last);
 

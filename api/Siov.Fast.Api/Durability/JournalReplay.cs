@@ -53,6 +53,8 @@ internal static class JournalReplay
         ["IommufdBindDevice"] = (a, s) => IommufdApi.Bind(a.Get<int>(0), a.Get<IommufdBindRequest>(1), s),
         ["IommufdAttach"] = (a, s) => IommufdApi.Attach(a.Get<int>(0), a.Get<uint>(1), a.Get<IommufdAttachRequest>(2), s),
         ["IommufdDetach"] = (a, s) => IommufdApi.Detach(a.Get<int>(0), a.Get<uint>(1), s),
+        ["IommufdAttachPasid"] = (a, s) => IommufdApi.AttachPasid(a.Get<int>(0), a.Get<uint>(1), a.Get<uint>(2), a.Get<IommufdAttachRequest>(3), s),
+        ["IommufdDetachPasid"] = (a, s) => IommufdApi.DetachPasid(a.Get<int>(0), a.Get<uint>(1), a.Get<uint>(2), s),
         ["IommufdHwptAlloc"] = (a, s) => IommufdApi.AllocHwpt(a.Get<int>(0), a.Get<HwptAllocRequest>(1), s),
         ["IommufdSetDirtyTracking"] = (a, s) => IommufdApi.SetDirtyTracking(a.Get<int>(0), a.Get<uint>(1), a.Get<DirtyTrackingRequest>(2), s),
         ["IommufdGetDirtyBitmap"] = (a, s) => IommufdApi.GetDirtyBitmap(a.Get<int>(0), a.Get<uint>(1), a.Get<DirtyBitmapRequest>(2), s),

@@ -259,13 +259,15 @@ public sealed partial class IommuCore
     /// unit's width; EBUSY when the PASID is used on the group or one of its devices, or belongs to an aux
     /// domain; ENOENT for a freed domain or group; EBUSY when the group or the domain has an owner (a VFIO
     /// container). Nothing changes on an error.</exception>
-    public void AttachGroupPasid(IommuDomain domain, IommuGroup group, uint pasid)
+    public void AttachGroupPasid(IommuDomain domain, IommuGroup group, uint pasid) => AttachGroupPasidAs(domain, group, pasid, caller: null);
+
+    internal void AttachGroupPasidAs(IommuDomain domain, IommuGroup group, uint pasid, object? caller)
     {
         ArgumentNullException.ThrowIfNull(domain);
         ArgumentNullException.ThrowIfNull(group);
         lock (_lock)
         {
-            RequireOwner(group, domain, null, "attach PASID");
+            RequireOwner(group, domain, caller, "attach PASID");
             AttachGroupPasidLocked(domain, group, pasid);
         }
     }
@@ -276,13 +278,15 @@ public sealed partial class IommuCore
     /// <param name="pasid">The PASID.</param>
     /// <exception cref="IommuException">ENOENT when that domain is not attached at that PASID of the group; EBUSY when
     /// the group or the domain has an owner (a VFIO container).</exception>
-    public void DetachGroupPasid(IommuDomain domain, IommuGroup group, uint pasid)
+    public void DetachGroupPasid(IommuDomain domain, IommuGroup group, uint pasid) => DetachGroupPasidAs(domain, group, pasid, caller: null);
+
+    internal void DetachGroupPasidAs(IommuDomain domain, IommuGroup group, uint pasid, object? caller)
     {
         ArgumentNullException.ThrowIfNull(domain);
         ArgumentNullException.ThrowIfNull(group);
         lock (_lock)
         {
-            RequireOwner(group, domain, null, "detach PASID");
+            RequireOwner(group, domain, caller, "detach PASID");
             DetachGroupPasidLocked(domain, group, pasid);
         }
     }

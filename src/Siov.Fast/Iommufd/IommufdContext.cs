@@ -197,6 +197,76 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
         }
     }
 
+    /// <summary>
+    /// <c>VFIO_DEVICE_ATTACH_IOMMUFD_PT</c> with a PASID (<c>iommufd_device_attach</c> with a pasid): attaches a HWPT at
+    /// one PASID of a physical device (its group, as <c>iommu_attach_group_pasid</c>); attached already, it is replaced.
+    /// </summary>
+    /// <param name="deviceId">A bound PCI device.</param>
+    /// <param name="pasid">The PASID (not 0).</param>
+    /// <param name="hwptId">A paging or nested HWPT.</param>
+    /// <returns>The HWPT.</returns>
+    /// <exception cref="IommuException">ENOENT for unknown ids; EINVAL for an mdev, an object that is not a HWPT, PASID 0 or
+    /// a device without PASID support; ERANGE beyond its PASID width; EBUSY when another owner holds the PASID.</exception>
+    public IommufdHwpt AttachPasid(uint deviceId, uint pasid, uint hwptId)
+    {
+        lock (Lock)
+        {
+            IommufdDevice device = Get<IommufdDevice>(deviceId);
+            if (device.Device is not PciDevice)
+                Throw.Iommu(Errno.EINVAL, $"{device.Device} is a mediated device: its PASIDs are its parent's");
+            IommufdHwpt hwpt = _objects.TryGetValue(hwptId, out IommufdObject? o) && o is IommufdHwpt h
+                ? h : throw new IommuException(Errno.EINVAL, $"object {hwptId} is not a HWPT");
+            if (device.PasidAttachments.TryGetValue(pasid, out IommufdHwpt? old))
+            {
+                if (old == hwpt)
+                    return hwpt;
+                DetachPasidLocked(device, pasid);
+                try
+                {
+                    AttachPasidLocked(device, pasid, hwpt);
+                }
+                catch
+                {
+                    AttachPasidLocked(device, pasid, old);
+                    throw;
+                }
+                return hwpt;
+            }
+            AttachPasidLocked(device, pasid, hwpt);
+            return hwpt;
+        }
+    }
+
+    /// <summary>Detaches whatever HWPT is attached at a PASID of the device.</summary>
+    /// <param name="deviceId">A bound device.</param>
+    /// <param name="pasid">The PASID.</param>
+    /// <exception cref="IommuException">ENOENT for an unknown id or nothing attached there.</exception>
+    public void DetachPasid(uint deviceId, uint pasid)
+    {
+        lock (Lock)
+        {
+            IommufdDevice device = Get<IommufdDevice>(deviceId);
+            if (!device.PasidAttachments.ContainsKey(pasid))
+                Throw.Iommu(Errno.ENOENT, $"nothing is attached at PASID {pasid} of {device}");
+            DetachPasidLocked(device, pasid);
+        }
+    }
+
+    private void AttachPasidLocked(IommufdDevice device, uint pasid, IommufdHwpt hwpt)
+    {
+        Core.AttachGroupPasidAs(hwpt.Domain, device.Device.Group!, pasid, caller: this);
+        device.PasidAttachments[pasid] = hwpt;
+        hwpt.Users++;
+    }
+
+    private void DetachPasidLocked(IommufdDevice device, uint pasid)
+    {
+        IommufdHwpt hwpt = device.PasidAttachments[pasid];
+        Core.DetachGroupPasidAs(hwpt.Domain, device.Device.Group!, pasid, caller: this);
+        device.PasidAttachments.Remove(pasid);
+        hwpt.Users--;
+    }
+
     /// <summary><c>VFIO_DEVICE_DETACH_IOMMUFD_PT</c>: the device goes back to its group's default domain.</summary>
     /// <param name="deviceId">An attached device.</param>
     /// <exception cref="IommuException">ENOENT for an unknown id; EINVAL when it is not attached.</exception>
@@ -223,8 +293,13 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
         {
             RequireOpen();
             IommufdObject o = GetAny(id);
-            if (o is IommufdDevice device && device.Hwpt != null)
-                DetachLocked(device, keepAuto: false);
+            if (o is IommufdDevice device)
+            {
+                foreach (uint pasid in device.PasidAttachments.Keys.ToArray())
+                    DetachPasidLocked(device, pasid);
+                if (device.Hwpt != null)
+                    DetachLocked(device, keepAuto: false);
+            }
             if (o.Users > 0)
                 Throw.Iommu(Errno.EBUSY, $"IOMMU_DESTROY: {o} is in use ({o.Users} user(s))");
             Remove(o);
@@ -240,6 +315,8 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
                 return;
             foreach (IommufdDevice device in _objects.Values.OfType<IommufdDevice>().ToArray())
             {
+                foreach (uint pasid in device.PasidAttachments.Keys.ToArray())
+                    DetachPasidLocked(device, pasid);
                 if (device.Hwpt != null)
                     DetachLocked(device, keepAuto: false);
                 Remove(device);

@@ -21,6 +21,11 @@ public sealed class IommufdDevice : IommufdObject
     /// <summary>The HWPT the device is attached to, or null.</summary>
     public IommufdHwpt? Hwpt { get; internal set; }
 
+    /// <summary>The HWPTs attached at PASIDs of the device (<c>IOMMU_..._PASID</c> attach), by PASID.</summary>
+    public IReadOnlyDictionary<uint, IommufdHwpt> PasidHwpts => PasidAttachments;
+
+    internal Dictionary<uint, IommufdHwpt> PasidAttachments { get; } = [];
+
     internal override void Release()
     {
         if (Device.Group is { } group)

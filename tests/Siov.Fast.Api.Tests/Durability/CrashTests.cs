@@ -7,7 +7,7 @@ namespace Siov.Fast.Api.Tests.Durability;
 
 /// <summary>
 /// kill -9 at random points: a real server process runs a bounded loop of mutating calls, is killed (SIGKILL) at a
-/// random moment, restarted on the same state directory, and its state is compared with the client's log of
+/// random moment after the round's first acknowledged call, restarted on the same state directory, and its state is compared with the client's log of
 /// acknowledged calls; the call in flight may be there or not, nothing else may differ. Without durability
 /// (<c>--ephemeral</c>) the same check fails.
 /// </summary>
@@ -56,10 +56,13 @@ public sealed class CrashTests : IDisposable
                 model = actual; // go on from what the server holds
                 if (round == kills)
                     break;
-                // Mutate until killed: the kill comes 20-300 ms into the loop, usually in the middle of a call.
+                // Mutate until killed: the kill comes 0-250 ms after the round's first acknowledged call (so a loaded
+                // machine, where a fresh server answers its first calls slowly, still kills in the middle of the work).
                 using var loop = new CancellationTokenSource();
-                Task<int> mutations = MutateAsync(client, model, new Random(random.Next()), loop.Token);
-                await Task.Delay(20 + random.Next(280));
+                var firstAck = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Task<int> mutations = MutateAsync(client, model, new Random(random.Next()), firstAck, loop.Token);
+                await Task.WhenAny(firstAck.Task, mutations, Task.Delay(TimeSpan.FromSeconds(30)));
+                await Task.Delay(random.Next(250));
                 process.Kill(entireProcessTree: true); // SIGKILL
                 await process.WaitForExitAsync();
                 await loop.CancelAsync();
@@ -75,7 +78,7 @@ public sealed class CrashTests : IDisposable
 
     /// <summary>Random calls until one fails to answer; each acknowledged call is applied to the model, the one in
     /// flight is left in <see cref="Model.Pending"/>. Returns the number acknowledged.</summary>
-    private static async Task<int> MutateAsync(HttpClient client, Model model, Random random, CancellationToken cancellation)
+    private static async Task<int> MutateAsync(HttpClient client, Model model, Random random, TaskCompletionSource firstAck, CancellationToken cancellation)
     {
         int count = 0;
         try
@@ -88,6 +91,7 @@ public sealed class CrashTests : IDisposable
                 model.Apply(op, createdId);
                 model.Pending = null;
                 count++;
+                firstAck.TrySetResult();
             }
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or OperationCanceledException or IOException)

@@ -215,4 +215,30 @@ public sealed class IommufdTests
         ctx.Destroy(nested.Id);
         ctx.Destroy(parent.Id);
     }
+
+    [Fact]
+    public void Pasid_attach_replace_and_detach()
+    {
+        using var f = new CoreFixture();
+        PciDevice dsa = f.Pci("0000:01:00.0");
+        using var ctx = new IommufdContext(f.Core);
+        IommufdIoas a = ctx.AllocIoas(), b = ctx.AllocIoas();
+        a.Map(0x1000, 0x4000_0000, Page, DmaProtection.ReadWrite);
+        b.Map(0x1000, 0x5000_0000, Page, DmaProtection.ReadWrite);
+        IommufdDevice d = ctx.BindDevice(dsa);
+        IommufdHwptPaging ha = ctx.AllocHwpt(d.Id, a.Id), hb = ctx.AllocHwpt(d.Id, b.Id);
+        Assert.Equal(Errno.EINVAL, Code(() => ctx.AttachPasid(d.Id, 7, a.Id)));                              // an IOAS is not a HWPT
+        Assert.Equal(Errno.EINVAL, Code(() => ctx.AttachPasid(d.Id, 0, ha.Id)));                             // PASID 0 is RID_PASID
+        Assert.Same(ha, ctx.AttachPasid(d.Id, 7, ha.Id));
+        Assert.Equal(0x4000_0010UL, dsa.Translate(7, 0x1010, DmaAccess.Read).Hpa);
+        Assert.False(dsa.Translate(null, 0x1010, DmaAccess.Read).IsSuccess);                                  // only that PASID
+        Assert.Equal(Errno.EBUSY, Code(() => ctx.Destroy(ha.Id)));
+        Assert.Same(hb, ctx.AttachPasid(d.Id, 7, hb.Id));                                                   // replaced
+        Assert.Equal(0x5000_0010UL, dsa.Translate(7, 0x1010, DmaAccess.Read).Hpa);
+        ctx.Destroy(ha.Id);
+        ctx.DetachPasid(d.Id, 7);
+        Assert.Equal(Errno.ENOENT, Code(() => ctx.DetachPasid(d.Id, 7)));
+        Assert.False(dsa.Translate(7, 0x1010, DmaAccess.Read).IsSuccess);
+        Assert.Empty(f.StaleTranslations);
+    }
 }
