@@ -203,10 +203,11 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
     /// </summary>
     /// <param name="deviceId">A bound PCI device.</param>
     /// <param name="pasid">The PASID (not 0).</param>
-    /// <param name="hwptId">A paging or nested HWPT.</param>
+    /// <param name="hwptId">A paging or nested HWPT, or an IOAS (through an auto HWPT, as the device attach does).</param>
     /// <returns>The HWPT.</returns>
-    /// <exception cref="IommuException">ENOENT for unknown ids; EINVAL for an mdev, an object that is not a HWPT, PASID 0 or
-    /// a device without PASID support; ERANGE beyond its PASID width; EBUSY when another owner holds the PASID.</exception>
+    /// <exception cref="IommuException">ENOENT for unknown ids; EINVAL for an mdev, an object that is neither an IOAS nor a
+    /// HWPT, PASID 0 or a device without PASID support; ERANGE beyond its PASID width; EBUSY when another owner holds the
+    /// PASID.</exception>
     public IommufdHwpt AttachPasid(uint deviceId, uint pasid, uint hwptId)
     {
         lock (Lock)
@@ -214,26 +215,26 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
             IommufdDevice device = Get<IommufdDevice>(deviceId);
             if (device.Device is not PciDevice)
                 Throw.Iommu(Errno.EINVAL, $"{device.Device} is a mediated device: its PASIDs are its parent's");
-            IommufdHwpt hwpt = _objects.TryGetValue(hwptId, out IommufdObject? o) && o is IommufdHwpt h
-                ? h : throw new IommuException(Errno.EINVAL, $"object {hwptId} is not a HWPT");
-            if (device.PasidAttachments.TryGetValue(pasid, out IommufdHwpt? old))
+            IommufdObject target = _objects.TryGetValue(hwptId, out IommufdObject? o) && o is IommufdHwpt or IommufdIoas
+                ? o : throw new IommuException(Errno.EINVAL, $"object {hwptId} is neither an IOAS nor a HWPT");
+            device.PasidAttachments.TryGetValue(pasid, out IommufdHwpt? old);
+            if (old != null && (old == target || (target is IommufdIoas same && old is IommufdHwptPaging { IsAuto: true } p && p.Ioas == same)))
+                return old;
+            if (old != null)
+                DetachPasidLocked(device, pasid, keepAuto: true);
+            try
             {
-                if (old == hwpt)
-                    return hwpt;
-                DetachPasidLocked(device, pasid);
-                try
-                {
-                    AttachPasidLocked(device, pasid, hwpt);
-                }
-                catch
-                {
-                    AttachPasidLocked(device, pasid, old);
-                    throw;
-                }
-                return hwpt;
+                IommufdHwpt now = target is IommufdHwpt hwpt ? AttachPasidTo(device, pasid, hwpt) : AttachPasidToIoas(device, pasid, (IommufdIoas)target);
+                if (old != null)
+                    DestroyIfUnusedAuto(old);
+                return now;
             }
-            AttachPasidLocked(device, pasid, hwpt);
-            return hwpt;
+            catch
+            {
+                if (old != null)
+                    AttachPasidTo(device, pasid, old);
+                throw;
+            }
         }
     }
 
@@ -248,23 +249,51 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
             IommufdDevice device = Get<IommufdDevice>(deviceId);
             if (!device.PasidAttachments.ContainsKey(pasid))
                 Throw.Iommu(Errno.ENOENT, $"nothing is attached at PASID {pasid} of {device}");
-            DetachPasidLocked(device, pasid);
+            DetachPasidLocked(device, pasid, keepAuto: false);
         }
     }
 
-    private void AttachPasidLocked(IommufdDevice device, uint pasid, IommufdHwpt hwpt)
+    private IommufdHwpt AttachPasidTo(IommufdDevice device, uint pasid, IommufdHwpt hwpt)
     {
         Core.AttachGroupPasidAs(hwpt.Domain, device.Device.Group!, pasid, caller: this);
         device.PasidAttachments[pasid] = hwpt;
         hwpt.Users++;
+        return hwpt;
     }
 
-    private void DetachPasidLocked(IommufdDevice device, uint pasid)
+    private IommufdHwpt AttachPasidToIoas(IommufdDevice device, uint pasid, IommufdIoas ioas)
+    {
+        foreach (IommufdHwptPaging existing in ioas.Hwpts.Where(h => h.IsAuto).ToArray())
+        {
+            try
+            {
+                return AttachPasidTo(device, pasid, existing);
+            }
+            catch (IommuException e) when (e.Code is Errno.EPERM or Errno.ENODEV)
+            {
+                // This auto domain cannot take the PASID (vendor rule): try the next, then a new one.
+            }
+        }
+        IommufdHwptPaging created = NewHwpt(ioas, IommufdHwptAllocOptions.None, auto: true);
+        try
+        {
+            return AttachPasidTo(device, pasid, created);
+        }
+        catch
+        {
+            Remove(created);
+            throw;
+        }
+    }
+
+    private void DetachPasidLocked(IommufdDevice device, uint pasid, bool keepAuto)
     {
         IommufdHwpt hwpt = device.PasidAttachments[pasid];
         Core.DetachGroupPasidAs(hwpt.Domain, device.Device.Group!, pasid, caller: this);
         device.PasidAttachments.Remove(pasid);
         hwpt.Users--;
+        if (!keepAuto)
+            DestroyIfUnusedAuto(hwpt);
     }
 
     /// <summary><c>VFIO_DEVICE_DETACH_IOMMUFD_PT</c>: the device goes back to its group's default domain.</summary>
@@ -296,7 +325,7 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
             if (o is IommufdDevice device)
             {
                 foreach (uint pasid in device.PasidAttachments.Keys.ToArray())
-                    DetachPasidLocked(device, pasid);
+                    DetachPasidLocked(device, pasid, keepAuto: false);
                 if (device.Hwpt != null)
                     DetachLocked(device, keepAuto: false);
             }
@@ -316,7 +345,7 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
             foreach (IommufdDevice device in _objects.Values.OfType<IommufdDevice>().ToArray())
             {
                 foreach (uint pasid in device.PasidAttachments.Keys.ToArray())
-                    DetachPasidLocked(device, pasid);
+                    DetachPasidLocked(device, pasid, keepAuto: false);
                 if (device.Hwpt != null)
                     DetachLocked(device, keepAuto: false);
                 Remove(device);

@@ -11,6 +11,7 @@ namespace Siov.Fast.Api.Tests.Durability;
 /// acknowledged calls; the call in flight may be there or not, nothing else may differ. Without durability
 /// (<c>--ephemeral</c>) the same check fails.
 /// </summary>
+[Collection(RunsAlone.Name)] // alone: timing on a loaded machine is not what this test measures
 public sealed class CrashTests : IDisposable
 {
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "siov-crash-" + Guid.NewGuid().ToString("N"));

@@ -214,6 +214,8 @@ public sealed class IommufdTests
         ctx.Detach(d.Id);
         ctx.Destroy(nested.Id);
         ctx.Destroy(parent.Id);
+        // The unit's sanitizer compared every nested translation with memory: a stale one would be reported here.
+        Assert.Empty(f.StaleTranslations);
     }
 
     [Fact]
@@ -227,8 +229,13 @@ public sealed class IommufdTests
         b.Map(0x1000, 0x5000_0000, Page, DmaProtection.ReadWrite);
         IommufdDevice d = ctx.BindDevice(dsa);
         IommufdHwptPaging ha = ctx.AllocHwpt(d.Id, a.Id), hb = ctx.AllocHwpt(d.Id, b.Id);
-        Assert.Equal(Errno.EINVAL, Code(() => ctx.AttachPasid(d.Id, 7, a.Id)));                              // an IOAS is not a HWPT
+        Assert.Equal(Errno.EINVAL, Code(() => ctx.AttachPasid(d.Id, 7, d.Id)));                              // a device is no page table
         Assert.Equal(Errno.EINVAL, Code(() => ctx.AttachPasid(d.Id, 0, ha.Id)));                             // PASID 0 is RID_PASID
+        var auto = (IommufdHwptPaging)ctx.AttachPasid(d.Id, 9, a.Id);                                        // an IOAS: an auto HWPT
+        Assert.True(auto.IsAuto);
+        Assert.Equal(0x4000_0020UL, dsa.Translate(9, 0x1020, DmaAccess.Read).Hpa);
+        ctx.DetachPasid(d.Id, 9);
+        Assert.DoesNotContain(auto, ctx.Objects);                                                              // gone with its last user
         Assert.Same(ha, ctx.AttachPasid(d.Id, 7, ha.Id));
         Assert.Equal(0x4000_0010UL, dsa.Translate(7, 0x1010, DmaAccess.Read).Hpa);
         Assert.False(dsa.Translate(null, 0x1010, DmaAccess.Read).IsSuccess);                                  // only that PASID
