@@ -247,5 +247,3 @@ internal static class DomainsApi
         (Hex.Parse(m.Iova, prefix + "iova"), Hex.Parse(m.Hpa, prefix + "hpa"), Hex.Parse(m.Size, prefix + "size"),
             Hex.ParseProtection(m.Prot ?? "rw", prefix + "prot"));
 }
-
-internal sealed record MapBatchResult(int Mapped);

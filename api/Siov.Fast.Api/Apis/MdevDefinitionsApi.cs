@@ -194,15 +194,3 @@ internal static class MdevDefinitionsApi
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 }
-
-/// <summary>A definition: mdevctl's fields, and whether the mdev is running.</summary>
-internal sealed record MdevDefinitionDto(string Uuid, string Parent, string MdevType, string Start, Dictionary<string, string>[] Attrs, bool Active);
-
-/// <summary><c>POST /mdev/definitions</c>.</summary>
-internal sealed record DefineMdevRequest(string? Uuid, string? Parent, string? MdevType, string? Start, JsonElement? Attrs);
-
-/// <summary><c>PATCH /mdev/definitions/{uuid}</c>: the fields to change.</summary>
-internal sealed record ModifyMdevRequest(string? Parent, string? MdevType, string? Start, JsonElement? Attrs);
-
-/// <summary>What an import defined.</summary>
-internal sealed record ImportResultDto(int Defined, string[] Uuids);

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Iommu;
 using Siov.Fast.PageTables;
@@ -171,3 +172,55 @@ internal static class Dto
         : new TranslateResultDto(false, null, null, null,
             new FaultInfoDto("0x" + ((byte)r.Fault).ToString("x2", System.Globalization.CultureInfo.InvariantCulture), FaultReasons.Describe(r.Fault)));
 }
+
+internal sealed record IommufdContextDto(int Id, IommufdObjectDto[] Objects);
+
+internal sealed record PasidAttachmentDto(uint Pasid, uint Hwpt);
+
+internal sealed record IovaRangeDto(string? Start, string? Last);
+
+internal sealed record IoasMapRequest(string? Iova, string? Hpa, string? Length, string? Prot);
+
+internal sealed record IoasMapResult(string Iova);
+
+internal sealed record IoasUnmapRequest(string? Iova, string? Length);
+
+internal sealed record IoasUnmapResult(string Unmapped);
+
+internal sealed record IoasCopyRequest(uint? SrcIoas, string? SrcIova, string? Length, string? Iova, string? Prot);
+
+internal sealed record IommufdBindRequest(string? Device);
+
+internal sealed record IommufdAttachRequest(uint? PtId);
+
+internal sealed record HwInfoDto(string Type, uint DataType, uint Flags, string CapReg, string EcapReg, bool DirtyTracking);
+
+internal sealed record VtdS1Dto(string[]? Flags, string? PgtblAddr, int? AddrWidth);
+
+internal sealed record HwptAllocRequest(uint? DevId, uint? PtId, string[]? Flags, VtdS1Dto? VtdS1);
+
+internal sealed record DirtyTrackingRequest(bool? Enabled);
+
+internal sealed record DirtyBitmapRequest(string? Iova, string? Length, string? PageSize, bool? NoClear);
+
+internal sealed record DirtyBitmapDto(string[] Bitmap, string[] DirtyPages);
+
+internal sealed record HwptInvalidateRequest(string? Addr, string? Npages, bool? Leaf);
+
+/// <summary>A definition: mdevctl's fields, and whether the mdev is running.</summary>
+internal sealed record MdevDefinitionDto(string Uuid, string Parent, string MdevType, string Start, Dictionary<string, string>[] Attrs, bool Active);
+
+/// <summary><c>POST /mdev/definitions</c>.</summary>
+internal sealed record DefineMdevRequest(string? Uuid, string? Parent, string? MdevType, string? Start, JsonElement? Attrs);
+
+/// <summary><c>PATCH /mdev/definitions/{uuid}</c>: the fields to change.</summary>
+internal sealed record ModifyMdevRequest(string? Parent, string? MdevType, string? Start, JsonElement? Attrs);
+
+/// <summary>What an import defined.</summary>
+internal sealed record ImportResultDto(int Defined, string[] Uuids);
+
+internal sealed record MapBatchResult(int Mapped);
+
+internal sealed record IommufdObjectDto(uint Id, string Type, int Users, int? AreaCount = null, MappingDto[]? Areas = null, IovaRangeDto[]? IovaRanges = null,
+    string? Device = null, uint? AttachedTo = null, uint? Ioas = null, int? Domain = null, bool? Auto = null, string[]? Flags = null,
+    bool? DirtyTracking = null, uint? Parent = null, VtdS1Dto? VtdS1 = null, PasidAttachmentDto[]? Pasids = null);
