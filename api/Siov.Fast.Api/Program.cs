@@ -1,3 +1,5 @@
+using Siov.Fast.Api.Infrastructure.Wire;
+
 // The admin server: a minimal API over the engine. It starts on 127.0.0.1:5080 unless --urls, ASPNETCORE_URLS or
 // Kestrel:Endpoints say otherwise, on the embedded default platform (ModelledPlatform.CreateDefault).
 using System.Text.Json;

@@ -1,3 +1,5 @@
+using Siov.Fast.Api.Infrastructure.Wire;
+
 namespace Siov.Fast.Api.Tests;
 
 /// <summary>Tests that run with no other test class alongside them (the kill -9 loop: 51 server starts and kills,

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Siov.Fast.Api.Durability;
 using Siov.Fast.Api.Infrastructure;
+using Siov.Fast.Api.Infrastructure.Wire;
 using Siov.Fast.Vfio;
 
 namespace Siov.Fast.Api.Apis;

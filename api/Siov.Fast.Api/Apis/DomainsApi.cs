@@ -1,8 +1,9 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Siov.Fast.Api.Durability;
-using Siov.Fast.Api.Infrastructure;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
+using Siov.Fast.Api.Durability;
+using Siov.Fast.Api.Infrastructure;
+using Siov.Fast.Api.Infrastructure.Wire;
 using Siov.Fast.Iommu;
 using Siov.Fast.PageTables;
 

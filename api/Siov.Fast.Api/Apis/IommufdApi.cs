@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Siov.Fast.Api.Durability;
 using Siov.Fast.Api.Infrastructure;
+using Siov.Fast.Api.Infrastructure.Wire;
 using Siov.Fast.Iommu;
 using Siov.Fast.Iommufd;
 
@@ -263,7 +264,7 @@ internal static class IommufdApi
     private static IommufdObjectDto ObjectDto(IommufdObject o, bool listAreas) => o switch
     {
         IommufdIoas ioas => new(o.Id, "ioas", o.Users, AreaCount: ioas.AreaCount,
-            Areas: listAreas ? [.. ioas.Areas.Select(a => Infrastructure.Dto.Mapping(a.Iova, a.Hpa, a.Length, a.Protection))] : null,
+            Areas: listAreas ? [.. ioas.Areas.Select(a => Infrastructure.Wire.Dto.Mapping(a.Iova, a.Hpa, a.Length, a.Protection))] : null,
             IovaRanges: [.. ioas.IovaRanges().Select(r => new IovaRangeDto(Hex.Format(r.Start), Hex.Format(r.Last)))]),
         IommufdDevice d => new(o.Id, "device", o.Users, Device: d.Device.Name, AttachedTo: d.Hwpt?.Id,
             Pasids: d.PasidHwpts.Count == 0 ? null : [.. d.PasidHwpts.OrderBy(p => p.Key).Select(p => new PasidAttachmentDto(p.Key, p.Value.Id))]),

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Siov.Fast.Api.Durability;
 using Siov.Fast.Api.Infrastructure;
+using Siov.Fast.Api.Infrastructure.Wire;
 using Siov.Fast.Api.Mdevctl;
 using Siov.Fast.Iommu;
 
@@ -116,7 +117,7 @@ internal static class MdevDefinitionsApi
         if (!PciAddress.TryParse(definition.Parent, out PciAddress address) || state.Platform.Core.FindPciDevice(address) is not { } parent)
             throw new IommuException(Errno.ENODEV, $"mdev {id}: parent {definition.Parent} is not a PCI device of this platform");
         MediatedDevice mdev = state.Platform.Core.MdevCreate(parent, definition.MdevType, id); // EEXIST when running, ENOSPC when full
-        return TypedResults.Ok(Infrastructure.Dto.Mdev(state.Platform.Core, mdev));
+        return TypedResults.Ok(Infrastructure.Wire.Dto.Mdev(state.Platform.Core, mdev));
     }
 
     public static Results<NoContent, ProblemHttpResult> Stop(string uuid, PlatformState state)

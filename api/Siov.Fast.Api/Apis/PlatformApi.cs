@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Siov.Fast.Api.Durability;
 using Siov.Fast.Api.Infrastructure;
+using Siov.Fast.Api.Infrastructure.Wire;
 using Siov.Fast.Iommu;
 
 namespace Siov.Fast.Api.Apis;
@@ -72,42 +73,4 @@ internal static class PlatformApi
 
     public static Results<Ok<GroupDto>, ProblemHttpResult> GetGroup(int id, PlatformState state) =>
         state.Platform.Core.FindGroup(id) is { } group ? TypedResults.Ok(Dto.Group(group)) : Problems.NotFound($"no iommu group {id}");
-}
-
-internal sealed record HealthDto(string Status);
-
-internal sealed record AuxFeatureDto(string Device, bool Supported, bool Enabled);
-
-/// <summary>Id lookups that answer 400 for a malformed id and 404 for an unknown one.</summary>
-internal static class Lookup
-{
-    public static bool Device(PlatformState state, string? bdf, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PciDevice? device,
-        [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out ProblemHttpResult? problem)
-    {
-        device = null;
-        problem = null;
-        if (!PciAddress.TryParse(bdf, out PciAddress address))
-        {
-            problem = Problems.Invalid($"device '{bdf}' is not a PCI address (SSSS:BB:DD.F or BB:DD.F)");
-            return false;
-        }
-        device = state.Platform.Core.FindPciDevice(address);
-        if (device == null)
-            problem = Problems.NotFound($"no PCI device {address}");
-        return device != null;
-    }
-
-    public static bool Domain(PlatformState state, int id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IommuDomain? domain,
-        [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out ProblemHttpResult? problem)
-    {
-        domain = state.Platform.Core.FindDomain(id);
-        problem = domain == null ? Problems.NotFound($"no domain {id}") : null;
-        return domain != null;
-    }
-
-    public static IommuGroup Group(PlatformState state, int id) =>
-        state.Platform.Core.FindGroup(id) ?? throw new IommuException(Errno.ENOENT, $"no iommu group {id}");
-
-    public static PciDevice DeviceOrThrow(PlatformState state, string? bdf, string field = "device") =>
-        state.Platform.Core.FindPciDevice(Hex.ParseDevice(bdf, field)) ?? throw new IommuException(Errno.ENOENT, $"no PCI device {bdf}");
 }

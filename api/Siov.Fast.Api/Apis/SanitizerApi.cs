@@ -1,5 +1,6 @@
 using Siov.Fast.Api.Durability;
 using Siov.Fast.Api.Infrastructure;
+using Siov.Fast.Api.Infrastructure.Wire;
 using Siov.Fast.Hardware.Vtd;
 
 namespace Siov.Fast.Api.Apis;
@@ -29,7 +30,7 @@ internal static class SanitizerApi
     private static SanitizerDto Dto(PlatformState state, RemappingUnit unit)
     {
         InvalidationSanitizer? s = unit.Sanitizer;
-        return new SanitizerDto(Infrastructure.Dto.UnitName(state.Platform, unit), s != null, s?.Comparisons ?? 0, s?.StaleTranslations ?? 0,
+        return new SanitizerDto(Infrastructure.Wire.Dto.UnitName(state.Platform, unit), s != null, s?.Comparisons ?? 0, s?.StaleTranslations ?? 0,
             [.. (s?.GetReports() ?? []).Select(r => new StaleReportDto(
                 RequesterIds.Format(r.Request.RequesterId), r.Request.HasPasid ? r.Request.Pasid : null, Hex.Format(r.Request.Iova),
                 r.Cache switch { StaleCache.Iotlb => "iotlb", StaleCache.PasidCache => "pasid-cache", _ => "context-cache" },

@@ -1,3 +1,5 @@
+using Siov.Fast.Api.Infrastructure.Wire;
+
 namespace Siov.Fast.Api.Durability;
 
 /// <summary>Endpoint metadata: whether a mutating endpoint's calls are journalled (<see cref="Journaling"/>).</summary>

@@ -1,3 +1,5 @@
+using Siov.Fast.Api.Infrastructure.Wire;
+
 namespace Siov.Fast.Api.Durability;
 
 /// <summary>One journalled call: its place, the endpoint's name, its arguments as <see cref="JournalReplay"/> reads

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Siov.Fast.Api.Infrastructure.Wire;
 using Siov.Fast.PageTables;
 
 namespace Siov.Fast.Api.Durability;

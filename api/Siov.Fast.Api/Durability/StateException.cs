@@ -1,3 +1,5 @@
+using Siov.Fast.Api.Infrastructure.Wire;
+
 namespace Siov.Fast.Api.Durability;
 
 /// <summary>The state directory cannot be used (start-up: exit 2), or a journal write failed (a call: 507 with

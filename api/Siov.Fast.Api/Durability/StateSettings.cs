@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Siov.Fast.Api.Infrastructure.Wire;
 
 namespace Siov.Fast.Api.Durability;
 

@@ -1,3 +1,5 @@
+using Siov.Fast.Api.Infrastructure.Wire;
+
 namespace Siov.Fast.Api.Infrastructure;
 
 /// <summary>Extensions that declare an endpoint's body limit.</summary>

@@ -1,3 +1,5 @@
+using Siov.Fast.Api.Infrastructure.Wire;
+
 namespace Siov.Fast.Api.Infrastructure;
 
 /// <summary>Endpoint metadata: the largest body the endpoint reads, in bytes (batch routes); others get

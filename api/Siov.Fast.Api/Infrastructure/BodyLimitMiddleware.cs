@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.Features;
+using Siov.Fast.Api.Infrastructure.Wire;
 
 namespace Siov.Fast.Api.Infrastructure;
 

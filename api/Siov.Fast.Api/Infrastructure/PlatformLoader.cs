@@ -1,3 +1,4 @@
+using Siov.Fast.Api.Infrastructure.Wire;
 using Siov.Fast.Iommu;
 using Siov.Fast.Platforms;
 

@@ -1,3 +1,5 @@
+using Siov.Fast.Api.Infrastructure.Wire;
+
 namespace Siov.Fast.Api.Infrastructure;
 
 /// <summary>An error of the HTTP layer itself (E2BIG, EOPNOTSUPP, ...), answered as a problem body by <see cref="ErrorMiddleware"/>.</summary>

@@ -1,3 +1,5 @@
+using Siov.Fast.Api.Infrastructure.Wire;
+
 namespace Siov.Fast.Api.Infrastructure;
 
 /// <summary>The server's start-up line.</summary>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Siov.Fast.Api.Infrastructure.Wire;
 
 namespace Siov.Fast.Api.Tests.Fuzz;
 

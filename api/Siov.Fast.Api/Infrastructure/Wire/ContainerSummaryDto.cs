@@ -1,0 +1,11 @@
+using System.Text.Json;
+using Siov.Fast.Hardware.Vtd;
+using Siov.Fast.Iommu;
+using Siov.Fast.PageTables;
+using Siov.Fast.Platforms;
+using Siov.Fast.Vfio;
+
+namespace Siov.Fast.Api.Infrastructure.Wire;
+
+/// <summary>A container in a listing: its mappings counted, not listed (a listing stays small whatever the containers hold).</summary>
+internal sealed record ContainerSummaryDto(int Id, int[] Groups, int[] Domains, int MappingCount, string MappedBytes);
