@@ -1,4 +1,3 @@
-using Siov.Fast.Api.Infrastructure.Wire;
 
 // The admin server: a minimal API over the engine. It starts on 127.0.0.1:5080 unless --urls, ASPNETCORE_URLS or
 // Kestrel:Endpoints say otherwise, on the embedded default platform (ModelledPlatform.CreateDefault).

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using Siov.Fast.Api.Infrastructure.Wire;
 
 namespace Siov.Fast.Api.Tests;
 

@@ -6,7 +6,6 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Siov.Fast.Api.Infrastructure.Wire;
 using Xunit.Abstractions;
 
 namespace Siov.Fast.Api.Tests;

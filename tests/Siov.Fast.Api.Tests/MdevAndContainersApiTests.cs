@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using Siov.Fast.Api.Infrastructure.Wire;
 
 namespace Siov.Fast.Api.Tests;
 

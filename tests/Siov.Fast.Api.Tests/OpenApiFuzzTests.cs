@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Siov.Fast.Api.Infrastructure.Wire;
 using Siov.Fast.Api.Tests.Fuzz;
 using Xunit.Abstractions;
 

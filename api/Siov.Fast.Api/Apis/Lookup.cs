@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Siov.Fast.Api.Durability;
 using Siov.Fast.Api.Infrastructure;
-using Siov.Fast.Api.Infrastructure.Wire;
 using Siov.Fast.Iommu;
 
 namespace Siov.Fast.Api.Apis;

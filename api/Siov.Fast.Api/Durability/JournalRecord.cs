@@ -1,4 +1,3 @@
-using Siov.Fast.Api.Infrastructure.Wire;
 
 namespace Siov.Fast.Api.Durability;
 

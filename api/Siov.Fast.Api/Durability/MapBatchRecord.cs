@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using Siov.Fast.Api.Infrastructure.Wire;
 using Siov.Fast.PageTables;
 
 namespace Siov.Fast.Api.Durability;

@@ -5,7 +5,6 @@ using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
-using Siov.Fast.Api.Infrastructure.Wire;
 
 namespace Siov.Fast.Api.Infrastructure;
 

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http.Features;
-using Siov.Fast.Api.Infrastructure.Wire;
 
 namespace Siov.Fast.Api.Infrastructure;
 

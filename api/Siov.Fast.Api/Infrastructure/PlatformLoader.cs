@@ -1,4 +1,3 @@
-using Siov.Fast.Api.Infrastructure.Wire;
 using Siov.Fast.Iommu;
 using Siov.Fast.Platforms;
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Siov.Fast.Api.Durability;
-using Siov.Fast.Api.Infrastructure.Wire;
 using Siov.Fast.Api.Mdevctl;
 using Siov.Fast.Platforms;
 using Siov.Fast.Vfio;

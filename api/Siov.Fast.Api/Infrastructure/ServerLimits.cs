@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using Siov.Fast.Api.Infrastructure.Wire;
 
 namespace Siov.Fast.Api.Infrastructure;
 

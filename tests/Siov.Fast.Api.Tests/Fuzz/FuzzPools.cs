@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using Siov.Fast.Api.Infrastructure.Wire;
 
 namespace Siov.Fast.Api.Tests.Fuzz;
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Siov.Fast.Api.Infrastructure.Wire;
 
 namespace Siov.Fast.Api.Tests.Fuzz;
 

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
-using Siov.Fast.Api.Infrastructure.Wire;
 
 namespace Siov.Fast.Api.Tests.Fuzz;
 

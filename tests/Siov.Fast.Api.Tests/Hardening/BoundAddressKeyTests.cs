@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using Siov.Fast.Api.Infrastructure.Wire;
 
 namespace Siov.Fast.Api.Tests.Hardening;
 

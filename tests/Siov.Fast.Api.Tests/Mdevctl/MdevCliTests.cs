@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using Siov.Fast.Api.Infrastructure.Wire;
 using Siov.Fast.Cli;
 
 namespace Siov.Fast.Api.Tests.Mdevctl;

@@ -4,7 +4,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Siov.Fast.Api.Infrastructure.Wire;
 using Siov.Fast.Api.Tests.Durability;
 
 namespace Siov.Fast.Api.Tests.Mdevctl;
