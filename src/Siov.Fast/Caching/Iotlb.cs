@@ -7,43 +7,6 @@ using Siov.Fast.Memory;
 
 namespace Siov.Fast.Caching;
 
-/// <summary>Which code compares the tags of an IOTLB set.</summary>
-public enum IotlbProbePath
-{
-    /// <summary>The widest path the processor accelerates: Vector256, else Vector128, else scalar.</summary>
-    Auto = 0,
-
-    /// <summary>One 256-bit compare of the set's first half-line (version and three tags; AVX2).</summary>
-    Vector256,
-
-    /// <summary>Two 128-bit compares (SSE4.1 or Arm AdvSIMD).</summary>
-    Vector128,
-
-    /// <summary>A plain loop over the ways.</summary>
-    Scalar,
-}
-
-/// <summary>
-/// The address space an IOTLB entry belongs to: a (DID, PASID) pair resolved once, when a
-/// context-cache or PASID-cache entry is filled, to the bits the probe needs. Obtain it from
-/// <see cref="Iotlb.SpaceOf"/>; the default value is uncacheable (never filled, never hit).
-/// </summary>
-/// <param name="Tag">The pair as <see cref="Iotlb.Tag"/> gives it: <c>DID &lt;&lt; 32 | PASID tag</c>.</param>
-/// <param name="KeyBits">The address-space id (ASID, 16 bits) shifted to bits 18:3 of an entry's tag, with the valid bit;
-/// ASID 0 marks an uncacheable space.</param>
-/// <param name="SetSalt">The DID shifted to bits 55:40: mixed into the set index, so one domain's PASIDs share sets.</param>
-public readonly record struct IotlbSpace(ulong Tag, ulong KeyBits, ulong SetSalt)
-{
-    /// <summary>The address-space id, 1 to 65,535; 0 when uncacheable.</summary>
-    public int Asid => (int)(KeyBits >> 3);
-
-    /// <summary>The domain id.</summary>
-    public ushort DomainId => (ushort)(Tag >> 32);
-
-    /// <summary>The PASID tag (<see cref="Iotlb.NoPasid"/> for legacy-mode entries).</summary>
-    public uint PasidTag => (uint)Tag;
-}
-
 /// <summary>
 /// A set-associative IOTLB: caches second-level leaves tagged by domain id, PASID, page
 /// number and page size (VT-d spec section 6.2.3). One <see cref="TryLookup(ulong, in IotlbSpace, out ulong, out int)"/>
@@ -779,45 +742,5 @@ public sealed unsafe class Iotlb : IDisposable
         NativeMemory.Free(_allocation);
         _allocation = null;
         _sets = null;
-    }
-}
-
-/// <summary>A set compare the batch loop inlines: a mask with bit w set when way w's tag equals the key (lane 0, the version, may be set too: callers mask it).</summary>
-internal unsafe interface ISetProbe
-{
-    /// <summary>Compares the first four words of a set with <paramref name="key"/>.</summary>
-    static abstract uint Match(ulong* set, ulong key);
-}
-
-/// <summary>One 256-bit compare (AVX2).</summary>
-internal readonly unsafe struct Vector256SetProbe : ISetProbe
-{
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static uint Match(ulong* set, ulong key) =>
-        Vector256.Equals(Vector256.Load(set), Vector256.Create(key)).ExtractMostSignificantBits();
-}
-
-/// <summary>Two 128-bit compares (SSE4.1, Arm AdvSIMD).</summary>
-internal readonly unsafe struct Vector128SetProbe : ISetProbe
-{
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static uint Match(ulong* set, ulong key)
-    {
-        Vector128<ulong> k = Vector128.Create(key);
-        return Vector128.Equals(Vector128.Load(set), k).ExtractMostSignificantBits()
-            | Vector128.Equals(Vector128.Load(set + 2), k).ExtractMostSignificantBits() << 2;
-    }
-}
-
-/// <summary>A loop over the ways (lane 0 is left out).</summary>
-internal readonly unsafe struct ScalarSetProbe : ISetProbe
-{
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static uint Match(ulong* set, ulong key)
-    {
-        uint match = 0;
-        for (int way = 1; way <= Iotlb.Ways; way++)
-            match |= set[way] == key ? 1u << way : 0;
-        return match;
     }
 }

@@ -4,52 +4,6 @@ using Siov.Fast.Hardware.Vtd;
 
 namespace Siov.Fast.Platforms;
 
-/// <summary>A remapping unit of a platform: where the DMAR puts it and which register images it has.</summary>
-/// <param name="RegisterBase">Register base address (the unit's identity).</param>
-/// <param name="Segment">PCI segment.</param>
-/// <param name="IncludePciAll">The unit takes every device of its segment that no other unit names.</param>
-/// <param name="Scopes">Its DRHD device scopes.</param>
-/// <param name="Capability">CAP_REG image.</param>
-/// <param name="ExtendedCapability">ECAP_REG image.</param>
-/// <param name="ProfileName">Where the images come from: <c>dmesg dmar0 (ver 6:0)</c>, or the default profile's name.</param>
-/// <param name="HostAddressWidth">Host address width in bits (the boot log's when given, else the table's).</param>
-/// <param name="ProximityDomain">NUMA proximity domain from RHSA, or null.</param>
-public sealed record PlatformUnit(
-    ulong RegisterBase, ushort Segment, bool IncludePciAll, ImmutableArray<DeviceScope> Scopes,
-    ulong Capability, ulong ExtendedCapability, string ProfileName, int HostAddressWidth, uint? ProximityDomain)
-{
-    /// <summary>The name of the profile a unit gets when the boot log has no line for it.</summary>
-    public const string DefaultProfileName = "default: legacy (UnitPresets.LegacyCapability, cap c9008020660262 ecap f010da)";
-
-    /// <summary>CAP_REG decoded.</summary>
-    public CapabilityRegister DecodedCapability => CapabilityRegister.Decode(Capability);
-
-    /// <summary>ECAP_REG decoded.</summary>
-    public ExtendedCapabilityRegister DecodedExtendedCapability => ExtendedCapabilityRegister.Decode(ExtendedCapability);
-}
-
-/// <summary>A memory range, both ends inclusive.</summary>
-/// <param name="Base">First byte.</param>
-/// <param name="Limit">Last byte.</param>
-public readonly record struct ReservedRegion(ulong Base, ulong Limit)
-{
-    /// <summary><c>0xbf458000-0xbf46ffff</c>.</summary>
-    /// <returns>The range text.</returns>
-    public override string ToString() => Throw.Hex(Base) + "-" + Throw.Hex(Limit);
-}
-
-/// <summary>A device of a platform with what the tables and the topology say about it.</summary>
-/// <param name="Address">The device address.</param>
-/// <param name="Function">What lspci showed, or null without lspci text.</param>
-/// <param name="UnitRegisterBase">Register base of the remapping unit (or AMD IOMMU) that translates for it; null when none does.</param>
-/// <param name="GroupId">Its iommu group.</param>
-/// <param name="ReservedRegions">RMRR ranges it needs identity-mapped.</param>
-/// <param name="AtsAllowed">The platform lets it use ATS (ATSR root port, ALL_PORTS, or SATC).</param>
-/// <param name="Satc">Listed in a SATC structure.</param>
-public sealed record PlatformDevice(
-    PciAddress Address, PciFunction? Function, ulong? UnitRegisterBase, int GroupId,
-    ImmutableArray<ReservedRegion> ReservedRegions, bool AtsAllowed, bool Satc);
-
 /// <summary>
 /// A real platform as pure data: its remapping units, devices, iommu groups and reserved regions,
 /// built from the firmware tables (DMAR and/or IVRS), lspci text and the boot log.

@@ -2,30 +2,6 @@ using Siov.Fast.Iommu;
 
 namespace Siov.Fast.Vfio;
 
-/// <summary>One DMA mapping of a VFIO container (<c>struct vfio_dma</c>).</summary>
-/// <param name="Iova">First IOVA (the guest physical address, for a VM).</param>
-/// <param name="Hpa">First HPA.</param>
-/// <param name="Size">Bytes, a multiple of 4 KiB.</param>
-/// <param name="Protection">Read, Write or both.</param>
-public readonly record struct VfioDmaMapping(ulong Iova, ulong Hpa, ulong Size, DmaProtection Protection);
-
-/// <summary>How a group was attached to a container's domain.</summary>
-public enum VfioAttachKind
-{
-    /// <summary>A group of PCI functions, attached with <c>iommu_attach_group</c>.</summary>
-    Physical = 0,
-
-    /// <summary>An mdev group whose iommu_device has AUX enabled: the domain is its aux domain (<c>iommu_aux_attach_group</c>).</summary>
-    Aux = 1,
-
-    /// <summary>An mdev group whose iommu_device lacks AUX: the domain is attached to the whole iommu_device.</summary>
-    IommuDevice = 2,
-
-    /// <summary>An mdev group without iommu_device: no IOMMU domain (VFIO's "external domain"); the container's
-    /// mappings are what the vendor driver may pin.</summary>
-    External = 3,
-}
-
 /// <summary>
 /// A VFIO type1 container (<c>drivers/vfio/vfio_iommu_type1.c</c>): the IOMMU context of a VM or a user
 /// driver. Groups are attached to one of the container's domains, which all carry the same DMA mappings.

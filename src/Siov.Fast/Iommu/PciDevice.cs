@@ -1,0 +1,59 @@
+using Siov.Fast.Hardware.Vtd;
+
+namespace Siov.Fast.Iommu;
+
+/// <summary>A PCI function translated by a remapping unit: its DMA carries its requester id and, for
+/// PASID-tagged requests, a PASID.</summary>
+public sealed class PciDevice : Device
+{
+    // PASID -> what is attached there (aux domain or iommu_attach_device_pasid). Under the core's lock.
+    internal readonly Dictionary<uint, IommuDomain> PasidDomains = [];
+
+    private readonly Lock _coreLock;
+
+    internal PciDevice(PciAddress address, RemappingUnit unit, PciDeviceCapabilities capabilities, Lock coreLock)
+    {
+        _coreLock = coreLock;
+        Address = address;
+        Unit = unit;
+        Capabilities = capabilities;
+    }
+
+    /// <summary>segment:bus:device.function.</summary>
+    public PciAddress Address { get; }
+
+    /// <summary>The requester id (source id) of its DMA.</summary>
+    public ushort RequesterId => Address.RequesterId;
+
+    /// <summary>The remapping unit that translates the device's DMA.</summary>
+    public RemappingUnit Unit { get; }
+
+    /// <summary>PASID, ATS and PRI capabilities.</summary>
+    public PciDeviceCapabilities Capabilities { get; }
+
+    /// <summary>True while <see cref="IommuDevFeature.Aux"/> is enabled (<c>iommu_dev_feature_enabled</c>).</summary>
+    public bool AuxEnabled { get; internal set; }
+
+    /// <inheritdoc/>
+    public override string Name => Address.ToString();
+
+    /// <summary>
+    /// Translates a DMA of this device through its unit: a convenience over
+    /// <see cref="RemappingUnit.Translate(ushort, uint?, ulong, DmaAccess)"/> (hot callers keep a
+    /// <see cref="TranslationPort"/> of the unit per thread, from <see cref="RemappingUnit.OpenPort"/>).
+    /// </summary>
+    /// <param name="pasid">PASID, or null for an untagged request (RID_PASID).</param>
+    /// <param name="iova">Input address.</param>
+    /// <param name="access">Read, Write or both.</param>
+    /// <returns>The HPA or the fault; never throws.</returns>
+    public TranslationResult Translate(uint? pasid, ulong iova, DmaAccess access) => Unit.Translate(RequesterId, pasid, iova, access);
+
+    /// <summary>The PASIDs attached on this device and their domains (aux domains and
+    /// <c>iommu_attach_device_pasid</c> attachments), a snapshot.</summary>
+    /// <returns>PASID to domain.</returns>
+    public IReadOnlyDictionary<uint, IommuDomain> GetPasidDomains()
+    {
+        lock (_coreLock)
+            return new Dictionary<uint, IommuDomain>(PasidDomains);
+    }
+}
