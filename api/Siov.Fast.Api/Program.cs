@@ -121,6 +121,12 @@ if (builder.Configuration.GetValue<bool>("Siov:Sanitize"))
 // mutating call. All of it before the server listens; a state that cannot be restored is a start-up error.
 bool inMemoryHost = app.Services.GetRequiredService<IServer>().GetType().FullName == "Microsoft.AspNetCore.TestHost.TestServer";
 StateSettings stateSettings = StateSettings.From(builder.Configuration);
+var stateErrors = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(stateSettings, new(stateSettings), stateErrors, validateAllProperties: true))
+{
+    Console.Error.WriteLine("siov admin server: " + StateSettings.Section + ": " + string.Join("; ", stateErrors.Select(v => v.ErrorMessage)));
+    return 2;
+}
 string stateDescription = "ephemeral (nothing is kept)";
 if (!stateSettings.Ephemeral && !(inMemoryHost && stateSettings.Directory == null))
 {

@@ -69,7 +69,7 @@ public interface IIommuDriver
     /// <param name="secondStage">The nest parent's second-level table, or null for first level alone.</param>
     /// <exception cref="IommuException">EOPNOTSUPP without nesting (legacy mode, no ECAP_REG.NEST); EINVAL for a stage 1
     /// the unit cannot walk (5 levels without FL5LP, SRE without SRS); as <see cref="SetDevicePasid"/>.</exception>
-    void SetDevicePasidNested(ushort requesterId, uint? pasid, ushort domainId, Stage1Table stage1, SecondLevelPageTable? secondStage);
+    void SetDevicePasidStage1(ushort requesterId, uint? pasid, ushort domainId, Stage1Table stage1, SecondLevelPageTable? secondStage);
 
     /// <summary>Undoes <see cref="SetDevicePasid"/> with its invalidations (<c>remove_dev_pasid</c>).</summary>
     /// <param name="requesterId">Source id.</param>

@@ -317,7 +317,7 @@ public sealed partial class IommuCore
         try
         {
             if (domain.Stage1 is Stage1Table stage1)
-                driver.SetDevicePasidNested(pci.RequesterId, null, did, stage1, domain.ProgrammedTable);
+                driver.SetDevicePasidStage1(pci.RequesterId, null, did, stage1, domain.ProgrammedTable);
             else
                 driver.AttachDevice(pci.RequesterId, did, domain.PageTable);
         }
@@ -345,7 +345,7 @@ public sealed partial class IommuCore
         try
         {
             if (domain.Stage1 is Stage1Table stage1)
-                driver.SetDevicePasidNested(pci.RequesterId, pasid, did, stage1, domain.ProgrammedTable);
+                driver.SetDevicePasidStage1(pci.RequesterId, pasid, did, stage1, domain.ProgrammedTable);
             else
                 driver.SetDevicePasid(pci.RequesterId, pasid, did, domain.PageTable);
         }

@@ -126,6 +126,13 @@ public sealed class JournalDamageTests : IDisposable
     }
 
     [Fact]
+    public async Task A_state_size_limit_below_a_working_database_is_a_startup_error()
+    {
+        (int exitCode, string output) = await StartExpectingExitAsync("--Siov:State:MaxBytes=10");
+        Assert.True(exitCode == 2 && output.Contains("MaxBytes", StringComparison.Ordinal), output);
+    }
+
+    [Fact]
     public async Task A_second_server_on_the_directory_refuses_to_start()
     {
         (Process first, string? address, string output) = await RealServer.StartAsync(new Dictionary<string, string>(), "--urls=http://127.0.0.1:0", "--state-dir", _directory);

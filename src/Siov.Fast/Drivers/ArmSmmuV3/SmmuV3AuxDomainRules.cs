@@ -59,8 +59,8 @@ public sealed class SmmuV3AuxDomainRules(IIommuDriver tables) : IIommuDriver
         Tables.SetDevicePasid(requesterId, pasid, domainId, table);
 
     /// <inheritdoc/>
-    public void SetDevicePasidNested(ushort requesterId, uint? pasid, ushort domainId, Stage1Table stage1, SecondLevelPageTable? secondStage) =>
-        Tables.SetDevicePasidNested(requesterId, pasid, domainId, stage1, secondStage);
+    public void SetDevicePasidStage1(ushort requesterId, uint? pasid, ushort domainId, Stage1Table stage1, SecondLevelPageTable? secondStage) =>
+        Tables.SetDevicePasidStage1(requesterId, pasid, domainId, stage1, secondStage);
 
     /// <inheritdoc/>
     public void RemoveDevicePasid(ushort requesterId, uint pasid) => Tables.RemoveDevicePasid(requesterId, pasid);

@@ -152,7 +152,7 @@ public sealed class IntelIommu : IIommuDriver
     /// without a second stage, the PGTT 001b entry of SVA (<c>intel_pasid_setup_first_level</c> with a process's table).
     /// </summary>
     /// <inheritdoc/>
-    public void SetDevicePasidNested(ushort requesterId, uint? pasid, ushort domainId, Stage1Table stage1, SecondLevelPageTable? secondStage)
+    public void SetDevicePasidStage1(ushort requesterId, uint? pasid, ushort domainId, Stage1Table stage1, SecondLevelPageTable? secondStage)
     {
         lock (_lock)
         {
