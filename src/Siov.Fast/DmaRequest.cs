@@ -9,12 +9,13 @@ namespace Siov.Fast;
 /// blittable, so batches are plain arrays.
 /// </summary>
 /// <remarks>Layout: bytes 0-7 IOVA, 8-11 PASID, 12-13 requester id, 14 access, 15 flags (bit 0: PASID present;
-/// bit 1: privileged, the PASID prefix's PMR; bit 2: execute, its ER).</remarks>
+/// bit 1: privileged, the PASID prefix's PMR; bit 2: execute, its ER; bit 3: a translated request, AT = 10b).</remarks>
 [StructLayout(LayoutKind.Sequential, Pack = 8, Size = 16)]
 public readonly struct DmaRequest : IEquatable<DmaRequest>
 {
     private const byte HasPasidFlag = 1;
     private const int AttributeShift = 1;
+    private const byte TranslatedFlag = 1 << 3;
 
     /// <summary>The flags byte of a request with a PASID and no attributes: the only value the caches' hit path
     /// looks up by PASID (see <c>ContextCacheEntry.Lookup</c>).</summary>
@@ -57,8 +58,30 @@ public readonly struct DmaRequest : IEquatable<DmaRequest>
         _flags |= (byte)((uint)attributes << AttributeShift);
     }
 
+    /// <summary>
+    /// A translated request (PCIe AT = 10b): the function took <paramref name="translatedAddress"/> from its ATC (an ATS
+    /// translation completion) and the unit only checks that the function may send translated requests (VT-d spec 4.2.4:
+    /// DTE set in the scalable-mode context entry, TT = 01b in a legacy one).
+    /// </summary>
+    /// <param name="requesterId">Requester id.</param>
+    /// <param name="pasid">The PASID the translation was asked for, or null.</param>
+    /// <param name="translatedAddress">The translated (host physical) address.</param>
+    /// <param name="access">Read, Write or both.</param>
+    /// <returns>The request.</returns>
+    public static DmaRequest Translated(ushort requesterId, uint? pasid, ulong translatedAddress, DmaAccess access) =>
+        new(requesterId, pasid, translatedAddress, access, (byte)((pasid.HasValue ? HasPasidFlag : 0) | TranslatedFlag));
+
+    private DmaRequest(ushort requesterId, uint? pasid, ulong iova, DmaAccess access, byte flags)
+        : this(requesterId, pasid, iova, access)
+    {
+        _flags = flags;
+    }
+
+    /// <summary>True for a translated request (AT = 10b): <see cref="Iova"/> is then a translated address.</summary>
+    public bool IsTranslated => (_flags & TranslatedFlag) != 0;
+
     /// <summary>The privileged and execute attributes of the PASID prefix.</summary>
-    public DmaRequestAttributes Attributes => (DmaRequestAttributes)(_flags >> AttributeShift);
+    public DmaRequestAttributes Attributes => (DmaRequestAttributes)((_flags >> AttributeShift) & 3);
 
     /// <summary>The flags byte (bit 0 PASID present, bits 2:1 the attributes): one compare tells a plain request.</summary>
     internal byte Flags
@@ -112,5 +135,5 @@ public readonly struct DmaRequest : IEquatable<DmaRequest>
     /// <inheritdoc/>
     public override string ToString() =>
         $"{RequesterIds.Format(RequesterId)} {(HasPasid ? "PASID " + Throw.Hex(Pasid) : "NO_PASID")} {Throw.Hex(Iova)} {Access}"
-        + (Attributes == DmaRequestAttributes.None ? "" : " " + Attributes);
+        + (Attributes == DmaRequestAttributes.None ? "" : " " + Attributes) + (IsTranslated ? " translated" : "");
 }

@@ -12,16 +12,20 @@ internal sealed class ContextCacheEntry
 {
     private readonly TranslationTarget?[]?[] _pasidCache;
 
-    public ContextCacheEntry(TranslationTarget legacyTarget, bool faultProcessingDisable)
+    public ContextCacheEntry(TranslationTarget legacyTarget, bool faultProcessingDisable, bool deviceTlbEnabled = false)
     {
         NoPasid = legacyTarget;
         FaultProcessingDisable = faultProcessingDisable;
+        DeviceTlbEnabled = deviceTlbEnabled;
         _pasidCache = [];
     }
 
-    public ContextCacheEntry(bool pasidEnabled, uint ridPasid, uint pasidLimit, ulong pasidDirectory, bool faultProcessingDisable)
+    public ContextCacheEntry(bool pasidEnabled, uint ridPasid, uint pasidLimit, ulong pasidDirectory, bool faultProcessingDisable,
+        bool deviceTlbEnabled = false, bool pageRequestEnabled = false)
     {
         Scalable = true;
+        DeviceTlbEnabled = deviceTlbEnabled;
+        PageRequestEnabled = pageRequestEnabled;
         PasidEnabled = pasidEnabled;
         RidPasid = ridPasid;
         PasidLimit = pasidLimit;
@@ -36,6 +40,12 @@ internal sealed class ContextCacheEntry
     public readonly uint PasidLimit;
     public readonly ulong PasidDirectory;
     public readonly bool FaultProcessingDisable;
+
+    /// <summary>ATS allowed: DTE in a scalable-mode context entry, TT = 01b in a legacy one.</summary>
+    public readonly bool DeviceTlbEnabled;
+
+    /// <summary>PRE in a scalable-mode context entry: page requests accepted.</summary>
+    public readonly bool PageRequestEnabled;
 
     /// <summary>The translation for requests without a PASID (null until filled in scalable mode).</summary>
     public TranslationTarget? NoPasid;

@@ -580,21 +580,22 @@ internal sealed class SpecDriver
             : ContextTable(bus, devfn) + ((ulong)devfn * 16);
 
     /// <summary>Legacy context entry: TT = 00 (untranslated requests through second level), AW, DID, SLPTPTR.</summary>
-    public void AttachLegacy(int bus, int devfn, ushort did, SecondLevelTable table, int? addressWidth = null)
+    public void AttachLegacy(int bus, int devfn, ushort did, SecondLevelTable table, int? addressWidth = null, bool deviceTlb = false)
     {
         if (Scalable)
             throw new InvalidOperationException("legacy context entry in scalable mode");
         ulong entry = ContextEntryAddress(bus, devfn);
         int aw = addressWidth ?? VtdCapability.AwForLevels(table.Levels);
         Memory.WriteUInt64(entry + 8, (uint)aw | ((ulong)did << 8));
-        Memory.WriteUInt64(entry, table.Root | (0UL << 2) | 1UL);   // P last
+        // TT (bits 3:2): 00b untranslated requests only, 01b with device-TLB (ATS) as well. P last.
+        Memory.WriteUInt64(entry, table.Root | ((deviceTlb ? 1UL : 0UL) << 2) | 1UL);
     }
 
     public void DetachLegacy(int bus, int devfn) => Memory.WriteUInt64(ContextEntryAddress(bus, devfn), 0);
 
     /// <summary>Scalable-mode context entry: P, PASIDE, PDTS, PASID directory pointer, RID_PASID.
     /// PDTS = p means a directory of 2^(p+7) entries (8 bytes each).</summary>
-    public void AttachScalable(int bus, int devfn, bool pasidEnable, uint ridPasid = 0, int pdts = 0)
+    public void AttachScalable(int bus, int devfn, bool pasidEnable, uint ridPasid = 0, int pdts = 0, bool deviceTlb = false, bool pageRequest = false)
     {
         if (!Scalable)
             throw new InvalidOperationException("scalable context entry in legacy mode");
@@ -606,7 +607,9 @@ internal sealed class SpecDriver
         Memory.WriteUInt64(entry + 8, ridPasid & 0xFFFFF);
         Memory.WriteUInt64(entry + 16, 0);
         Memory.WriteUInt64(entry + 24, 0);
-        Memory.WriteUInt64(entry, dir | ((ulong)pdts << 9) | (pasidEnable ? 1UL << 3 : 0) | 1UL);
+        // Qword 0: P bit 0, FPD 1, DTE 2, PASIDE 3, PRE 4, PDTS 11:9, PASIDDIRPTR 63:12.
+        Memory.WriteUInt64(entry, dir | ((ulong)pdts << 9) | (pasidEnable ? 1UL << 3 : 0) | (deviceTlb ? 1UL << 2 : 0)
+            | (pageRequest ? 1UL << 4 : 0) | 1UL);
     }
 
     /// <summary>The 512-bit PASID table entry for (bus, devfn, pasid), allocating its PASID table

@@ -69,6 +69,9 @@ internal sealed class SpecRig : IDisposable
     /// record at 0x200), ECAP 0xf010da (QI, IOTLB registers at 0x100), host address width 36.</summary>
     public static SpecRig Legacy() => new(LegacyCapability, LegacyExtendedCapability, 36);
 
+    /// <summary>The legacy unit with more ECAP_REG bits set (e.g. DT, bit 2).</summary>
+    public static SpecRig LegacyWith(ulong extraExtendedCapability) => new(LegacyCapability, LegacyExtendedCapability | extraExtendedCapability, 36);
+
     /// <summary>The scalable unit of the presets (SAGAW 39/48/57, 2 MiB and 1 GiB, eight fault records at 0x400,
     /// IOTLB registers at 0x500, SMTS, 20-bit PASIDs, RID_PASID).</summary>
     public static SpecRig Scalable() => new(

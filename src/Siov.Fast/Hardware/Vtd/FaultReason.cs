@@ -45,6 +45,8 @@ public enum FaultReason : byte
     SmInvalidRootTableAddress = 0x30,
     /// <summary>31h: a request with a PASID reached a legacy-mode (TTM = 00b) root table.</summary>
     SmLegacyModeRequestWithPasid = 0x31,
+    /// <summary>32h: a page request reached a legacy-mode (TTM = 00b) root table.</summary>
+    SmLegacyModePageRequest = 0x32,
     /// <summary>38h: the root entry could not be accessed.</summary>
     SmRootEntryAccessError = 0x38,
     /// <summary>39h: the present bit of the (lower or upper) scalable-mode root entry is clear.</summary>
@@ -59,10 +61,14 @@ public enum FaultReason : byte
     SmContextEntryReservedBits = 0x42,
     /// <summary>43h: the scalable-mode context entry is invalid.</summary>
     SmInvalidContextEntry = 0x43,
+    /// <summary>44h: a translation request or translated request met a context entry whose DTE field is clear.</summary>
+    SmDeviceTlbDisabled = 0x44,
     /// <summary>45h: a request with a PASID met a context entry whose PASIDE field is clear.</summary>
     SmPasidNotEnabled = 0x45,
     /// <summary>46h: the PASID is larger than the PASID directory of the context entry allows.</summary>
     SmPasidTooLarge = 0x46,
+    /// <summary>47h: a page request met a context entry whose PRE field is clear.</summary>
+    SmPageRequestDisabled = 0x47,
     /// <summary>50h: the PASID directory entry could not be accessed.</summary>
     SmPasidDirectoryAccessError = 0x50,
     /// <summary>51h: the present bit of the PASID directory entry is clear.</summary>

@@ -36,7 +36,7 @@ public sealed partial class RemappingUnit
     {
         MemoryWriteLog? log = _memory.WriteLog;
         InvalidationSanitizer? sanitizer = _sanitizer;
-        if (sanitizer is null || log is null || !_translationEnabled)
+        if (sanitizer is null || log is null || !_translationEnabled || request.IsTranslated)
             return TranslateCached(request, counters);
         // The comparison counts only when nothing moved while it ran: no invalidation (they run whole under the program
         // lock, read here before and after), no memory write begun or landing, no cache fill in progress. A translation

@@ -237,6 +237,8 @@ public sealed partial class RemappingUnit
     [MethodImpl(MethodImplOptions.NoInlining)]
     private TranslationResult TranslateSlow(in DmaRequest request, TranslationTarget? target, ThreadCounters counters, bool walkProtected = false)
     {
+        if (request.IsTranslated)
+            return TranslatedRequest(request, counters);
         if (target == null)
         {
             if (!_translationEnabled)
@@ -391,18 +393,9 @@ public sealed partial class RemappingUnit
         suppress = false;
         long sequence = Volatile.Read(ref _invalidationSequence);
         using EpochScope scope = _memory.Reclaimer.Protect();
-
-        ContextCacheEntry? context = Volatile.Read(ref _contextCache[request.RequesterId]);
+        FaultReason contextReason = ResolveContext(request, counters, sequence, out ContextCacheEntry? context);
         if (context == null)
-        {
-            counters.ContextCacheMisses++;
-            FaultReason reason = IsScalableMode
-                ? ReadScalableContext(request.RequesterId, out context)
-                : ReadLegacyContext(request, out context);
-            if (context == null)
-                return reason;
-            InstallContext(request.RequesterId, context, sequence);
-        }
+            return contextReason;
 
         if (!context.Scalable)
         {
@@ -432,6 +425,22 @@ public sealed partial class RemappingUnit
         ref TranslationTarget? slot = ref request.HasPasid ? ref context.Slot(pasid) : ref context.NoPasid;
         InstallTarget(ref slot, target, sequence);
         return FaultReason.None;
+    }
+
+    /// <summary>The context-cache entry of the request's requester id, read from memory and cached on a miss (the caller holds
+    /// an epoch scope and read <paramref name="sequence"/> before).</summary>
+    private FaultReason ResolveContext(in DmaRequest request, ThreadCounters counters, long sequence, out ContextCacheEntry? context)
+    {
+        context = Volatile.Read(ref _contextCache[request.RequesterId]);
+        if (context != null)
+            return FaultReason.None;
+        counters.ContextCacheMisses++;
+        FaultReason reason = IsScalableMode
+            ? ReadScalableContext(request.RequesterId, out context)
+            : ReadLegacyContext(request, out context);
+        if (context != null)
+            InstallContext(request.RequesterId, context, sequence);
+        return reason;
     }
 
     private void InstallContext(ushort requesterId, ContextCacheEntry context, long sequence)
@@ -485,7 +494,7 @@ public sealed partial class RemappingUnit
             default:
                 return FaultReason.InvalidContextEntry;
         }
-        context = new ContextCacheEntry(target, entry.FaultProcessingDisable);
+        context = new ContextCacheEntry(target, entry.FaultProcessingDisable, deviceTlbEnabled: entry.TranslationType == 1);
         return FaultReason.None;
     }
 
@@ -511,7 +520,8 @@ public sealed partial class RemappingUnit
         if (entry.DeviceTlbEnable && !ExtendedCapability.DeviceTlb)
             return FaultReason.SmInvalidContextEntry;
         uint limit = 1u << (entry.PasidDirectorySize + 7 + 6);
-        context = new ContextCacheEntry(entry.PasidEnable, entry.RidPasid, limit, entry.PasidDirectory, entry.FaultProcessingDisable);
+        context = new ContextCacheEntry(entry.PasidEnable, entry.RidPasid, limit, entry.PasidDirectory, entry.FaultProcessingDisable,
+            entry.DeviceTlbEnable, entry.PageRequestEnable);
         return FaultReason.None;
     }
 

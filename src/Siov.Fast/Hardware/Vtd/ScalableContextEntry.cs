@@ -60,10 +60,13 @@ public readonly record struct ScalableContextEntry(ulong Q0, ulong Q1)
     /// <param name="deviceTlb">DTE: device-TLB (ATS) enabled.</param>
     /// <param name="pasidEnable">PASIDE: requests with a PASID are allowed.</param>
     /// <param name="faultProcessingDisable">FPD.</param>
+    /// <param name="pageRequest">PRE: page requests (PRI) accepted.</param>
     /// <returns>The entry.</returns>
-    public static ScalableContextEntry Create(ulong pasidDirectory, int pdts, uint ridPasid, bool deviceTlb, bool pasidEnable, bool faultProcessingDisable = false) =>
+    public static ScalableContextEntry Create(ulong pasidDirectory, int pdts, uint ridPasid, bool deviceTlb, bool pasidEnable, bool faultProcessingDisable = false,
+        bool pageRequest = false) =>
         new((pasidDirectory & RootEntry.PointerMask) | PasidDirectorySizeField.Encode((uint)pdts)
                 | PasidEnableField.Encode(pasidEnable ? 1UL : 0) | DeviceTlbEnableField.Encode(deviceTlb ? 1UL : 0)
+                | PageRequestEnableField.Encode(pageRequest ? 1UL : 0)
                 | FaultProcessingDisableField.Encode(faultProcessingDisable ? 1UL : 0) | PresentField.Encode(1),
             RidPasidField.Encode(ridPasid));
 
@@ -75,6 +78,9 @@ public readonly record struct ScalableContextEntry(ulong Q0, ulong Q1)
 
     /// <summary>DTE: device-TLB enable.</summary>
     public bool DeviceTlbEnable => DeviceTlbEnableField.IsSet(Q0);
+
+    /// <summary>PRE: page requests accepted.</summary>
+    public bool PageRequestEnable => PageRequestEnableField.IsSet(Q0);
 
     /// <summary>PASIDE: requests with a PASID are allowed.</summary>
     public bool PasidEnable => PasidEnableField.IsSet(Q0);
