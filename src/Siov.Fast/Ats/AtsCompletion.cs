@@ -54,17 +54,19 @@ public readonly struct AtsCompletion : IEquatable<AtsCompletion>
     /// <param name="execute">Exe.</param>
     /// <param name="privileged">Priv.</param>
     /// <param name="global">Global.</param>
+    /// <param name="deniedFault">When the completion does not grant the access asked for: the fault an untranslated
+    /// request with that access would have got (not recorded; see <see cref="Fault"/>).</param>
     /// <returns>The completion.</returns>
     /// <exception cref="ArgumentOutOfRangeException">A size shift outside 12-63 or an unaligned address.</exception>
     public static AtsCompletion Success(ulong translatedAddress, int sizeShift, DmaProtection permissions, bool execute = false,
-        bool privileged = false, bool global = false)
+        bool privileged = false, bool global = false, FaultReason deniedFault = FaultReason.None)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(sizeShift, 63);
         (ulong bits, bool size) = AtsAddressRange.Encode(translatedAddress, sizeShift);
         ulong entry = bits | SizeField.Encode(size ? 1UL : 0) | ReadField.Encode((ulong)permissions & 1)
             | WriteField.Encode(((ulong)permissions >> 1) & 1) | ExecuteField.Encode(execute ? 1UL : 0)
             | PrivilegedField.Encode(privileged ? 1UL : 0) | GlobalField.Encode(global ? 1UL : 0);
-        return new AtsCompletion(entry, AtsCompletionStatus.Success, FaultReason.None);
+        return new AtsCompletion(entry, AtsCompletionStatus.Success, deniedFault);
     }
 
     /// <summary>An unsuccessful completion (UR or CA).</summary>
@@ -90,7 +92,9 @@ public readonly struct AtsCompletion : IEquatable<AtsCompletion>
     /// <summary>True for a successful completion (which may still grant nothing: see <see cref="Permissions"/>).</summary>
     public bool IsSuccess => _status == AtsCompletionStatus.Success;
 
-    /// <summary>The fault recorded for an unsuccessful completion; <see cref="FaultReason.None"/> on success.</summary>
+    /// <summary>For an unsuccessful completion, the fault the unit recorded. For a success that does not grant the access
+    /// asked for (R = W = 0, or no W for a write), the fault an untranslated request would have got there, which is not
+    /// recorded. Otherwise <see cref="FaultReason.None"/>. Not part of the data entry.</summary>
     public FaultReason Fault => _fault;
 
     /// <summary>The 64-bit translation completion data entry; 0 when unsuccessful.</summary>

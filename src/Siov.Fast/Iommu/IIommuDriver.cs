@@ -38,6 +38,19 @@ public interface IIommuDriver
     /// <returns>True when supported.</returns>
     bool SupportsLevels(int levels);
 
+    /// <summary>Enables ATS (and PRI) for a function that has the capabilities and that the platform lets use them, before
+    /// its first attach (<c>iommu_enable_pci_caps</c>): its context entry then allows ATS, and the driver follows IOTLB
+    /// invalidations with device-TLB invalidations.</summary>
+    /// <param name="requesterId">Source id.</param>
+    /// <param name="pageRequests">Enable PRI too.</param>
+    /// <returns>False when the unit cannot (no device-TLB support).</returns>
+    /// <exception cref="IommuException">EBUSY when the function is attached already.</exception>
+    bool EnableDeviceAts(ushort requesterId, bool pageRequests);
+
+    /// <summary>Undoes <see cref="EnableDeviceAts"/> (a probe that failed, a function that went away).</summary>
+    /// <param name="requesterId">Source id.</param>
+    void DisableDeviceAts(ushort requesterId);
+
     /// <summary>Points the requests without PASID of <paramref name="requesterId"/> at a domain (<c>attach_dev</c>).</summary>
     /// <param name="requesterId">Source id.</param>
     /// <param name="domainId">The domain's id on this unit (DID, ASID).</param>

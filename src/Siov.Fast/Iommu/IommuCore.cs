@@ -213,16 +213,22 @@ public sealed partial class IommuCore : IDisposable
             var device = new PciDevice(address, unit, capabilities, _lock);
             bool newGroup = group == null;
             group ??= NewGroup();
+            // ATS (and PRI) before the first attach, so the context entry allows them (the platform cleared Ats where
+            // no ATSR or SATC covers the function).
+            bool ats = capabilities.Ats && state.Driver.EnableDeviceAts(device.RequesterId, capabilities.Pri);
             try
             {
                 JoinGroup(device, group);
             }
             catch
             {
+                if (ats)
+                    state.Driver.DisableDeviceAts(device.RequesterId);
                 if (newGroup)
                     _groups.Remove(group.Id);
                 throw;
             }
+            device.AtsEnabled = ats;
             _pciDevices.Add(address, device);
             return device;
         }

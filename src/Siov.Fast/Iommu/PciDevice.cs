@@ -31,6 +31,11 @@ public sealed class PciDevice : Device
     /// <summary>PASID, ATS and PRI capabilities.</summary>
     public PciDeviceCapabilities Capabilities { get; }
 
+    /// <summary>True when the driver enabled the function's ATS at probe (it has the capability, the platform allows it
+    /// and the unit has device-TLBs): its context entry allows translation requests and translated requests, and IOTLB
+    /// invalidations for its domains are followed by device-TLB invalidations.</summary>
+    public bool AtsEnabled { get; internal set; }
+
     /// <summary>True while <see cref="IommuDevFeature.Aux"/> is enabled (<c>iommu_dev_feature_enabled</c>).</summary>
     public bool AuxEnabled { get; internal set; }
 

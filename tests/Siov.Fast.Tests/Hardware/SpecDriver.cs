@@ -212,6 +212,20 @@ internal readonly record struct InvDescriptor(ulong Qw0, ulong Qw1, ulong Qw2 = 
         new(PasidIotlbType | ((ulong)granularity << 4) | ((ulong)did << 16) | ((ulong)(pasid & 0xFFFFF) << 32),
             (addr & ~0xFFFUL) | (ih ? 1UL << 6 : 0) | (uint)am);
 
+    public const ulong DeviceTlbType = 0x3;
+    public const ulong PasidDeviceTlbType = 0x8;
+
+    /// <summary>Device-TLB invalidation (spec 6.5.2.5): SID in qword 0 bits 47:32; qword 1 ADDR 63:12 with S in bit 0
+    /// (S set: the lowest clear address bit from 12 up gives the size, as PCIe ATS encodes it).</summary>
+    public static InvDescriptor DeviceTlb(ushort sid, ulong addr, bool s) =>
+        new(DeviceTlbType | ((ulong)sid << 32), (addr & ~0xFFFUL) | (s ? 1UL : 0));
+
+    /// <summary>PASID-based device-TLB invalidation (spec 6.5.2.6): SID 31:16 and PASID 51:32 in qword 0; qword 1 ADDR
+    /// 63:12, S in bit 11, G in bit 0.</summary>
+    public static InvDescriptor PasidDeviceTlb(ushort sid, uint pasid, ulong addr, bool s, bool g = false) =>
+        new(PasidDeviceTlbType | ((ulong)sid << 16) | ((ulong)(pasid & 0xFFFFF) << 32),
+            (addr & ~0xFFFUL) | (s ? 1UL << 11 : 0) | (g ? 1UL : 0));
+
     public const int PasidIotlbPasid = 2;
     public const int PasidIotlbPage = 3;
 }

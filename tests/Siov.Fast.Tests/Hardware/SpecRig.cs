@@ -41,14 +41,14 @@ internal sealed class SpecRig : IDisposable
     public const ulong LegacyCapability = 0xc9008020660262;
     public const ulong LegacyExtendedCapability = 0xf010da;
 
-    private SpecRig(ulong capability, ulong extendedCapability, int? hostAddressWidth)
+    private SpecRig(ulong capability, ulong extendedCapability, int? hostAddressWidth, RemappingUnitOptions? options = null)
     {
         Capability = capability;
         ExtendedCapability = extendedCapability;
         Memory = new PhysicalMemory(64 * MiB);
-        Unit = hostAddressWidth is int haw
-            ? RemappingUnit.CreateAtReset(Memory, capability, extendedCapability, new RemappingUnitOptions { HostAddressWidth = haw })
-            : RemappingUnit.CreateAtReset(Memory, capability, extendedCapability);
+        options ??= RemappingUnitOptions.Default;
+        Unit = RemappingUnit.CreateAtReset(Memory, capability, extendedCapability,
+            hostAddressWidth is int haw ? options with { HostAddressWidth = haw } : options);
         Driver = new SpecDriver(Unit, Memory);
         FaultEvents = EventCounter.Subscribe(Unit, "FaultEvent");
     }
@@ -76,6 +76,10 @@ internal sealed class SpecRig : IDisposable
     /// IOTLB registers at 0x500, SMTS, 20-bit PASIDs, RID_PASID).</summary>
     public static SpecRig Scalable() => new(
         UnitPresets.ScalableCapability.Encode(), UnitPresets.ScalableExtendedCapability.Encode(), null);
+
+    /// <summary>The scalable unit with other settings (a fake clock for the device-TLB invalidation timeout).</summary>
+    public static SpecRig Scalable(RemappingUnitOptions options) => new(
+        UnitPresets.ScalableCapability.Encode(), UnitPresets.ScalableExtendedCapability.Encode(), null, options);
 
     /// <summary>The scalable unit with more ECAP_REG bits set (e.g. ERS, bit 30).</summary>
     public static SpecRig ScalableWith(ulong extraExtendedCapability) => new(

@@ -50,8 +50,8 @@ public class TranslateTests
         ulong context = rootLow & ~0xFFFUL;                          // devfn 0: entry 0
         Assert.Equal(context, f.Unit.GetContextEntryAddress(0x0100));
         ulong q0 = m.ReadUInt64(context);
-        // P, DTE (ECAP.DT), PASIDE, PDTS = 20 - 6 - 7 = 7 in bits 11:9.
-        Assert.Equal(1UL | 4 | 8 | 7UL << 9, q0 & 0xFFF);
+        // P, PASIDE, PDTS = 20 - 6 - 7 = 7 in bits 11:9; DTE (bit 2) stays clear: the function's ATS was not enabled.
+        Assert.Equal(1UL | 8 | 7UL << 9, q0 & 0xFFF);
         Assert.Equal(0UL, m.ReadUInt64(context + 8));                // RID_PASID 0
         ulong directory = q0 & ~0xFFFUL;
         ulong directoryEntry = m.ReadUInt64(directory + (0x41 >> 6) * 8);

@@ -55,6 +55,12 @@ public sealed class SmmuV3AuxDomainRules(IIommuDriver tables) : IIommuDriver
     public void DetachDevice(ushort requesterId) => Tables.DetachDevice(requesterId);
 
     /// <inheritdoc/>
+    public bool EnableDeviceAts(ushort requesterId, bool pageRequests) => Tables.EnableDeviceAts(requesterId, pageRequests);
+
+    /// <inheritdoc/>
+    public void DisableDeviceAts(ushort requesterId) => Tables.DisableDeviceAts(requesterId);
+
+    /// <inheritdoc/>
     public void SetDevicePasid(ushort requesterId, uint pasid, ushort domainId, SecondLevelPageTable? table) =>
         Tables.SetDevicePasid(requesterId, pasid, domainId, table);
 

@@ -1,3 +1,4 @@
+using Siov.Fast.Ats;
 using Siov.Fast.Hardware;
 using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Iommu;
@@ -128,6 +129,61 @@ public sealed class IntelIommu : IIommuDriver
     public void CheckNormalAttach(IommuDomain domain, PciDevice device)
     {
     }
+
+    // Functions whose ATS (and PRI) the driver enabled (info->ats_enabled, info->pri_enabled); under _lock.
+    private readonly HashSet<ushort> _atsDevices = [];
+    private readonly HashSet<ushort> _priDevices = [];
+
+    /// <summary>
+    /// Enables ATS for a function, as <c>intel_iommu_probe_device</c> and <c>iommu_enable_pci_caps</c> do when the
+    /// function has the capability and the platform allows it (ATSR, SATC): its context entry gets DTE (TT = 01b in legacy
+    /// mode) and PRE when <paramref name="pageRequests"/>, and every IOTLB invalidation for its domains is followed by a
+    /// device-TLB invalidation. Call it before the function is attached.
+    /// </summary>
+    /// <param name="requesterId">The function.</param>
+    /// <param name="pageRequests">Enable PRI too (scalable mode and ECAP_REG.PRS needed; ignored otherwise).</param>
+    /// <returns>False when the unit has no device-TLB support (ECAP_REG.DT clear): ATS stays off, as in Linux.</returns>
+    /// <exception cref="IommuException">EBUSY when the function already has a context entry.</exception>
+    public bool EnableDeviceAts(ushort requesterId, bool pageRequests)
+    {
+        lock (_lock)
+        {
+            if (!ExtendedCapability.DeviceTlb)
+                return false;
+            if (_legacyDevices.ContainsKey(requesterId) || _scalableDevices.ContainsKey(requesterId))
+                Throw.Iommu(Errno.EBUSY, $"device {RequesterIds.Format(requesterId)} is attached already: ATS is enabled before the first attach");
+            _atsDevices.Add(requesterId);
+            if (pageRequests && IsScalableMode && ExtendedCapability.PageRequest)
+                _priDevices.Add(requesterId);
+            return true;
+        }
+    }
+
+    /// <summary>Forgets a function's ATS and PRI (the function went away, or its probe failed).</summary>
+    /// <param name="requesterId">The function.</param>
+    public void DisableDeviceAts(ushort requesterId)
+    {
+        lock (_lock)
+        {
+            _atsDevices.Remove(requesterId);
+            _priDevices.Remove(requesterId);
+        }
+    }
+
+    /// <summary>Whether the driver enabled ATS for the function.</summary>
+    /// <param name="requesterId">The function.</param>
+    /// <returns>True when enabled.</returns>
+    public bool IsAtsEnabled(ushort requesterId)
+    {
+        lock (_lock)
+            return _atsDevices.Contains(requesterId);
+    }
+
+    /// <summary>Invalidation waits that ended in an invalidation time-out (FSTS_REG.ITE): a function did not answer a
+    /// device-TLB invalidation. The driver clears ITE and goes on, as Linux does for a function that is gone.</summary>
+    public long DeviceTlbTimeouts => Volatile.Read(ref _deviceTlbTimeouts);
+
+    private long _deviceTlbTimeouts;
 
     /// <summary>VT-d keeps no parent for an aux domain.</summary>
     /// <param name="domain">The aux domain.</param>
@@ -310,7 +366,9 @@ public sealed class IntelIommu : IIommuDriver
     /// <summary>
     /// Invalidates the IOTLB for <c>[iova, iova + size)</c> of a domain after an unmap (<c>iommu_flush_iotlb_psi</c>):
     /// one page-selective IOTLB invalidation whose address mask covers the range, or domain-selective when the mask
-    /// would pass CAP_REG.MAMV, then a wait. With <paramref name="pasid"/>, a PASID-based IOTLB invalidation of that PASID.
+    /// would pass CAP_REG.MAMV, then a device-TLB invalidation of the same range for every ATS-enabled function using the
+    /// domain (<c>iommu_flush_dev_iotlb</c>; PASID-based for a PASID other than RID_PASID), then a wait. With
+    /// <paramref name="pasid"/>, a PASID-based IOTLB invalidation of that PASID.
     /// </summary>
     /// <param name="domainId">DID.</param>
     /// <param name="pasid">PASID, or null for every PASID of the domain.</param>
@@ -322,10 +380,13 @@ public sealed class IntelIommu : IIommuDriver
         (ulong address, int mask) = InvalidationDescriptors.CoveringPages(iova, size);
         lock (_lock)
         {
+            var descriptors = new List<(ulong, ulong)>(2);
             if (mask > Capability.MaximumAddressMaskValue || !Capability.PageSelectiveInvalidation)
-                Submit([pasid is uint p ? PasidIotlb(domainId, p) : IotlbDomain(domainId)]);
+                descriptors.Add(pasid is uint p ? PasidIotlb(domainId, p) : IotlbDomain(domainId));
             else
-                Submit([IotlbPages(domainId, pasid, address, mask)]);
+                descriptors.Add(IotlbPages(domainId, pasid, address, mask));
+            AddDeviceTlbFlushes(descriptors, domainId, pasid, address, VtdPaging.PageShift + mask);
+            Submit([.. descriptors]);
         }
     }
 
@@ -435,8 +496,9 @@ public sealed class IntelIommu : IIommuDriver
             RequireLegacy();
             ValidateDomainId(domainId);
             ValidateTarget(table);
+            // TT = 01b: untranslated requests translated as with 00b, and ATS translation and translated requests allowed.
             WriteLegacyContext(requesterId, domainId,
-                ContextEntry.Create(0, table.RootHpa, table.Levels - 2, domainId, faultProcessingDisable));
+                ContextEntry.Create(_atsDevices.Contains(requesterId) ? 1 : 0, table.RootHpa, table.Levels - 2, domainId, faultProcessingDisable));
         }
     }
 
@@ -476,7 +538,9 @@ public sealed class IntelIommu : IIommuDriver
                 _memory.WriteUInt64(entry, 0); // P = 0 first
                 _memory.WriteUInt64(entry + 8, 0);
                 FlushContextDevice(requesterId, did);
-                FlushIotlbDomain(did);
+                Submit(_atsDevices.Contains(requesterId)
+                    ? [IotlbDomain(did), DeviceTlbFlush(requesterId, null, 0, AtsAddressRange.WholeSpaceShift)]
+                    : [IotlbDomain(did)]);
                 return;
             }
 
@@ -486,7 +550,7 @@ public sealed class IntelIommu : IIommuDriver
             _memory.WriteUInt64(hpa, 0);
             _memory.WriteUInt64(hpa + 8, 0);
             FlushContextDevice(requesterId, device.Pasids.TryGetValue(device.RidPasid, out ushort ridDid) ? ridDid : (ushort)0);
-            FlushPasids(device.Pasids);
+            FlushPasids(device.Pasids, _atsDevices.Contains(requesterId) ? requesterId : null);
             foreach (ulong table in device.PasidTables.Values)
                 _memory.Reclaimer.Retire(table);
             for (int i = 0; i < device.DirectoryFrames; i++)
@@ -497,7 +561,7 @@ public sealed class IntelIommu : IIommuDriver
     /// <summary>
     /// Scalable mode: writes the scalable-mode context entry of a requester id with a new,
     /// empty PASID directory sized for the unit's PASID width (PDTS), PASIDE set when the unit
-    /// supports PASIDs, and DTE when it supports device-TLBs.
+    /// supports PASIDs, DTE when the function's ATS is enabled and PRE when its PRI is (<see cref="EnableDeviceAts"/>).
     /// </summary>
     /// <param name="requesterId">Source id.</param>
     /// <param name="ridPasid">RID_PASID: the PASID that requests without a PASID use (non-zero needs ECAP_REG.RPS).</param>
@@ -520,7 +584,8 @@ public sealed class IntelIommu : IIommuDriver
             int frames = Math.Max(1, (1 << (pdts + 7)) * PasidDirectoryEntry.Size / (int)VtdPaging.PageSize);
             ulong hpaOfEntry = ContextEntryHpa(requesterId, allocate: true);
             ulong directory = _memory.Frames.AllocateContiguous(frames);
-            var entry = ScalableContextEntry.Create(directory, pdts, ridPasid, ExtendedCapability.DeviceTlb, PasidWidth > 0);
+            var entry = ScalableContextEntry.Create(directory, pdts, ridPasid, _atsDevices.Contains(requesterId), PasidWidth > 0,
+                pageRequest: _priDevices.Contains(requesterId));
             _memory.WriteUInt64(hpaOfEntry + 8, entry.Q1);
             _memory.WriteUInt64(hpaOfEntry, entry.Q0); // release store: P last
             _scalableDevices.Add(requesterId, new ScalableDevice(directory, frames, pdts, ridPasid));
@@ -661,7 +726,10 @@ public sealed class IntelIommu : IIommuDriver
                 Throw.Iommu(Errno.ENOENT, $"PASID {pasid} of device {RequesterIds.Format(requesterId)} has no PASID entry on this unit");
             ulong entry = device.PasidTables[pasid >> 6] + (pasid & 63) * PasidEntry.Size;
             _memory.WriteUInt64(entry, _memory.ReadUInt64(entry) & ~1UL); // P = 0 first
-            FlushPasid(did, pasid);
+            var flushes = new List<(ulong, ulong)> { PasidCacheSelective(did, pasid), PasidIotlb(did, pasid) };
+            if (_atsDevices.Contains(requesterId))
+                flushes.Add(DeviceTlbFlush(requesterId, pasid == device.RidPasid ? null : pasid, 0, AtsAddressRange.WholeSpaceShift));
+            Submit([.. flushes]);
             for (ulong q = 0; q < PasidEntry.Size; q += 8)
                 _memory.WriteUInt64(entry + q, 0);
         }
@@ -840,12 +908,52 @@ public sealed class IntelIommu : IIommuDriver
     /// <summary>PASID entry torn down: PASID-selective PASID-cache invalidation, then PASID-based IOTLB invalidation.</summary>
     private void FlushPasid(ushort domainId, uint pasid) => Submit([PasidCacheSelective(domainId, pasid), PasidIotlb(domainId, pasid)]);
 
-    private void FlushPasids(Dictionary<uint, ushort> pasids)
+    private void FlushPasids(Dictionary<uint, ushort> pasids, ushort? atsDevice)
     {
-        var descriptors = new List<(ulong, ulong)>(pasids.Count);
+        var descriptors = new List<(ulong, ulong)>(pasids.Count + 1);
         foreach ((uint pasid, ushort did) in pasids)
             descriptors.Add(PasidIotlb(did, pasid));
+        if (atsDevice is ushort rid)
+            descriptors.Add(DeviceTlbFlush(rid, null, 0, AtsAddressRange.WholeSpaceShift)); // no PASID: every entry of the ATC
         Submit([.. descriptors]);
+    }
+
+    /// <summary>Adds a device-TLB invalidation of <c>[address, address + 2^sizeShift)</c> for every ATS-enabled function
+    /// that uses the domain (through the PASID given, or any PASID when null).</summary>
+    private void AddDeviceTlbFlushes(List<(ulong, ulong)> descriptors, ushort domainId, uint? pasid, ulong address, int sizeShift)
+    {
+        if (_atsDevices.Count == 0)
+            return;
+        foreach ((ushort rid, ushort did) in _legacyDevices)
+        {
+            if (did == domainId && _atsDevices.Contains(rid))
+                descriptors.Add(DeviceTlbFlush(rid, null, address, sizeShift));
+        }
+        foreach ((ushort rid, ScalableDevice device) in _scalableDevices)
+        {
+            if (!_atsDevices.Contains(rid))
+                continue;
+            foreach ((uint p, ushort did) in device.Pasids)
+            {
+                if (did == domainId && (pasid is null || pasid == p))
+                    descriptors.Add(DeviceTlbFlush(rid, p == device.RidPasid ? null : p, address, sizeShift));
+            }
+        }
+    }
+
+    /// <summary>A device-TLB invalidation descriptor (type 3 without PASID, type 8 with one), the range in the PCIe ATS
+    /// encoding (<see cref="AtsAddressRange"/>); MIP and PFSID 0 (no SR-IOV virtual functions are modelled).</summary>
+    private static (ulong, ulong) DeviceTlbFlush(ushort requesterId, uint? pasid, ulong address, int sizeShift)
+    {
+        if (sizeShift < AtsAddressRange.WholeSpaceShift)
+            address &= ~((1UL << sizeShift) - 1);
+        (ulong bits, bool size) = AtsAddressRange.Encode(address, sizeShift);
+        if (pasid is uint p)
+            return (Type(InvalidationDescriptors.PasidDeviceTlb) | InvalidationDescriptors.PasidDeviceTlbSourceId.Encode(requesterId)
+                    | InvalidationDescriptors.Pasid.Encode(p),
+                bits | InvalidationDescriptors.PasidDeviceTlbSize.Encode(size ? 1UL : 0));
+        return (Type(InvalidationDescriptors.DeviceTlb) | InvalidationDescriptors.DeviceTlbSourceId.Encode(requesterId),
+            bits | InvalidationDescriptors.DeviceTlbSize.Encode(size ? 1UL : 0));
     }
 
     // Descriptors (VT-d spec 6.5.2), built from the fields defined once in InvalidationDescriptors.
@@ -908,12 +1016,34 @@ public sealed class IntelIommu : IIommuDriver
         Put(Type(InvalidationDescriptors.Wait) | InvalidationDescriptors.WaitStatusWrite.Encode(1) | InvalidationDescriptors.WaitFence.Encode(1)
             | InvalidationDescriptors.WaitStatusData.Encode(token), _status, queueBytes);
         _registers.Write(VtdRegisters.InvalidationQueueTailOffset, 8, _tail);
-        if ((uint)_memory.ReadUInt64(_status) != token)
+        WaitForStatus(token);
+    }
+
+    /// <summary>
+    /// Polls the wait descriptor's status write, as <c>qi_submit_sync</c> does: a wait behind device-TLB invalidations
+    /// completes when the functions answer. FSTS_REG.ITE (a function did not answer in time): the wait was discarded;
+    /// ITE is cleared and the driver goes on (<see cref="DeviceTlbTimeouts"/>). FSTS_REG.IQE is a driver bug.
+    /// </summary>
+    private void WaitForStatus(uint token)
+    {
+        var spinner = new SpinWait();
+        long deadline = Environment.TickCount64 + (long)TimeSpan.FromMinutes(5).TotalMilliseconds;
+        while ((uint)_memory.ReadUInt64(_status) != token)
         {
             ulong fsts = _registers.Read(VtdRegisters.FaultStatusOffset, 4);
-            ulong reason = VtdRegisters.QueueErrorInfo.Get(_registers.Read(VtdRegisters.InvalidationQueueErrorRecordOffset, 8));
-            throw new InvalidOperationException(
-                $"the unit did not complete the invalidation queue (FSTS {Throw.Hex(fsts)}, IQERCD.IQEI {(InvalidationQueueError)reason}): a driver bug");
+            if (VtdRegisters.FaultStatus.InvalidationTimeoutError.IsSet(fsts))
+            {
+                Interlocked.Increment(ref _deviceTlbTimeouts);
+                _registers.Write(VtdRegisters.FaultStatusOffset, 4, VtdRegisters.FaultStatus.InvalidationTimeoutError.Mask);
+                return;
+            }
+            if (VtdRegisters.FaultStatus.InvalidationQueueError.IsSet(fsts) || Environment.TickCount64 > deadline)
+            {
+                ulong reason = VtdRegisters.QueueErrorInfo.Get(_registers.Read(VtdRegisters.InvalidationQueueErrorRecordOffset, 8));
+                throw new InvalidOperationException(
+                    $"the unit did not complete the invalidation queue (FSTS {Throw.Hex(fsts)}, IQERCD.IQEI {(InvalidationQueueError)reason}): a driver bug");
+            }
+            spinner.SpinOnce(sleep1Threshold: 64);
         }
     }
 

@@ -13,7 +13,7 @@ public static class InvalidationDescriptors
     /// <summary>IOTLB invalidate (G: 01b global, 10b domain, 11b page).</summary>
     public const int Iotlb = 2;
 
-    /// <summary>Device-TLB invalidate (accepted; the ATC comes with ATS).</summary>
+    /// <summary>Device-TLB invalidate: an ATS invalidation request, without PASID, to the function SID.</summary>
     public const int DeviceTlb = 3;
 
     /// <summary>Interrupt entry cache invalidate (refused: interrupt remapping is not modelled).</summary>
@@ -28,7 +28,7 @@ public static class InvalidationDescriptors
     /// <summary>PASID-cache invalidate (G: 00b domain, 01b PASID-selective, 11b global).</summary>
     public const int PasidCache = 7;
 
-    /// <summary>PASID-based device-TLB invalidate (accepted; the ATC comes with ATS).</summary>
+    /// <summary>PASID-based device-TLB invalidate: an ATS invalidation request with a PASID (G: every PASID) to the function SID.</summary>
     public const int PasidDeviceTlb = 8;
 
     /// <summary>Type, low bits (3:0) of word 0.</summary>
@@ -54,6 +54,36 @@ public static class InvalidationDescriptors
 
     /// <summary>PASID (word 0, bits 51:32) of PASID-based IOTLB and PASID-cache descriptors.</summary>
     public static readonly RegisterField Pasid = new(32, 20);
+
+    /// <summary>SID (word 0, bits 47:32) of a device-TLB descriptor: the function the request goes to.</summary>
+    public static readonly RegisterField DeviceTlbSourceId = new(32, 16);
+
+    /// <summary>MIP (word 0, bits 20:16) of a device-TLB descriptor: the function's invalidate queue depth (not modelled).</summary>
+    public static readonly RegisterField DeviceTlbMaxPending = new(16, 5);
+
+    /// <summary>PFSID bits 3:0 (word 0, bits 15:12) of both device-TLB descriptors.</summary>
+    public static readonly RegisterField PhysicalFunctionSourceIdLow = new(12, 4);
+
+    /// <summary>PFSID bits 15:4 (word 0, bits 63:52) of both device-TLB descriptors.</summary>
+    public static readonly RegisterField PhysicalFunctionSourceIdHigh = new(52, 12);
+
+    /// <summary>S (word 1, bit 0) of a device-TLB descriptor: ADDR encodes a range larger than 4 KiB (PCIe ATS encoding).</summary>
+    public static readonly RegisterField DeviceTlbSize = new(0, 1);
+
+    /// <summary>SID (word 0, bits 31:16) of a PASID-based device-TLB descriptor.</summary>
+    public static readonly RegisterField PasidDeviceTlbSourceId = new(16, 16);
+
+    /// <summary>MIP (word 0, bits 8:4) of a PASID-based device-TLB descriptor.</summary>
+    public static readonly RegisterField PasidDeviceTlbMaxPending = new(4, 5);
+
+    /// <summary>G (word 1, bit 0) of a PASID-based device-TLB descriptor: every PASID's entries in the range.</summary>
+    public static readonly RegisterField PasidDeviceTlbGlobal = new(0, 1);
+
+    /// <summary>S (word 1, bit 11) of a PASID-based device-TLB descriptor.</summary>
+    public static readonly RegisterField PasidDeviceTlbSize = new(11, 1);
+
+    /// <summary>ADDR (word 1, bits 63:12) of both device-TLB descriptors.</summary>
+    public static readonly RegisterField DeviceTlbAddress = new(12, 52);
 
     /// <summary>Wait descriptor IF (bit 4): set ICS_REG.IWC on completion.</summary>
     public static readonly RegisterField WaitInterrupt = new(4, 1);

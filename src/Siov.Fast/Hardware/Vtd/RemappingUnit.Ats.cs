@@ -68,14 +68,14 @@ public sealed partial class RemappingUnit
         ulong iova = request.Iova;
         int mgaw = Capability.MaximumGuestAddressWidth;
         if (mgaw < 64 && (iova >> mgaw) != 0)
-            return AtsNotPresent(iova);
+            return AtsNotPresent(iova, IsScalableMode ? FaultReason.SmAddressBeyondWidth : FaultReason.AccessBeyondMgaw);
         WalkResult walk = _walker.Walk(target.Root, target.Levels, iova, DmaAccess.None);
         switch (walk.Status)
         {
             case WalkStatus.Success:
                 break;
             case WalkStatus.NotPresent or WalkStatus.ReadDenied or WalkStatus.WriteDenied or WalkStatus.AddressBeyondWidth:
-                return AtsNotPresent(iova);
+                return AtsNotPresent(iova, WalkFaultReason(walk.Status, request.Access));
             default:
                 return AtsFault(request, WalkFaultReason(walk.Status, request.Access), target.FaultProcessingDisable, counters);
         }
@@ -86,7 +86,9 @@ public sealed partial class RemappingUnit
         if (!WantsWrite(request))
             rights &= DmaProtection.Read;
         int shift = VtdPaging.LevelShift(walk.Level);
-        return AtsCompletion.Success(walk.PageHpa, shift, rights);
+        FaultReason denied = WantsWrite(request) && (rights & DmaProtection.Write) == 0 ? WalkFaultReason(WalkStatus.WriteDenied, request.Access)
+            : FaultReason.None;
+        return AtsCompletion.Success(walk.PageHpa, shift, rights, deniedFault: denied);
     }
 
     private AtsCompletion AtsFirstLevel(in DmaRequest request, TranslationTarget target, ThreadCounters counters)
@@ -105,14 +107,16 @@ public sealed partial class RemappingUnit
         if (!walk.IsSuccess)
         {
             return IsAbsentOrDenied(walk)
-                ? AtsNotPresent(request.Iova)
+                ? AtsNotPresent(request.Iova, FirstLevelFaultReason(walk, request.Access, target.Levels))
                 : AtsFault(request, FirstLevelFaultReason(walk, request.Access, target.Levels), target.FaultProcessingDisable, counters);
         }
         DmaProtection rights = FirstLevelRights(walk);
         if (!WantsWrite(request))
             rights &= DmaProtection.Read;
+        FaultReason denied = mode.Write && (rights & DmaProtection.Write) == 0 ? FaultReason.SmNoWritePermission : FaultReason.None;
         return AtsCompletion.Success(walk.PageHpa, walk.PageShift, rights,
-            execute: (attributes & DmaRequestAttributes.Execute) != 0, privileged: (attributes & DmaRequestAttributes.Privileged) != 0);
+            execute: (attributes & DmaRequestAttributes.Execute) != 0, privileged: (attributes & DmaRequestAttributes.Privileged) != 0,
+            deniedFault: denied);
     }
 
     private static bool IsWriteDenial(in FirstLevelWalk walk) =>
@@ -129,8 +133,8 @@ public sealed partial class RemappingUnit
         _ => false,
     };
 
-    private static AtsCompletion AtsNotPresent(ulong iova) =>
-        AtsCompletion.Success(iova & ~(VtdPaging.PageSize - 1), VtdPaging.PageShift, DmaProtection.None);
+    private static AtsCompletion AtsNotPresent(ulong iova, FaultReason wouldFault) =>
+        AtsCompletion.Success(iova & ~(VtdPaging.PageSize - 1), VtdPaging.PageShift, DmaProtection.None, deniedFault: wouldFault);
 
     /// <summary>An unsuccessful completion: the fault recorded as for a DMA request (unless FPD), UR where an entry is
     /// absent or ATS, PASIDs or the request's mode are not enabled, CA where a table is malformed.</summary>

@@ -91,6 +91,7 @@ public sealed partial class RemappingUnit : IMmioRegion
     {
         if (_registerLock.IsHeldByCurrentThread)
             return; // a nested access: the outermost one delivers
+        SendInvalidationRequests();
         if (_pendingFaultEvent)
         {
             _pendingFaultEvent = false;
@@ -454,12 +455,11 @@ public sealed partial class RemappingUnit : IMmioRegion
     /// <summary>Runs the descriptors from IQH to IQT; stops at a malformed one with FSTS.IQE and IQERCD set.</summary>
     private void ProcessInvalidationQueue()
     {
-        if (!GlobalCommand.QueuedInvalidationEnable.IsSet(_globalStatus) || FaultStatus.InvalidationQueueError.IsSet(_faultStatus))
+        if (!GlobalCommand.QueuedInvalidationEnable.IsSet(_globalStatus) || FaultStatus.InvalidationQueueError.IsSet(_faultStatus)
+            || FaultStatus.InvalidationTimeoutError.IsSet(_faultStatus) || _waitStalled)
             return;
-        bool wide = InvalidationQueueAddress.DescriptorWidth.IsSet(_queueAddress);
-        ulong descriptorBytes = wide ? 32UL : 16UL;
-        ulong queueBytes = 4096UL << (int)InvalidationQueueAddress.QueueSize.Get(_queueAddress);
-        ulong baseHpa = _queueAddress & InvalidationQueueAddress.Address.Mask;
+        (ulong baseHpa, ulong descriptorBytes, ulong queueBytes) = QueueGeometry();
+        bool wide = descriptorBytes == 32;
         ulong tail = _queueTail & QueueOffset.Mask;
         if (tail >= queueBytes)
         {
@@ -488,6 +488,8 @@ public sealed partial class RemappingUnit : IMmioRegion
                 StopQueue(error);
                 return;
             }
+            if (_waitStalled)
+                return; // a wait for device-TLB answers: IQH stays on it until they come
             _queueHead = (_queueHead + descriptorBytes) % queueBytes;
         }
     }
@@ -564,14 +566,16 @@ public sealed partial class RemappingUnit : IMmioRegion
                 return InvalidationQueueError.None;
 
             case InvalidationDescriptors.DeviceTlb:
+                return DeviceTlbDescriptor(w0, w1, withPasid: false);
+
             case InvalidationDescriptors.PasidDeviceTlb:
-                // Accepted and completed: no device-TLB is modelled yet (it comes with ATS).
-                return ExtendedCapability.DeviceTlb ? InvalidationQueueError.None : InvalidationQueueError.InvalidType;
+                return DeviceTlbDescriptor(w0, w1, withPasid: true);
 
             case InvalidationDescriptors.Wait:
                 if ((w0 & ~(typeBits | 0xF0 | 0xFFFF_FFFF_0000_0000UL)) != 0 || (w1 & 3) != 0)
                     return InvalidationQueueError.ReservedField;
-                CompleteWait(w0, w1);
+                if (!WaitForDevices())
+                    CompleteWait(w0, w1);
                 return InvalidationQueueError.None;
 
             default:
@@ -650,7 +654,7 @@ public sealed partial class RemappingUnit : IMmioRegion
     {
         uint clearable = (uint)(FaultStatus.PrimaryFaultOverflow.Mask | FaultStatus.InvalidationQueueError.Mask
             | FaultStatus.InvalidationCompletionError.Mask | FaultStatus.InvalidationTimeoutError.Mask);
-        bool queueErrorCleared = (value & _faultStatus & (uint)FaultStatus.InvalidationQueueError.Mask) != 0;
+        bool queueErrorCleared = (value & _faultStatus & (uint)(FaultStatus.InvalidationQueueError.Mask | FaultStatus.InvalidationTimeoutError.Mask)) != 0;
         lock (_faultRecords)
             _faultStatus &= ~(value & clearable);
         if (queueErrorCleared)

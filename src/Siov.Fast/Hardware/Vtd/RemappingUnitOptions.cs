@@ -26,6 +26,13 @@ public sealed record RemappingUnitOptions
     /// recording registers (often 1 to 8); set this to that value to reproduce their overflow. Default 256.</summary>
     public int FaultLogCapacity { get; init; } = 256;
 
+    /// <summary>How long the unit waits for a function to answer a device-TLB invalidation request before it gives up
+    /// with FSTS_REG.ITE (PCIe's invalidation completion timeout is one minute). Default 60 s; at least 1 ms.</summary>
+    public TimeSpan DeviceTlbInvalidationTimeout { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The clock of that timeout (a fake one in tests). Default <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
     /// <summary>The defaults.</summary>
     public static RemappingUnitOptions Default { get; } = new();
 }

@@ -266,4 +266,7 @@ public static class VtdRegisters
 
     /// <summary>IQERCD_REG field IQEI: why the queue stopped (<see cref="InvalidationQueueError"/>).</summary>
     public static readonly RegisterField QueueErrorInfo = new(0, 4);
+
+    /// <summary>IQERCD_REG field ITESID (bits 47:32): the source id of the function whose device-TLB invalidation timed out.</summary>
+    public static readonly RegisterField InvalidationTimeoutSourceId = new(32, 16);
 }

@@ -1,0 +1,248 @@
+using System.Collections.Concurrent;
+using Siov.Fast.Caching;
+using Siov.Fast.Hardware.Vtd;
+
+namespace Siov.Fast.Ats;
+
+/// <summary>
+/// A function's address translation cache (ATC, the device-TLB) that a device model owns: set-associative (the
+/// <see cref="Iotlb"/> structure: 3-way sets, 4 KiB / 2 MiB / 1 GiB entries), tagged by PASID, filled from ATS
+/// translation completions of a translation agent, emptied by the agent's invalidation requests.
+/// </summary>
+/// <remarks>
+/// <para><b>Reads</b> (<see cref="TryTranslate"/>, and the hit of <see cref="Translate(in DmaRequest, out TranslationResult)"/>) follow the IOTLB's contract: no
+/// lock, no interlocked operation, no allocation; a set a writer holds reads as a miss. Entries hold user-mode R and W, so
+/// privileged and execute requests always ask the agent.</para>
+/// <para><b>Invalidation</b> (<see cref="OnInvalidationRequest"/>) raises the ATC's sequence number before it drops
+/// entries; a fill whose translation request was sent before that is dropped, so once a request is answered no later
+/// translation returns what it removed. The answer follows <see cref="Answers"/>.</para>
+/// <para>The DMA that follows a hit is a translated request (<see cref="DmaRequest.Translated"/>) that the unit lets
+/// through without a walk when the context entry allows ATS; <see cref="Translate(in DmaRequest, out TranslationResult)"/> returns the translated address for it.</para>
+/// </remarks>
+public sealed class DeviceTlb : IAtsEndpoint, IDisposable
+{
+    private readonly IAtsTranslationAgent _agent;
+    private readonly Iotlb _cache;
+    private readonly IotlbSpace _noPasid;
+    private readonly ConcurrentDictionary<uint, IotlbSpace> _pasids = new();
+    private readonly ConcurrentQueue<AtsInvalidationRequest> _pending = new();
+    private long _sequence;
+    private long _misses, _translationRequests, _invalidationRequests;
+
+    /// <summary>Creates an empty ATC for the function <paramref name="requesterId"/> and connects it to the agent.</summary>
+    /// <param name="agent">The translation agent (the unit the function sits behind).</param>
+    /// <param name="requesterId">The function's requester id.</param>
+    /// <param name="capacity">Entries wanted, at least 3 (rounded up to a power-of-two number of 3-way sets). Default 4,096.</param>
+    /// <param name="path">The set probe; <see cref="IotlbProbePath.Auto"/> picks the widest accelerated one.</param>
+    /// <exception cref="IommuException">EINVAL for a capacity outside 3 to 2^26; EEXIST when the agent already has an
+    /// endpoint for the requester id.</exception>
+    public DeviceTlb(IAtsTranslationAgent agent, ushort requesterId, int capacity = 4096, IotlbProbePath path = IotlbProbePath.Auto)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        _agent = agent;
+        RequesterId = requesterId;
+        _cache = new Iotlb(capacity, path);
+        _noPasid = _cache.SpaceOf(Iotlb.Tag(0, Iotlb.NoPasid));
+        try
+        {
+            agent.ConnectAtsEndpoint(requesterId, this);
+        }
+        catch
+        {
+            _cache.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The function's requester id.</summary>
+    public ushort RequesterId { get; }
+
+    /// <summary>Entries the ATC holds.</summary>
+    public int Capacity => _cache.Capacity;
+
+    /// <summary>When invalidation requests are answered. Default <see cref="DeviceTlbAnswers.Immediately"/>.</summary>
+    public DeviceTlbAnswers Answers { get; set; } = DeviceTlbAnswers.Immediately;
+
+    /// <summary>Translations that missed the ATC.</summary>
+    public long Misses => Volatile.Read(ref _misses);
+
+    /// <summary>Translation requests sent to the agent.</summary>
+    public long TranslationRequests => Volatile.Read(ref _translationRequests);
+
+    /// <summary>Invalidation requests received.</summary>
+    public long InvalidationRequests => Volatile.Read(ref _invalidationRequests);
+
+    /// <summary>Valid entries (a diagnostic scan).</summary>
+    public int Count => _cache.CountValid();
+
+    /// <summary>Invalidation requests received and not answered yet (<see cref="DeviceTlbAnswers.Deferred"/> or
+    /// <see cref="DeviceTlbAnswers.Never"/>), oldest first.</summary>
+    public IReadOnlyList<AtsInvalidationRequest> PendingInvalidations => [.. _pending.Where(r => !r.IsCompleted)];
+
+    /// <summary>Raised for every page group response the agent sends (PRI); the device model retries or gives up.</summary>
+    public event EventHandler<PageGroupResponse>? PageGroupResponseReceived;
+
+    /// <summary>Looks the request up in the ATC only: on a hit whose permissions cover the access, the translated
+    /// address with the entry's page size and permissions. Lock-free, allocation-free.</summary>
+    /// <param name="request">The request (its requester id is ignored: the ATC is the function's).</param>
+    /// <param name="result">The translation on true.</param>
+    /// <returns>True on a hit that permits the access; false on a miss, a denied access, or a privileged or execute request.</returns>
+    public bool TryTranslate(in DmaRequest request, out TranslationResult result)
+    {
+        if (request.Attributes != DmaRequestAttributes.None || !TryGetSpace(request, out IotlbSpace space))
+        {
+            result = default;
+            return false;
+        }
+        return _cache.TryTranslate(request.Iova, space, request.Access, out result);
+    }
+
+    /// <summary>
+    /// Translates as the function's DMA engine does: from the ATC, or on a miss with a translation request to the agent,
+    /// keeping a completion that grants R or W. The result is the translation for <see cref="AtcOutcome.Hit"/> and
+    /// <see cref="AtcOutcome.Filled"/>; otherwise a fault carrying the completion's <see cref="AtsCompletion.Fault"/>.
+    /// </summary>
+    /// <param name="request">The request; its requester id is replaced by the ATC's.</param>
+    /// <param name="result">The translation, or the fault.</param>
+    /// <returns>How it was answered.</returns>
+    public AtcOutcome Translate(in DmaRequest request, out TranslationResult result)
+    {
+        if (TryTranslate(request, out result))
+            return AtcOutcome.Hit;
+        Interlocked.Increment(ref _misses);
+        return Request(request, out result);
+    }
+
+    /// <summary>Translates a batch with <see cref="Translate(in DmaRequest, out TranslationResult)"/>: results in the same order, faults where a request was not
+    /// granted.</summary>
+    /// <param name="requests">The requests.</param>
+    /// <param name="results">At least as long as <paramref name="requests"/>.</param>
+    /// <exception cref="ArgumentException"><paramref name="results"/> is shorter.</exception>
+    public void Translate(ReadOnlySpan<DmaRequest> requests, Span<TranslationResult> results)
+    {
+        if (results.Length < requests.Length)
+            throw new ArgumentException($"{results.Length} results for {requests.Length} requests", nameof(results));
+        for (int i = 0; i < requests.Length; i++)
+        {
+            if (!TryTranslate(requests[i], out results[i]))
+            {
+                Interlocked.Increment(ref _misses);
+                Request(requests[i], out results[i]);
+            }
+        }
+    }
+
+    private AtcOutcome Request(in DmaRequest request, out TranslationResult result)
+    {
+        var asked = request.HasPasid
+            ? new DmaRequest(RequesterId, request.Pasid, request.Iova, request.Access, request.Attributes)
+            : new DmaRequest(RequesterId, null, request.Iova, request.Access);
+        long sequence = Volatile.Read(ref _sequence);
+        Interlocked.Increment(ref _translationRequests);
+        AtsCompletion completion = _agent.TranslateForAts(asked);
+        if (!completion.IsSuccess)
+        {
+            result = TranslationResult.Faulted(completion.Fault);
+            return AtcOutcome.Unsuccessful;
+        }
+        DmaProtection rights = completion.Permissions;
+        if (rights != DmaProtection.None && request.Attributes == DmaRequestAttributes.None && TryGetOrAddSpace(request, out IotlbSpace space))
+        {
+            // The cache holds 4 KiB, 2 MiB and 1 GiB entries: a range of another size is kept as the largest of those inside it.
+            int shift = completion.SizeShift >= 30 ? 30 : completion.SizeShift >= 21 ? 21 : 12;
+            ulong pageHpa = completion.Translate(request.Iova) & ~((1UL << shift) - 1);
+            _cache.Fill(request.Iova, shift, space, pageHpa, rights, ref _sequence, sequence);
+        }
+        bool permits = ((request.Access & DmaAccess.Read) == 0 || (rights & DmaProtection.Read) != 0)
+            && ((request.Access & DmaAccess.Write) == 0 || (rights & DmaProtection.Write) != 0);
+        if (!permits)
+        {
+            result = TranslationResult.Faulted(completion.Fault == FaultReason.None ? FaultReason.SmNoWritePermission : completion.Fault);
+            return rights == DmaProtection.None ? AtcOutcome.NotPresent : AtcOutcome.Denied;
+        }
+        int sizeShift = Math.Min(completion.SizeShift, 30);
+        result = new TranslationResult(completion.Translate(request.Iova), sizeShift, rights, FaultReason.None);
+        return AtcOutcome.Filled;
+    }
+
+    private bool TryGetSpace(in DmaRequest request, out IotlbSpace space)
+    {
+        if (!request.HasPasid)
+        {
+            space = _noPasid;
+            return true;
+        }
+        return _pasids.TryGetValue(request.Pasid, out space);
+    }
+
+    private bool TryGetOrAddSpace(in DmaRequest request, out IotlbSpace space)
+    {
+        if (TryGetSpace(request, out space))
+            return true;
+        space = _pasids.GetOrAdd(request.Pasid, p => _cache.SpaceOf(Iotlb.Tag(0, p)));
+        return true;
+    }
+
+    /// <summary>Drops every entry (the function's own reset of its ATC).</summary>
+    /// <returns>Entries removed.</returns>
+    public int InvalidateAll()
+    {
+        Interlocked.Increment(ref _sequence);
+        return _cache.InvalidateAll();
+    }
+
+    /// <summary>
+    /// Takes an invalidation request: raises the sequence number, drops every entry the request covers (the range for
+    /// its PASID, for every PASID when it carries none or has G set), then answers as <see cref="Answers"/> says.
+    /// </summary>
+    /// <param name="request">The request.</param>
+    public void OnInvalidationRequest(AtsInvalidationRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        Interlocked.Increment(ref _invalidationRequests);
+        Interlocked.Increment(ref _sequence);
+        uint? tag = request.Pasid is uint p && !request.Global ? p : null;
+        if (request.SizeShift >= 64)
+        {
+            if (tag is uint only)
+                _cache.InvalidatePasid(0, only);
+            else
+                _cache.InvalidateDomain(0);
+        }
+        else
+        {
+            _cache.InvalidatePages(0, tag, request.Address, request.SizeShift - 12);
+        }
+        if (Answers == DeviceTlbAnswers.Immediately)
+            request.Complete();
+        else
+            _pending.Enqueue(request);
+    }
+
+    /// <summary>Answers every invalidation request held (for <see cref="DeviceTlbAnswers.Deferred"/>).</summary>
+    /// <returns>Requests answered.</returns>
+    public int AnswerPendingInvalidations()
+    {
+        int answered = 0;
+        while (_pending.TryDequeue(out AtsInvalidationRequest? request))
+        {
+            if (!request.IsCompleted)
+            {
+                request.Complete();
+                answered++;
+            }
+        }
+        return answered;
+    }
+
+    /// <summary>Passes the response to <see cref="PageGroupResponseReceived"/>.</summary>
+    /// <param name="response">The response.</param>
+    public void OnPageGroupResponse(PageGroupResponse response) => PageGroupResponseReceived?.Invoke(this, response);
+
+    /// <summary>Disconnects from the agent and frees the cache. No translation may run during or after it.</summary>
+    public void Dispose()
+    {
+        _agent.DisconnectAtsEndpoint(RequesterId);
+        _cache.Dispose();
+    }
+}

@@ -1,0 +1,26 @@
+namespace Siov.Fast.Ats;
+
+/// <summary>
+/// A translation agent as a function's ATC and PRI see it (an IOMMU: a VT-d remapping unit): it answers translation
+/// requests, sends invalidation requests and page group responses to the functions connected to it, and takes their
+/// page requests.
+/// </summary>
+public interface IAtsTranslationAgent
+{
+    /// <summary>Answers a translation request (see <c>RemappingUnit.TranslateForAts</c> for VT-d's rules).</summary>
+    /// <param name="request">Requester id, PASID, untranslated address, access (Read alone asks for read only) and attributes.</param>
+    /// <returns>The translation completion.</returns>
+    AtsCompletion TranslateForAts(in DmaRequest request);
+
+    /// <summary>Connects a function's endpoint: invalidation requests and page group responses for
+    /// <paramref name="requesterId"/> go to it from now on.</summary>
+    /// <param name="requesterId">The function's requester id.</param>
+    /// <param name="endpoint">Its endpoint.</param>
+    /// <exception cref="IommuException">EEXIST when another endpoint is connected for the requester id.</exception>
+    void ConnectAtsEndpoint(ushort requesterId, IAtsEndpoint endpoint);
+
+    /// <summary>Disconnects the endpoint of a requester id (a function that goes away); invalidation requests still
+    /// outstanding for it count as answered. Nothing happens when none is connected.</summary>
+    /// <param name="requesterId">The function's requester id.</param>
+    void DisconnectAtsEndpoint(ushort requesterId);
+}
