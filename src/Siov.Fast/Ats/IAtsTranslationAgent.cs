@@ -23,4 +23,9 @@ public interface IAtsTranslationAgent
     /// outstanding for it count as answered. Nothing happens when none is connected.</summary>
     /// <param name="requesterId">The function's requester id.</param>
     void DisconnectAtsEndpoint(ushort requesterId);
+
+    /// <summary>Takes a page request from a function (PCIe PRI). The agent queues it for the host, or answers it itself
+    /// when it cannot; the host's page group response comes later through <see cref="IAtsEndpoint.OnPageGroupResponse"/>.</summary>
+    /// <param name="request">The page request.</param>
+    void SendPageRequest(in PageRequest request);
 }

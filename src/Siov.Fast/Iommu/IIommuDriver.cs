@@ -51,6 +51,15 @@ public interface IIommuDriver
     /// <param name="requesterId">Source id.</param>
     void DisableDeviceAts(ushort requesterId);
 
+    /// <summary>Raised for every page request the unit queued (<c>iommu_report_device_fault</c>); the core routes it to
+    /// the domain's I/O page fault handler. Never raised by a driver without page requests.</summary>
+    event EventHandler<Ats.PageRequest>? PageRequestReported;
+
+    /// <summary>Answers a page request group (<c>ops-&gt;page_response</c>).</summary>
+    /// <param name="response">The answer.</param>
+    /// <exception cref="IommuException">EOPNOTSUPP when the unit takes no page requests.</exception>
+    void PageResponse(in Ats.PageGroupResponse response);
+
     /// <summary>Points the requests without PASID of <paramref name="requesterId"/> at a domain (<c>attach_dev</c>).</summary>
     /// <param name="requesterId">Source id.</param>
     /// <param name="domainId">The domain's id on this unit (DID, ASID).</param>

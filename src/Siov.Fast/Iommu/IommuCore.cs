@@ -129,7 +129,7 @@ public sealed partial class IommuCore : IDisposable
         {
             CheckNewUnit(unit);
             // The driver takes charge of the unit through its registers (a unit already running keeps its root table).
-            _units.Add(new UnitState(unit, IommuDrivers.Create(unit, vendor), segment));
+            RegisterUnit(new UnitState(unit, IommuDrivers.Create(unit, vendor), segment));
         }
     }
 
@@ -145,7 +145,7 @@ public sealed partial class IommuCore : IDisposable
         lock (_lock)
         {
             CheckNewUnit(unit);
-            _units.Add(new UnitState(unit, driver, segment));
+            RegisterUnit(new UnitState(unit, driver, segment));
         }
     }
 

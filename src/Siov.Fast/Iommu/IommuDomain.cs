@@ -120,6 +120,16 @@ public sealed class IommuDomain
     }
 
     /// <summary>
+    /// The domain's I/O page fault handler (<c>iommu_domain-&gt;iopf_handler</c>): called for every complete page request
+    /// group from a function whose requests translate through this domain, on the thread that delivered the page request
+    /// event. It may map the pages and answer <see cref="Ats.PageResponseCode.Success"/> (the function retries), answer
+    /// invalid, or keep the group and answer later. Null (the default): the core answers "invalid request". A handler that
+    /// throws gets the group answered "invalid request" if it had not answered, and is counted
+    /// (<see cref="IommuCore.FailedPageFaultHandlers"/>).
+    /// </summary>
+    public Action<IopfGroup>? IopfHandler { get; set; }
+
+    /// <summary>
     /// Maps <c>[iova, iova + size)</c> to <c>[hpa, hpa + size)</c> (kernel <c>iommu_map</c>), with
     /// the largest page sizes alignment allows. Takes effect for translations at once.
     /// </summary>

@@ -209,5 +209,9 @@ public sealed class DeviceTlbTests : IDisposable
         public void DisconnectAtsEndpoint(ushort requesterId)
         {
         }
+
+        public void SendPageRequest(in PageRequest request)
+        {
+        }
     }
 }

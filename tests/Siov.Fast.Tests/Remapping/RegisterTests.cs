@@ -285,11 +285,11 @@ public class RegisterTests
         Assert.True(c.PageSelectiveInvalidation);
         Assert.Equal(8, c.NumberOfFaultRecordingRegisters);
 
-        // byte 0 = C | QI | DT | PT = 0x47; IRO 0x50; byte 3 = NEST 0x04 | SRS 0x80 = 0x84; byte 4 = PSS 19 << 3 = 0x98;
+        // byte 0 = C | QI | DT | PT = 0x47; IRO 0x50; byte 3 = NEST 0x04 | PRS 0x20 | SRS 0x80 = 0xa4; byte 4 = PSS 19 << 3 = 0x98;
         // byte 5 = PASID 0x01 | SMTS 0x08 | SLADS 0x20 | SLTS 0x40 | FLTS 0x80 = 0xe9; byte 6 = SMPWCS | RPS = 0x03. No IR,
-        // EIM, SC, MHMV, PRS, ERS, NWFS, EAFS, DIT, PDS.
+        // EIM, SC, MHMV, ERS, NWFS, EAFS, DIT, PDS.
         ulong ecap = UnitPresets.ScalableExtendedCapability.Encode();
-        Assert.Equal(0x0003_e998_8400_5047UL, ecap);
+        Assert.Equal(0x0003_e998_a400_5047UL, ecap);
         var e = ExtendedCapabilityRegister.Decode(ecap);
         Assert.True(e.PassThrough && e.DeviceTlb && e.Pasid && e.RidPasid && e.ScalableMode && e.SecondLevelTranslation);
         Assert.True(e.FirstLevelTranslation && e.SupervisorRequest);

@@ -61,6 +61,16 @@ public sealed class SmmuV3AuxDomainRules(IIommuDriver tables) : IIommuDriver
     public void DisableDeviceAts(ushort requesterId) => Tables.DisableDeviceAts(requesterId);
 
     /// <inheritdoc/>
+    public event EventHandler<Ats.PageRequest>? PageRequestReported
+    {
+        add => Tables.PageRequestReported += value;
+        remove => Tables.PageRequestReported -= value;
+    }
+
+    /// <inheritdoc/>
+    public void PageResponse(in Ats.PageGroupResponse response) => Tables.PageResponse(response);
+
+    /// <inheritdoc/>
     public void SetDevicePasid(ushort requesterId, uint pasid, ushort domainId, SecondLevelPageTable? table) =>
         Tables.SetDevicePasid(requesterId, pasid, domainId, table);
 

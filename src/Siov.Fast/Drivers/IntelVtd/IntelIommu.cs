@@ -23,7 +23,7 @@ namespace Siov.Fast.Drivers.IntelVtd;
 /// <para>Calls serialize on one lock per unit; errors are <see cref="IommuException"/>s and leave memory as it was.
 /// An invalidation the unit refuses (FSTS_REG.IQE) is a driver bug: it raises <see cref="InvalidOperationException"/>.</para>
 /// </remarks>
-public sealed class IntelIommu : IIommuDriver
+public sealed partial class IntelIommu : IIommuDriver
 {
     private const ulong QueueSizeField = 0;           // IQA_REG.QS: one 4 KiB page
     private readonly Lock _lock = new();
@@ -108,6 +108,12 @@ public sealed class IntelIommu : IIommuDriver
             if (registers is RemappingUnit unit)
                 unit.FaultEvent += (_, _) => ReadFaults();
             registers.Write(VtdRegisters.FaultEventControlOffset, 4, 0);
+            if (IsScalableMode && ExtendedCapability.PageRequest && _queued)
+            {
+                _pageRequestQueue = memory.Frames.Allocate();
+                allocated.Add(_pageRequestQueue);
+                EnablePageRequestQueue(registers as RemappingUnit);
+            }
         }
         catch
         {

@@ -31,6 +31,9 @@ public static class InvalidationDescriptors
     /// <summary>PASID-based device-TLB invalidate: an ATS invalidation request with a PASID (G: every PASID) to the function SID.</summary>
     public const int PasidDeviceTlb = 8;
 
+    /// <summary>Page group response: answers a page request group (response code, RID, PASID, PRG index).</summary>
+    public const int PageGroupResponse = 9;
+
     /// <summary>Type, low bits (3:0) of word 0.</summary>
     public static readonly RegisterField TypeLow = new(0, 4);
 

@@ -176,21 +176,26 @@ public sealed partial class RemappingUnit : IAtsTranslationAgent
         }
     }
 
-    /// <summary>Sends the invalidation requests queued under the lock, with no lock held (an endpoint may answer at once,
-    /// which may run the queue further and queue more).</summary>
+    /// <summary>Sends the invalidation requests and page group responses queued under the lock, with no lock held (an
+    /// endpoint may answer at once, which may run the queue further and queue more).</summary>
     private void SendInvalidationRequests()
     {
         while (_sendPending)
         {
             (IAtsEndpoint Endpoint, AtsInvalidationRequest Request)[] batch;
+            (IAtsEndpoint Endpoint, PageGroupResponse Response)[] responses;
             lock (_registerLock)
             {
                 batch = [.. _toSend];
                 _toSend.Clear();
+                responses = [.. _responsesToSend];
+                _responsesToSend.Clear();
                 _sendPending = false;
             }
             foreach ((IAtsEndpoint endpoint, AtsInvalidationRequest request) in batch)
                 endpoint.OnInvalidationRequest(request);
+            foreach ((IAtsEndpoint endpoint, PageGroupResponse response) in responses)
+                endpoint.OnPageGroupResponse(response);
         }
     }
 

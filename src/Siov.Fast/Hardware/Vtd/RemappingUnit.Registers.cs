@@ -11,8 +11,8 @@ namespace Siov.Fast.Hardware.Vtd;
 /// The unit's registers (VT-d spec chapter 10/11), through <see cref="IMmioRegion"/>: GCMD/GSTS (SRTP, TE, QIE,
 /// WBF), RTADDR, CCMD and the IOTLB registers for register-based invalidation, the invalidation queue
 /// (IQH, IQT, IQA, ICS, IECTL, IQERCD) and its descriptors, the fault recording registers (FRCD at CAP.FRO,
-/// CAP.NFR of them) with FSTS and FECTL/FEDATA/FEADDR/FEUADDR. The page request queue registers hold what is
-/// written and do nothing yet.
+/// CAP.NFR of them) with FSTS and FECTL/FEDATA/FEADDR/FEUADDR, and the page request queue (PQH, PQT, PQA, PRS,
+/// PECTL; see <see cref="SendPageRequest"/>).
 /// </summary>
 public sealed partial class RemappingUnit : IMmioRegion
 {
@@ -92,6 +92,7 @@ public sealed partial class RemappingUnit : IMmioRegion
         if (_registerLock.IsHeldByCurrentThread)
             return; // a nested access: the outermost one delivers
         SendInvalidationRequests();
+        DeliverPageRequestEvent();
         if (_pendingFaultEvent)
         {
             _pendingFaultEvent = false;
@@ -256,10 +257,15 @@ public sealed partial class RemappingUnit : IMmioRegion
                 _invalidationEventAddress = (_invalidationEventAddress & 0xFFFF_FFFFUL) | (ulong)value << 32;
                 break;
             case PageRequestStatusOffset:
-                _pageRequestStatus &= ~(value & 3);
+                _pageRequestStatus &= ~(value & 3); // PPR and PRO: write 1 to clear
                 break;
             case PageRequestEventControlOffset:
                 _pageRequestEventControl = (value & (1u << 31)) | (_pageRequestEventControl & (1u << 30));
+                if ((value & (1u << 31)) == 0 && (_pageRequestEventControl & (1u << 30)) != 0)
+                {
+                    _pageRequestEventControl &= ~(1u << 30);
+                    _pendingPageRequestEvent = true;
+                }
                 break;
             default:
                 break; // read-only (VER, GSTS) or reserved: the write is dropped
@@ -321,8 +327,7 @@ public sealed partial class RemappingUnit : IMmioRegion
                 _pageRequestQueueHead = Merge(_pageRequestQueueHead) & 0x7FFE0UL;
                 break;
             case PageRequestQueueTailOffset:
-                _pageRequestQueueTail = Merge(_pageRequestQueueTail) & 0x7FFE0UL;
-                break;
+                break; // PQT_REG belongs to the hardware
             case PageRequestQueueAddressOffset:
                 _pageRequestQueueAddress = Merge(_pageRequestQueueAddress) & 0xFFFF_FFFF_FFFF_F007UL;
                 break;
@@ -511,8 +516,8 @@ public sealed partial class RemappingUnit : IMmioRegion
     private InvalidationQueueError ExecuteDescriptor(ReadOnlySpan<ulong> d)
     {
         ulong w0 = d[0], w1 = d[1];
-        if (d.Length == 4 && (d[2] | d[3]) != 0)
-            return InvalidationQueueError.ReservedField; // the upper 128 bits are reserved for every type modelled
+        if (d.Length == 4 && (d[2] | d[3]) != 0 && InvalidationDescriptors.TypeOf(w0) != InvalidationDescriptors.PageGroupResponse)
+            return InvalidationQueueError.ReservedField; // the upper 128 bits are reserved except a response's private data
         const ulong typeBits = 0xF | 0xE00;
         ulong g = InvalidationDescriptors.Granularity.Get(w0);
         ushort did = (ushort)InvalidationDescriptors.DomainId.Get(w0);
@@ -570,6 +575,9 @@ public sealed partial class RemappingUnit : IMmioRegion
 
             case InvalidationDescriptors.PasidDeviceTlb:
                 return DeviceTlbDescriptor(w0, w1, withPasid: true);
+
+            case InvalidationDescriptors.PageGroupResponse:
+                return PageGroupResponseDescriptor(w0, w1);
 
             case InvalidationDescriptors.Wait:
                 if ((w0 & ~(typeBits | 0xF0 | 0xFFFF_FFFF_0000_0000UL)) != 0 || (w1 & 3) != 0)

@@ -9,12 +9,12 @@ public static class UnitPresets
     /// ids, 3-, 4- and 5-level second-level tables, MGAW 57, 2 MiB and 1 GiB leaves (second and first level), 4- and
     /// 5-level first-level tables, page-selective
     /// invalidation (MAMV 45), read and write draining, 8 fault recording registers; queued invalidation,
-    /// pass-through, device-TLB descriptors (accepted), scalable mode with 20-bit PASIDs and RID_PASID,
+    /// pass-through, device-TLBs (DT) and page requests (PRS), scalable mode with 20-bit PASIDs and RID_PASID,
     /// second-level translation with accessed/dirty tracking (SLADS), first-level translation with supervisor requests
     /// (FLTS, SRS), nested translation (NEST),
     /// page-walk coherency.
     /// Left out, since nothing models them: interrupt
-    /// remapping and posted interrupts (IR, EIM, MHMV, PI), page requests and their drain (PRS, PDS),
+    /// remapping and posted interrupts (IR, EIM, MHMV, PI), page request drain (PDS),
     /// device-TLB throttling (DIT), snoop control (SC: bit 11 of a
     /// second-level entry stays reserved), protected memory regions (PLMR, PHMR), zero-length reads (ZLR),
     /// no-write and extended accessed flags (NWFS, EAFS) and memory types (MTS). The real
@@ -54,6 +54,7 @@ public static class UnitPresets
         SecondLevelAccessedDirty = true,
         ScalableModePageWalkCoherency = true,
         RidPasid = true,
+        PageRequest = true,
     };
 
     /// <summary>A legacy-mode unit from a 2011 Sandy Bridge server board, as Linux printed it:

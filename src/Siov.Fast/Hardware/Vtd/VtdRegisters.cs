@@ -74,19 +74,19 @@ public static class VtdRegisters
     /// <summary>IQERCD_REG (64 bits, RO): why the queue stopped (IQEI, bits 3:0).</summary>
     public const ulong InvalidationQueueErrorRecordOffset = 0xB0;
 
-    /// <summary>PQH_REG (64 bits): page request queue head (inert until page requests are modelled).</summary>
+    /// <summary>PQH_REG (64 bits): page request queue head, bits 18:5 (software moves it past the descriptors it consumed).</summary>
     public const ulong PageRequestQueueHeadOffset = 0xC0;
 
-    /// <summary>PQT_REG (64 bits): page request queue tail (inert).</summary>
+    /// <summary>PQT_REG (64 bits, RO): page request queue tail, bits 18:5 (where the unit writes the next descriptor).</summary>
     public const ulong PageRequestQueueTailOffset = 0xC8;
 
-    /// <summary>PQA_REG (64 bits): page request queue address (inert).</summary>
+    /// <summary>PQA_REG (64 bits): page request queue base (bits 63:12) and size PQS (bits 2:0, 2^PQS 4 KiB pages).</summary>
     public const ulong PageRequestQueueAddressOffset = 0xD0;
 
-    /// <summary>PRS_REG (32 bits): page request status (inert).</summary>
+    /// <summary>PRS_REG (32 bits): page request status, PPR (bit 0) and PRO (bit 1), write 1 to clear.</summary>
     public const ulong PageRequestStatusOffset = 0xDC;
 
-    /// <summary>PECTL_REG (32 bits): page request event control (inert).</summary>
+    /// <summary>PECTL_REG (32 bits): page request event control, IM (bit 31) and IP (bit 30).</summary>
     public const ulong PageRequestEventControlOffset = 0xE0;
 
     /// <summary>GCMD_REG and GSTS_REG bits (the command in GCMD, its status at the same position in GSTS).</summary>
