@@ -62,20 +62,20 @@ public static class SiovCommand
 
     private static int Show(FileInfo? dmar, FileInfo? ivrs, FileInfo? lspci, FileInfo? dmesg, bool json, bool tree, TextWriter output, TextWriter error)
     {
+        if (json && tree)
+        {
+            error.WriteLine("siov: give --json or --tree, not both: EINVAL");
+            return BadInput;
+        }
         if (dmar is null && ivrs is null)
         {
-            if (tree && lspci is null && dmesg is null && !json)
+            if (tree && lspci is null && dmesg is null)
             {
                 using ModelledPlatform embedded = ModelledPlatform.CreateDefault();
                 output.Write(PlatformTree.Render(embedded));
                 return 0;
             }
             error.WriteLine("siov: give --dmar FILE or --ivrs FILE (--tree alone shows the embedded default platform): EINVAL");
-            return BadInput;
-        }
-        if (json && tree)
-        {
-            error.WriteLine("siov: give --json or --tree, not both: EINVAL");
             return BadInput;
         }
         FileInfo? current = null;

@@ -279,6 +279,16 @@ public class SiovCliTests
     }
 
     [Fact]
+    public void ShowTree_WithJson_EinvalNamingBoth()
+    {
+        var (code, output, error) = Run("platform", "show", "--tree", "--json");
+
+        Assert.Equal(2, code);
+        Assert.Empty(output);
+        Assert.Equal("siov: give --json or --tree, not both: EINVAL", error.TrimEnd());
+    }
+
+    [Fact]
     public void ShowTree_AsusTablesOnly_UnitsAndTheirDevices()
     {
         var (code, output, _) = Run("platform", "show", "--dmar", DataFile("asus-q325uar.dmar.dat"), "--tree");
