@@ -7,18 +7,22 @@ using System.Xml.Linq;
 namespace Siov.Fast.Tests.Packaging;
 
 /// <summary>
-/// The engine as a consumer gets it: src/Siov.Fast packed into a folder feed in a temporary directory,
-/// samples/DeviceModel (a copy, so nothing is written into the repository) restored from that feed
-/// alone and built with the package README's examples compiled beside it, then run.
-/// A package that lacks a type the sample uses, or translates wrongly, fails here.
+/// The packages as a consumer gets them, packed into a folder feed in a temporary directory (nothing is
+/// written into the repository but MSBuild's own caches under obj/):
+/// <list type="bullet">
+/// <item>the engine: samples/DeviceModel (a copy) restored from that feed alone and built with the package
+/// README's examples compiled beside it, then run; a package that lacks a type the sample uses, or
+/// translates wrongly, fails here;</item>
+/// <item>the <c>siov</c> tool: installed from the feed into a tool path and run.</item>
+/// </list>
 /// </summary>
 /// <remarks>
-/// Offline: the copy's nuget.config clears every source but the folder feed, and restore uses a package
+/// Offline: the nuget.config used clears every source but the folder feed, and restore uses a package
 /// folder of its own, so a package of the same version cached by an earlier run is never taken.
 /// Serialized with the soak tests: a build takes both cores of a small machine for a while.
 /// </remarks>
 [Collection("Soak")]
-public sealed partial class PackageSampleTests : IDisposable
+public sealed partial class PackagingTests : IDisposable
 {
 #if DEBUG
     private const string Configuration = "Debug";
@@ -28,7 +32,7 @@ public sealed partial class PackageSampleTests : IDisposable
 
     private readonly string _temp = Path.Combine(Path.GetTempPath(), "siov-package-" + Guid.NewGuid().ToString("N")[..12]);
 
-    public PackageSampleTests() => Directory.CreateDirectory(_temp);
+    public PackagingTests() => Directory.CreateDirectory(_temp);
 
     public void Dispose()
     {
@@ -59,15 +63,7 @@ public sealed partial class PackageSampleTests : IDisposable
         foreach (string file in Directory.GetFiles(Path.Combine(root, "samples", "DeviceModel")))
             if (Path.GetFileName(file) != "nuget.config")
                 File.Copy(file, Path.Combine(sample, Path.GetFileName(file)));
-        File.WriteAllText(Path.Combine(sample, "nuget.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <clear />
-                <add key="test-feed" value="{feed}" />
-              </packageSources>
-            </configuration>
-            """);
+        WriteNugetConfig(Path.Combine(sample, "nuget.config"), feed);
         int examples = WriteReadmeExamples(readme, sample);
         Assert.True(examples >= 2, $"the package README has {examples} C# example(s)");
 
@@ -81,6 +77,41 @@ public sealed partial class PackageSampleTests : IDisposable
         Assert.Contains("256 DMAs translated, 256 unmapped DMAs faulted", output, StringComparison.Ordinal);
         Assert.Contains("DeviceModel: OK", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void PackedTool_InstallsIntoAToolPathAndRuns()
+    {
+        string root = RepositoryRoot();
+        string feed = Path.Combine(_temp, "feed");
+
+        Run(TimeSpan.FromMinutes(3), "pack", Path.Combine(root, "src", "Siov.Fast.Cli", "Siov.Fast.Cli.csproj"), "--no-build",
+            "-c", Configuration, "-o", feed, "-p:NuspecOutputPath=" + Path.Combine(_temp, "nuspec") + "/",
+            "-p:PublishDir=" + Path.Combine(_temp, "publish") + "/", "-nologo", "-v:q");
+        string package = Directory.GetFiles(feed, "Siov.Fast.Cli.*.nupkg").Single();
+        string version = Path.GetFileNameWithoutExtension(package)["Siov.Fast.Cli.".Length..];
+        string config = Path.Combine(_temp, "nuget.config");
+        WriteNugetConfig(config, feed);
+        string tools = Path.Combine(_temp, "tools");
+
+        (int installCode, string installOutput) = Run(TimeSpan.FromMinutes(3), "tool", "install", "--tool-path", tools,
+            "--configfile", config, "Siov.Fast.Cli", "--version", version);
+        Assert.True(installCode == 0, $"dotnet tool install exited {installCode}:\n{installOutput}");
+        (int code, string output) = RunFile(TimeSpan.FromMinutes(1), Path.Combine(tools, "siov"), "platform", "show", "--tree");
+
+        Assert.True(code == 0, $"siov exited {code}:\n{output}");
+        Assert.StartsWith("siov-demo", output, StringComparison.Ordinal);
+        Assert.Contains("+-dmar0 reg_base_addr 0xfed90000", output, StringComparison.Ordinal);
+    }
+
+    private static void WriteNugetConfig(string path, string feed) => File.WriteAllText(path, $"""
+        <?xml version="1.0" encoding="utf-8"?>
+        <configuration>
+          <packageSources>
+            <clear />
+            <add key="test-feed" value="{feed}" />
+          </packageSources>
+        </configuration>
+        """);
 
     /// <summary>Checks the nuspec and returns the package's README text.</summary>
     private static string CheckPackageMetadata(string package)
@@ -123,9 +154,12 @@ public sealed partial class PackageSampleTests : IDisposable
         return n;
     }
 
-    private (int Code, string Output) Run(TimeSpan timeout, params string[] args)
+    private (int Code, string Output) Run(TimeSpan timeout, params string[] args) =>
+        RunFile(timeout, Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet", args);
+
+    private (int Code, string Output) RunFile(TimeSpan timeout, string program, params string[] args)
     {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
+        var start = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -137,6 +171,9 @@ public sealed partial class PackageSampleTests : IDisposable
         foreach (string key in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)).ToList())
             start.Environment.Remove(key);
         start.Environment["NUGET_PACKAGES"] = Path.Combine(_temp, "packages");
+        // An installed tool's launcher finds the runtime through DOTNET_ROOT when dotnet is not in a default place.
+        if (Environment.GetEnvironmentVariable("DOTNET_ROOT") is null && Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } dotnet)
+            start.Environment["DOTNET_ROOT"] = Path.GetDirectoryName(dotnet);
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
         // No build server or node that outlives the build and holds its output pipes open.
@@ -154,14 +191,14 @@ public sealed partial class PackageSampleTests : IDisposable
         if (!process.WaitForExit(timeout))
         {
             process.Kill(entireProcessTree: true);
-            Assert.Fail($"dotnet {string.Join(' ', args)} ran past {timeout.TotalSeconds} s:\n{output}");
+            Assert.Fail($"{program} {string.Join(' ', args)} ran past {timeout.TotalSeconds} s:\n{output}");
         }
         process.WaitForExit(); // drains the output
         string text;
         lock (output)
             text = output.ToString();
         if (args[0] is "pack" or "build")
-            Assert.True(process.ExitCode == 0, $"dotnet {string.Join(' ', args)} exited {process.ExitCode}:\n{text}");
+            Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', args)} exited {process.ExitCode}:\n{text}");
         return (process.ExitCode, text);
     }
 
