@@ -7,7 +7,8 @@ namespace Siov.Fast.Cli;
 
 /// <summary>
 /// The JSON form of a <see cref="PlatformDescription"/>: snake_case names, addresses as "0x..." hex
-/// strings, PCI addresses in sysfs form, scope paths as "DD.F" steps. The schema is in docs/platforms.md.
+/// strings, PCI addresses in sysfs form, scope paths as "DD.F" steps, units named as the admin server names them
+/// (<c>dmar0</c>, ...; <see cref="UnitNames"/>). The schema is in docs/platforms.md.
 /// </summary>
 public static class PlatformJson
 {
@@ -26,6 +27,7 @@ public static class PlatformJson
             ["host_address_width"] = platform.HostAddressWidth,
             ["units"] = Array(platform.Units, u => new JsonObject
             {
+                ["name"] = UnitNames.Of(platform, u.RegisterBase),
                 ["register_base"] = Hex(u.RegisterBase),
                 ["segment"] = u.Segment,
                 ["include_pci_all"] = u.IncludePciAll,
@@ -98,7 +100,8 @@ public static class PlatformJson
             ["devices"] = Array(platform.Devices, d => new JsonObject
             {
                 ["address"] = d.Address.ToString(),
-                ["unit"] = d.UnitRegisterBase is ulong b ? Hex(b) : null,
+                ["unit"] = d.UnitRegisterBase is ulong b ? UnitNames.Of(platform, b) : null,
+                ["unit_register_base"] = d.UnitRegisterBase is ulong rb ? Hex(rb) : null,
                 ["group"] = d.GroupId,
                 ["express_type"] = d.Function?.ExpressType.ToString(),
                 ["acs_cap"] = d.Function is { HasAcs: true } f ? f.AcsCapability.ToString() : null,

@@ -18,9 +18,13 @@ public static class SiovCommand
     {
         var dmar = new Option<FileInfo?>("--dmar") { Description = "DMAR table (binary, as /sys/firmware/acpi/tables/DMAR)" };
         var ivrs = new Option<FileInfo?>("--ivrs") { Description = "IVRS table (binary)" };
-        var lspci = new Option<FileInfo?>("--lspci") { Description = "lspci -vvnn output" };
+        var lspci = new Option<FileInfo?>("--lspci") { Description = "lspci -vvnn output (text)" };
         var dmesg = new Option<FileInfo?>("--dmesg") { Description = "boot log with 'DMAR: dmarN: reg_base_addr ...' lines" };
         var json = new Option<bool>("--json") { Description = "write one JSON document" };
+        var tree = new Option<bool>("--tree")
+        {
+            Description = "print an lspci -t-like tree: remapping units, bridges, devices, iommu groups (alone: the embedded default platform)",
+        };
 
         var show = new Command("show", "Print units, scopes, registers, devices and iommu groups of a platform");
         show.Options.Add(dmar);
@@ -28,8 +32,10 @@ public static class SiovCommand
         show.Options.Add(lspci);
         show.Options.Add(dmesg);
         show.Options.Add(json);
+        show.Options.Add(tree);
         show.SetAction(result => Show(
-            result.GetValue(dmar), result.GetValue(ivrs), result.GetValue(lspci), result.GetValue(dmesg), result.GetValue(json), output, error));
+            result.GetValue(dmar), result.GetValue(ivrs), result.GetValue(lspci), result.GetValue(dmesg), result.GetValue(json),
+            result.GetValue(tree), output, error));
 
         var platform = new Command("platform", "Real platforms: firmware tables and topology");
         platform.Subcommands.Add(show);
@@ -54,57 +60,63 @@ public static class SiovCommand
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
     }
 
-    private static int Show(FileInfo? dmar, FileInfo? ivrs, FileInfo? lspci, FileInfo? dmesg, bool json, TextWriter output, TextWriter error)
+    private static int Show(FileInfo? dmar, FileInfo? ivrs, FileInfo? lspci, FileInfo? dmesg, bool json, bool tree, TextWriter output, TextWriter error)
     {
+        if (json && tree)
+        {
+            error.WriteLine("siov: give --json or --tree, not both: EINVAL");
+            return BadInput;
+        }
         if (dmar is null && ivrs is null)
         {
-            error.WriteLine("siov: give --dmar FILE or --ivrs FILE: EINVAL");
+            if (tree && lspci is null && dmesg is null)
+            {
+                using ModelledPlatform embedded = ModelledPlatform.CreateDefault();
+                output.Write(PlatformTree.Render(embedded));
+                return 0;
+            }
+            error.WriteLine("siov: give --dmar FILE or --ivrs FILE (--tree alone shows the embedded default platform): EINVAL");
             return BadInput;
         }
         FileInfo? current = null;
         try
         {
+            // Read and parse each input alone first so that an error names the file it came from.
             current = dmar;
-            byte[]? dmarBytes = dmar is null ? null : File.ReadAllBytes(dmar.FullName);
-            current = ivrs;
-            byte[]? ivrsBytes = ivrs is null ? null : File.ReadAllBytes(ivrs.FullName);
-            current = lspci;
-            string? lspciText = lspci is null ? null : File.ReadAllText(lspci.FullName);
-            current = dmesg;
-            string? dmesgText = dmesg is null ? null : File.ReadAllText(dmesg.FullName);
-
-            // Parse each input alone first so that an error names the file it came from.
-            current = dmar;
+            byte[]? dmarBytes = dmar is null ? null : InputFiles.ReadTable(dmar, "DMAR");
             if (dmarBytes is not null)
                 DmarTable.Parse(dmarBytes);
             current = ivrs;
+            byte[]? ivrsBytes = ivrs is null ? null : InputFiles.ReadTable(ivrs, "IVRS");
             if (ivrsBytes is not null)
                 IvrsTable.Parse(ivrsBytes);
             current = lspci;
+            string? lspciText = lspci is null ? null : InputFiles.ReadText(lspci, "lspci -vvnn output");
             if (lspciText is not null)
                 PciTopology.ParseLspci(lspciText);
             current = dmesg;
-            if (dmesgText is not null)
-                DmarBootLog.Parse(dmesgText);
+            string? dmesgText = dmesg is null ? null : InputFiles.ReadText(dmesg, "a boot log (dmesg)");
+            DmarBootLog? bootLog = dmesgText is null ? null : DmarBootLog.Parse(dmesgText);
             current = null;
 
             PlatformDescription platform = PlatformDescription.Load(dmarBytes, ivrsBytes, lspciText, dmesgText);
-            output.Write(json ? PlatformJson.Serialize(platform) + Environment.NewLine : platform.Describe());
+            if (bootLog is not null)
+                foreach (string warning in BootLogCheck.Warnings(dmesgText!, bootLog, platform))
+                    error.WriteLine(TerminalText.Escape($"siov: warning: {dmesg!.FullName}: {warning}"));
+            if (tree)
+                output.Write(PlatformTree.Render(platform, platform.Dmar?.Header.OemTableId.Trim() is { Length: > 0 } oem ? oem : platform.Ivrs is not null ? "IVRS platform" : "DMAR platform"));
+            else
+                output.Write(json ? PlatformJson.Serialize(platform) + Environment.NewLine : PlatformText.Describe(platform));
             return 0;
         }
         catch (IommuException e)
         {
-            error.WriteLine($"siov: {current?.FullName ?? "platform"}: {e.Message}");
+            error.WriteLine(TerminalText.Escape($"siov: {current?.FullName ?? "platform"}: {e.Message}"));
             return BadInput;
         }
-        catch (IOException e)
+        catch (InputException e)
         {
-            error.WriteLine($"siov: {current?.FullName}: ENOENT: {e.Message}");
-            return BadInput;
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            error.WriteLine($"siov: {current?.FullName}: EPERM: {e.Message}");
+            error.WriteLine(TerminalText.Escape($"siov: {current?.FullName}: {e.Message}"));
             return BadInput;
         }
     }

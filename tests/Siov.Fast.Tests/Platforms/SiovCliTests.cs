@@ -27,6 +27,7 @@ public class SiovCliTests
         JsonElement root = doc.RootElement;
         JsonElement[] units = root.GetProperty("units").EnumerateArray().ToArray();
         Assert.Equal(["0xcf000000", "0xc8000000", "0xc4000000", "0xdf100000"], units.Select(u => u.GetProperty("register_base").GetString()));
+        Assert.Equal(["dmar0", "dmar1", "dmar2", "dmar3"], units.Select(u => u.GetProperty("name").GetString()));
         Assert.Equal([false, false, false, true], units.Select(u => u.GetProperty("include_pci_all").GetBoolean()));
         JsonElement firstScope = units[0].GetProperty("scopes")[0];
         Assert.Equal("ioapic", firstScope.GetProperty("type").GetString());
@@ -70,7 +71,10 @@ public class SiovCliTests
         var (code, output, _) = Run("platform", "show", "--dmar", DataFile("asus-q325uar.dmar.dat"));
 
         Assert.Equal(0, code);
-        Assert.Contains("unit 0xfed90000", output, StringComparison.Ordinal);
+        Assert.Contains("unit dmar0 reg_base_addr 0xfed90000 segment 0", output, StringComparison.Ordinal);
+        Assert.Contains("unit dmar1 reg_base_addr 0xfed91000 segment 0 INCLUDE_PCI_ALL", output, StringComparison.Ordinal);
+        Assert.Contains("device 0000:00:02.0 unit dmar0 group 0", output, StringComparison.Ordinal);
+        Assert.Contains("device 0000:00:14.0 unit dmar1 group 1", output, StringComparison.Ordinal);
         Assert.Contains("/sys/kernel/iommu_groups/0/devices/0000:00:02.0", output, StringComparison.Ordinal);
     }
 
@@ -117,8 +121,208 @@ public class SiovCliTests
         using JsonDocument doc = JsonDocument.Parse(output);
         JsonElement device = doc.RootElement.GetProperty("devices").EnumerateArray()
             .Single(d => d.GetProperty("address").GetString() == "0000:00:1a.0");
-        Assert.Equal("0xdf100000", device.GetProperty("unit").GetString());
+        Assert.Equal("dmar3", device.GetProperty("unit").GetString());
+        Assert.Equal("0xdf100000", device.GetProperty("unit_register_base").GetString());
         Assert.Equal(2, device.GetProperty("reserved_regions").GetArrayLength());
         Assert.Equal(195, doc.RootElement.GetProperty("groups").EnumerateArray().Sum(g => g.GetProperty("devices").GetArrayLength()));
+    }
+
+    [Fact]
+    public void Show_DirectoryGivenAsFile_EisdirNamingThePath()
+    {
+        string directory = Path.GetTempPath().TrimEnd('/');
+
+        var (dmarCode, _, dmarError) = Run("platform", "show", "--dmar", directory);
+        var (lspciCode, _, lspciError) = Run("platform", "show", "--dmar", DataFile("asus-q325uar.dmar.dat"), "--lspci", directory);
+
+        Assert.Equal((2, 2), (dmarCode, lspciCode));
+        Assert.Equal($"siov: {directory}: EISDIR: is a directory, expected a file", dmarError.TrimEnd());
+        Assert.Equal($"siov: {directory}: EISDIR: is a directory, expected a file", lspciError.TrimEnd());
+    }
+
+    [Fact]
+    public void Show_DslGivenAsDmar_NamedFormatMismatch()
+    {
+        var (code, output, error) = Run("platform", "show", "--dmar", DataFile("asus-q325uar.dmar.dsl"));
+
+        Assert.Equal(2, code);
+        Assert.Empty(output);
+        Assert.Single(error.TrimEnd().Split('\n'));
+        Assert.Contains(DataFile("asus-q325uar.dmar.dsl") + ": EINVAL: looks like text (an iasl .dsl disassembly?), expected a binary DMAR table", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("truncated", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Show_TextGivenAsIvrs_NamedFormatMismatch()
+    {
+        var (code, _, error) = Run("platform", "show", "--ivrs", DataFile("supermicro-h8dgu.ivrs.dsl"));
+
+        Assert.Equal(2, code);
+        Assert.Contains("looks like text (an iasl .dsl disassembly?), expected a binary IVRS table", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Show_BinaryLspci_OffendingLineQuotedEscapedAndCut_NothingRawOnTheTerminal()
+    {
+        byte[] garbage = [.. "\u007fELF"u8, 0x00, 0x01, 0x1b, .. "[2J"u8, 0x9b, 0xff, .. Enumerable.Repeat((byte)'A', 100), (byte)'\n', .. "00:00.0 Host bridge [0600]: x"u8];
+        string path = TempFile("lspci.bin", garbage);
+        try
+        {
+            var (code, output, error) = Run("platform", "show", "--dmar", DataFile("asus-q325uar.dmar.dat"), "--lspci", path);
+
+            Assert.Equal(2, code);
+            Assert.Empty(output);
+            string line = Assert.Single(error.TrimEnd().Split('\n'));
+            Assert.StartsWith($"siov: {path}: EINVAL: line 1 is binary data, expected lspci -vvnn output: '\\x7fELF\\x00\\x01\\x1b[2J\\x9b\\xffAAA", line, StringComparison.Ordinal);
+            Assert.EndsWith("A'...", line, StringComparison.Ordinal);
+            Assert.True(line.Length < 200, line);
+            Assert.DoesNotContain(line, c => char.IsControl(c) || c > 0x7e);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Show_LspciLineWithFormatCharacters_EngineQuoteEscaped()
+    {
+        // Valid UTF-8 text, so the parser sees it and quotes the line; a right-to-left override must not reach the terminal raw.
+        string path = TempFile("lspci.txt", "\u202Egarbage header\n"u8.ToArray());
+        try
+        {
+            var (code, _, error) = Run("platform", "show", "--dmar", DataFile("asus-q325uar.dmar.dat"), "--lspci", path);
+
+            Assert.Equal(2, code);
+            Assert.Contains("lspci line 1: '\\u202egarbage header' is not a function header", error, StringComparison.Ordinal);
+            Assert.DoesNotContain('\u202E', error);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Show_GarbageDmesg_WarnsHowManyLinesWereNotUnderstood_StillExit0()
+    {
+        string path = TempFile("dmesg.txt", "hello\nthis is not a boot log\n\nat all\n"u8.ToArray());
+        try
+        {
+            var (code, output, error) = Run("platform", "show", "--dmar", DataFile("asus-q325uar.dmar.dat"), "--dmesg", path);
+
+            Assert.Equal(0, code);
+            Assert.Contains("unit dmar0", output, StringComparison.Ordinal);
+            Assert.Equal($"siov: warning: {path}: 3 line(s) not understood: none is a DMAR boot-log line " +
+                "('DMAR: dmarN: reg_base_addr ...' or 'DMAR: Host address width N'); the units keep the default profile", error.TrimEnd());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Show_RealBootLogWithUnrelatedLines_NoWarning_CutUnitLineWarns()
+    {
+        const string Log = """
+            [    0.000000] Linux version 5.15.0-91-generic (buildd@lcy02-amd64-045) (gcc 11.4.0)
+            [    0.010952] ACPI: DMAR 0x00000000BF4D5000 000198 (v01 DELL   PE_SC3   00000001 DELL 00000001)
+            [    0.921134] DMAR: Host address width 46
+            [    0.921136] DMAR: DRHD base: 0x000000cf000000 flags: 0x0
+            [    0.921144] DMAR: dmar0: reg_base_addr cf000000 ver 1:0 cap d2078c106f0466 ecap f020de
+            [    0.921301] DMAR: RMRR base: 0x000000bf458000 end: 0x000000bf46ffff
+            [    0.921310] DMAR-IR: IOAPIC id 0 under DRHD base  0xdf100000 IOMMU 3
+            [    1.204511] pci 0000:00:00.0: [8086:0e00] type 00 class 0x060000
+            """;
+        string good = TempFile("dmesg-good.txt", System.Text.Encoding.UTF8.GetBytes(Log));
+        string cut = TempFile("dmesg-cut.txt", System.Text.Encoding.UTF8.GetBytes(Log + "\n[    0.921150] DMAR: dmar1: reg_base_addr c8000000 ver 1:0 cap d2078c1\n"));
+        try
+        {
+            var (goodCode, goodOutput, goodError) = Run("platform", "show", "--dmar", DataFile("dell-poweredge-r820.dmar.dat"), "--dmesg", good);
+            var (cutCode, _, cutError) = Run("platform", "show", "--dmar", DataFile("dell-poweredge-r820.dmar.dat"), "--dmesg", cut);
+
+            Assert.Equal((0, 0), (goodCode, cutCode));
+            Assert.Empty(goodError);
+            Assert.Contains("cap d2078c106f0466 ecap f020de profile dmesg dmar0 (ver 1:0)", goodOutput, StringComparison.Ordinal);
+            Assert.Equal($"siov: warning: {cut}: 1 DMAR line(s) not understood (expected 'DMAR: dmarN: reg_base_addr HEX ver N:N cap HEX ecap HEX' " +
+                "or 'DMAR: Host address width N'), the first at line 9: '[    0.921150] DMAR: dmar1: reg_base_addr c8000000 ver 1:0 cap d2078c1'", cutError.TrimEnd());
+        }
+        finally
+        {
+            File.Delete(good);
+            File.Delete(cut);
+        }
+    }
+
+    [Fact]
+    public void ShowTree_EmbeddedDefault_UnitsDevicesGroups()
+    {
+        var (code, output, error) = Run("platform", "show", "--tree");
+
+        Assert.Equal(0, code);
+        Assert.Empty(error);
+        Assert.Equal("""
+            siov-demo
+            +-dmar0 reg_base_addr 0xfed90000
+            | \-0000:00:02.0 group 0
+            \-dmar1 reg_base_addr 0xfed91000 INCLUDE_PCI_ALL
+              +-0000:00:14.0 group 1
+              +-0000:00:1f.2 group 2
+              +-0000:01:00.0 group 3
+              +-0000:02:00.0 group 4
+              +-0000:03:00.0 group 5 (2 devices)
+              +-0000:03:00.1 group 5 (2 devices)
+              \-0000:04:00.0 group 6
+
+            """.ReplaceLineEndings("\n"), output.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    public void ShowTree_WithJson_EinvalNamingBoth()
+    {
+        var (code, output, error) = Run("platform", "show", "--tree", "--json");
+
+        Assert.Equal(2, code);
+        Assert.Empty(output);
+        Assert.Equal("siov: give --json or --tree, not both: EINVAL", error.TrimEnd());
+    }
+
+    [Fact]
+    public void ShowTree_AsusTablesOnly_UnitsAndTheirDevices()
+    {
+        var (code, output, _) = Run("platform", "show", "--dmar", DataFile("asus-q325uar.dmar.dat"), "--tree");
+
+        Assert.Equal(0, code);
+        Assert.Contains("+-dmar0 reg_base_addr 0xfed90000 segment 0\n| \\-0000:00:02.0 group 0\n", output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Contains("\\-dmar1 reg_base_addr 0xfed91000 segment 0 INCLUDE_PCI_ALL\n  \\-0000:00:14.0 group 1\n", output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+    }
+
+    [R820LspciFact]
+    public void ShowTree_R820WithLspci_BridgesNestDevicesOfTheirUnit()
+    {
+        var (code, output, _) = Run("platform", "show", "--dmar", DataFile("dell-poweredge-r820.dmar.dat"),
+            "--lspci", PlatformTestData.SharedFile(PlatformTestData.R820Lspci)!, "--tree");
+
+        Assert.Equal(0, code);
+        string text = output.ReplaceLineEndings("\n");
+        Assert.StartsWith("PE_SC3\n+-dmar0 reg_base_addr 0xcf000000 segment 0\n", text, StringComparison.Ordinal);
+        Assert.Contains("""
+              +-0000:00:1c.7 bridge [bus 07-0b] group 9 (7 devices)
+              | \-0000:07:00.0 bridge [bus 08-0b] group 9 (7 devices)
+              |   +-0000:08:00.0 bridge [bus 09-0a] group 9 (7 devices)
+              |   | \-0000:09:00.0 bridge [bus 0a-0a] group 9 (7 devices)
+              |   |   \-0000:0a:00.0 group 9 (7 devices)
+              |   \-0000:08:01.0 bridge [bus 0b-0b] group 9 (7 devices)
+            """.ReplaceLineEndings("\n"), text, StringComparison.Ordinal);
+        // Every device appears once.
+        Assert.Equal(195, text.Split('\n').Count(l => l.Contains("-0000:", StringComparison.Ordinal)));
+    }
+
+    private static string TempFile(string name, byte[] content)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"siov-cli-{Environment.ProcessId}-{Guid.NewGuid():N}-{name}");
+        File.WriteAllBytes(path, content);
+        return path;
     }
 }
