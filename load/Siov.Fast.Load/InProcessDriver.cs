@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Siov.Fast.Ats;
+using Siov.Fast.Caching;
 using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Workloads;
 
@@ -19,26 +21,37 @@ internal static class InProcessDriver
         RemappingUnitOptions unitOptions = RemappingUnitOptions.Default with { IotlbProbePath = options.Probe };
         if (options.IotlbEntries > 0)
             unitOptions = unitOptions with { IotlbCapacity = options.IotlbEntries };
-        using WorkloadPlatform platform = WorkloadPlatform.Create(options.Workload, unitOptions, options.Translation);
+        using WorkloadPlatform platform = WorkloadPlatform.Create(options.Workload, unitOptions, options.Translation, options.Ats);
+        using DeviceTlb? atc = options.Ats ? platform.CreateDeviceTlb(options.AtcEntries > 0 ? options.AtcEntries : Iotlb.DefaultCapacity) : null;
         Console.Error.WriteLine($"siov-load: {options.Workload.Name} set up in {setup.Elapsed.TotalSeconds:F2} s " +
-            $"({platform.Tables.Sum(t => t.TablePages)} table pages, IOTLB {platform.Unit.Iotlb.Capacity} entries, {platform.Unit.Iotlb.Path} probe)");
+            $"({platform.Tables.Sum(t => t.TablePages)} table pages, IOTLB {platform.Unit.Iotlb.Capacity} entries, {platform.Unit.Iotlb.Path} probe"
+            + (atc is null ? ")" : $", ATC {atc.Capacity} entries)"));
 
         RemappingStatistics before = default;
+        long atcMissesBefore = 0, atcMissesAfter = 0;
         ChurnWriter? churn = options.ChurnRate > 0 ? new ChurnWriter(platform, options.ChurnRate) : null;
         var (requests, seconds, checksum, faults) = Harness.Run(options,
-            (_, stream) => new EngineWorker(platform, stream, options.Batch),
+            (_, stream) => atc is null ? new EngineWorker(platform, stream, options.Batch) : new AtcWorker(platform, atc, stream, options.Batch),
             onStart: () =>
             {
                 before = platform.Unit.Statistics;
+                atcMissesBefore = atc?.Misses ?? 0;
                 churn?.Start();
             },
-            onStop: () => churn?.Stop());
+            onStop: () =>
+            {
+                atcMissesAfter = atc?.Misses ?? 0;
+                churn?.Stop();
+            });
         RemappingStatistics after = platform.Unit.Statistics;
         long hits = after.IotlbHits - before.IotlbHits;
         long misses = after.IotlbMisses - before.IotlbMisses;
+        if (atc is not null)
+            Console.Error.WriteLine($"siov-load: ATC {atc.Misses} misses, {atc.TranslationRequests} translation requests, {atc.Count} entries held");
         return new LoadResult(requests, seconds, checksum, faults,
             hits + misses == 0 ? 0 : (double)hits / (hits + misses), churn?.OpsPerSecond ?? 0,
-            platform.Unit.Iotlb.Capacity);
+            platform.Unit.Iotlb.Capacity,
+            atc is null || requests == 0 ? null : 1 - (double)(atcMissesAfter - atcMissesBefore) / requests);
     }
 
     private sealed class EngineWorker(WorkloadPlatform platform, ulong stream, int batch) : Worker
@@ -65,6 +78,30 @@ internal static class InProcessDriver
                 StandardWorkload.Accumulate(results, ref Checksum, ref Faults);
                 count -= n;
             }
+        }
+    }
+}
+
+/// <summary>A worker whose requests go through the device's ATC (the load tool's --ats): hits from the ATC, misses as
+/// ATS translation requests to the unit, the batch as <see cref="DeviceTlb.Translate(ReadOnlySpan{DmaRequest}, Span{TranslationResult})"/>.</summary>
+internal sealed class AtcWorker(WorkloadPlatform platform, DeviceTlb atc, ulong stream, int batch) : Worker
+{
+    private readonly StandardWorkload _workload = platform.Workload;
+    private readonly DmaRequest[] _requests = new DmaRequest[batch];
+    private readonly TranslationResult[] _results = new TranslationResult[batch];
+    private SplitMix64 _random = new(stream);
+
+    public override void Run(int count)
+    {
+        while (count > 0)
+        {
+            int n = Math.Min(_requests.Length, count);
+            Span<DmaRequest> requests = _requests.AsSpan(0, n);
+            Span<TranslationResult> results = _results.AsSpan(0, n);
+            _workload.Fill(ref _random, requests);
+            atc.Translate(requests, results);
+            StandardWorkload.Accumulate(results, ref Checksum, ref Faults);
+            count -= n;
         }
     }
 }

@@ -48,6 +48,11 @@ internal static class LoadCommand
         var translationOption = CheckedOptions.Choice("--translation",
             "Translation type of the in-process platform: second-level (PGTT 010b), first-level (PGTT 001b, IA-32e) or nested (PGTT 011b); same checksum",
             "second-level", "second-level", "first-level", "nested");
+        var atsOption = new Option<bool>("--ats")
+        {
+            Description = "In-process: the requests go through a device's ATC (DeviceTlb), which asks the unit with ATS translation requests on a miss; same checksum",
+        };
+        var atcOption = CheckedOptions.Whole("--atc", "ATC entries with --ats (0: as many as the IOTLB's default, 262144)", 0, 0, 1 << 26);
         var writeBodyOption = new Option<string?>("--write-body")
         {
             Description = "Write the first --batch request records of thread 0 (binary POST /translate/batch body, for wrk) to this file and exit",
@@ -57,7 +62,7 @@ internal static class LoadCommand
         var root = new RootCommand("Drives the standard translation workloads (docs/workloads.md) and reports translations per second and a checksum.")
         {
             workloadOption, threadsOption, requestsOption, secondsOption, seedOption, modeOption, urlOption, batchOption,
-            churnOption, warmupOption, iotlbOption, probeOption, translationOption, writeBodyOption, jsonOption,
+            churnOption, warmupOption, iotlbOption, probeOption, translationOption, atsOption, atcOption, writeBodyOption, jsonOption,
         };
 
         root.SetAction(parse =>
@@ -94,7 +99,9 @@ internal static class LoadCommand
                     "nested" => Siov.Fast.Workloads.WorkloadTranslation.Nested,
                     _ => Siov.Fast.Workloads.WorkloadTranslation.SecondLevel,
                 },
-                parse.GetValue(jsonOption));
+                parse.GetValue(jsonOption),
+                parse.GetValue(atsOption),
+                parse.GetValue(atcOption));
             try
             {
                 LoadResult result = options.Mode switch
@@ -128,6 +135,8 @@ internal static class LoadCommand
                 return $"--url '{parse.GetValue(urlOption)}' is not an absolute http:// or https:// URL: EINVAL";
             if (parse.GetValue(requestsOption) is not null && parse.GetValue(secondsOption) is not null)
                 return "give --requests or --seconds, not both: EINVAL";
+            if (parse.GetValue(atsOption) && parse.GetValue(modeOption) != "inproc")
+                return $"--ats needs --mode inproc (the ATC is in this process), not --mode {parse.GetValue(modeOption)}: EINVAL";
             return null;
         }
     }

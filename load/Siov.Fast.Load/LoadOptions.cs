@@ -31,7 +31,9 @@ internal sealed record LoadOptions(
     int IotlbEntries,         // 0: the unit's default
     Siov.Fast.Caching.IotlbProbePath Probe,
     Siov.Fast.Workloads.WorkloadTranslation Translation,
-    bool Json);
+    bool Json,
+    bool Ats = false,         // translate through a device's ATC (ATS translation requests on a miss)
+    int AtcEntries = 0);      // 0: the IOTLB's default size
 
 /// <summary>What a run measured.</summary>
 internal sealed record LoadResult(
@@ -41,4 +43,5 @@ internal sealed record LoadResult(
     long Faults,
     double? IotlbHitRate,
     double ChurnOpsPerSecond,
-    int IotlbEntries = 0);
+    int IotlbEntries = 0,
+    double? AtcHitRate = null);

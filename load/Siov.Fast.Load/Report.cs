@@ -16,6 +16,8 @@ internal static class Report
         string checksum = "0x" + result.Checksum.ToString("x16", CultureInfo.InvariantCulture);
         string hitRate = result.IotlbHitRate is { } h ? h.ToString("F4", CultureInfo.InvariantCulture) : "n/a";
         string churn = options.ChurnRate > 0 ? FormattableString.Invariant($", churn {result.ChurnOpsPerSecond:F0} ops/s") : "";
+        if (result.AtcHitRate is { } atcHits)
+            churn += FormattableString.Invariant($", ATC hit rate {atcHits:F4}");
         Console.Error.WriteLine(FormattableString.Invariant(
             $"siov-load: {options.Workload.Name} {options.Mode.ToString().ToLowerInvariant()} {options.Threads} thread(s): {result.Requests:N0} requests in {result.Seconds:F3} s = {rate / 1e6:F2} M translations/s, checksum {checksum}, faults {result.Faults}, IOTLB hit rate {hitRate}{churn}; cpu {Harness.CpuSeconds:F3} s = {result.Requests / Harness.CpuSeconds / 1e6:F2} M/cpu-s"));
         if (!options.Json)
@@ -47,6 +49,11 @@ internal static class Report
             json.WriteNumber("batch", options.Batch);
             json.WriteNumber("churn_ops_per_sec", Math.Round(result.ChurnOpsPerSecond, 1));
             json.WriteNumber("iotlb_entries", result.IotlbEntries);
+            if (options.Ats)
+            {
+                json.WriteBoolean("ats", true);
+                json.WriteNumber("atc_hit_rate", Math.Round(result.AtcHitRate ?? 0, 6));
+            }
             json.WriteNumber("cpu_seconds", Math.Round(Harness.CpuSeconds, 6));
             json.WriteEndObject();
         }

@@ -1,3 +1,5 @@
+using Siov.Fast.Ats;
+using Siov.Fast.Caching;
 using Siov.Fast.Drivers.IntelVtd;
 using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Memory;
@@ -48,10 +50,12 @@ public sealed class WorkloadPlatform : IDisposable
     /// <param name="translation">Second level (PGTT 010b, the default), first level (PGTT 001b, IA-32e tables, 4 levels) or
     /// nested (PGTT 011b: those first-level tables over an identity second stage); the workload's results, and so its
     /// checksum, are the same.</param>
+    /// <param name="ats">Enable ATS for the requester (DTE in its context entry), so that a <see cref="DeviceTlb"/> from
+    /// <see cref="CreateDeviceTlb"/> can translate the workload through translation requests.</param>
     /// <returns>The platform, ready to translate the workload's requests.</returns>
     /// <exception cref="IommuException">ENOMEM when the host cannot provide the memory.</exception>
     public static WorkloadPlatform Create(StandardWorkload workload, RemappingUnitOptions? options = null,
-        WorkloadTranslation translation = WorkloadTranslation.SecondLevel)
+        WorkloadTranslation translation = WorkloadTranslation.SecondLevel, bool ats = false)
     {
         ArgumentNullException.ThrowIfNull(workload);
         long frames = workload.TablePagesPerDomain() * workload.Domains + SpareTablePages;
@@ -74,7 +78,12 @@ public sealed class WorkloadPlatform : IDisposable
                 for (int i = 0; i < workload.PagesPerDomain; i++)
                     table.Map(workload.IovaOf(i), workload.HpaOf(d, i), workload.PageSize, DmaProtection.ReadWrite);
                 // Taken in charge after the first table is built, so the tables sit where they always did in memory.
-                driver ??= new IntelIommu(unit, memory, unit.Options.HostAddressWidth, unit.Options.ScalableMode);
+                if (driver == null)
+                {
+                    driver = new IntelIommu(unit, memory, unit.Options.HostAddressWidth, unit.Options.ScalableMode);
+                    if (ats)
+                        driver.EnableDeviceAts(StandardWorkload.RequesterId, pageRequests: false);
+                }
                 if (nested)
                 {
                     // Stage 2 maps every GPA the stage-1 table uses (its own pages and the workload's pages) to the same HPA.
@@ -105,6 +114,17 @@ public sealed class WorkloadPlatform : IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// An ATC for the workload's requester (01:00.0), connected to the unit: a device model's DMA engine that translates
+    /// the workload from its device-TLB and asks the unit (ATS translation requests) on a miss. Needs a platform created
+    /// with ATS. The caller disposes it before the platform.
+    /// </summary>
+    /// <param name="capacity">ATC entries wanted (rounded up like the IOTLB's).</param>
+    /// <returns>The ATC.</returns>
+    /// <exception cref="IommuException">EEXIST when the requester has an ATC already; EINVAL for a bad capacity.</exception>
+    public DeviceTlb CreateDeviceTlb(int capacity = Iotlb.DefaultCapacity) => new(Unit, StandardWorkload.RequesterId, capacity);
+
 
     /// <summary>
     /// Translates the first <paramref name="requests"/> requests of worker thread

@@ -20,6 +20,8 @@ public class LoadCommandTests
     [InlineData(new[] { "--workload", "hot8k" }, "siov-load: --workload 'hot8k' is not one of hot4k, cold4k, huge2m, siov64: EINVAL")]
     [InlineData(new[] { "--url", "ftp://host" }, "siov-load: --url 'ftp://host' is not an absolute http:// or https:// URL: EINVAL")]
     [InlineData(new[] { "--requests", "10", "--seconds", "1" }, "siov-load: give --requests or --seconds, not both: EINVAL")]
+    [InlineData(new[] { "--ats", "--mode", "bare" }, "siov-load: --ats needs --mode inproc (the ATC is in this process), not --mode bare: EINVAL")]
+    [InlineData(new[] { "--atc", "-1" }, "siov-load: --atc -1 is out of range (0 to 67108864): ERANGE")]
     public void BadOption_OneLineNamingOptionAndValue_Exit2(string[] args, string expected)
     {
         using var error = new StringWriter();

@@ -82,6 +82,36 @@ public class StandardWorkloadTests
         Assert.Equal(0, platform.Unit.Faults.Recorded);
     }
 
+    /// <summary>The load tool's --ats: a device's ATC (misses as ATS translation requests to the unit) gives the
+    /// formula's checksum for each workload, with a small ATC that evicts, and with first-level tables.</summary>
+    [Theory]
+    [InlineData("hot4k", WorkloadTranslation.SecondLevel, 262_144)]
+    [InlineData("cold4k", WorkloadTranslation.SecondLevel, 4096)]
+    [InlineData("huge2m", WorkloadTranslation.SecondLevel, 4096)]
+    [InlineData("siov64", WorkloadTranslation.SecondLevel, 262_144)]
+    [InlineData("siov64", WorkloadTranslation.FirstLevel, 4096)]
+    public void Checksum_ThroughADeviceAtc_MatchesTheFormulaReference(string name, WorkloadTranslation translation, int atcEntries)
+    {
+        StandardWorkload workload = StandardWorkload.Find(name)!;
+        using WorkloadPlatform platform = WorkloadPlatform.Create(workload, translation: translation, ats: true);
+        using Siov.Fast.Ats.DeviceTlb atc = platform.CreateDeviceTlb(atcEntries);
+        const int requests = 20_000;
+        var random = SplitMix64.ForThread(42, 0);
+        var batch = new DmaRequest[256];
+        var results = new TranslationResult[256];
+        ulong checksum = 0;
+        long faults = 0;
+        for (int done = 0; done < requests; done += batch.Length)
+        {
+            int n = Math.Min(batch.Length, requests - done);
+            workload.Fill(ref random, batch.AsSpan(0, n));
+            atc.Translate(batch.AsSpan(0, n), results.AsSpan(0, n));
+            StandardWorkload.Accumulate(results.AsSpan(0, n), ref checksum, ref faults);
+        }
+        Assert.Equal((FormulaChecksum(workload, 42, 0, requests), 0L), (checksum, faults));
+        Assert.True(atc.TranslationRequests > 0);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1)]
