@@ -12,6 +12,12 @@ public interface IAtsTranslationAgent
     /// <returns>The translation completion.</returns>
     AtsCompletion TranslateForAts(in DmaRequest request);
 
+    /// <summary>Takes a DMA request: untranslated requests are translated, translated ones
+    /// (<see cref="DmaRequest.Translated"/>) are checked against the function's permission to use ATS.</summary>
+    /// <param name="request">The request.</param>
+    /// <returns>The HPA or the fault; never throws.</returns>
+    TranslationResult Translate(in DmaRequest request);
+
     /// <summary>Connects a function's endpoint: invalidation requests and page group responses for
     /// <paramref name="requesterId"/> go to it from now on.</summary>
     /// <param name="requesterId">The function's requester id.</param>

@@ -213,5 +213,7 @@ public sealed class DeviceTlbTests : IDisposable
         public void SendPageRequest(in PageRequest request)
         {
         }
+
+        public TranslationResult Translate(in DmaRequest request) => default;
     }
 }
