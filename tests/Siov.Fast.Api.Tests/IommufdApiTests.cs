@@ -71,4 +71,52 @@ public sealed class IommufdApiTests : ApiTestHost
         await ReadProblemAsync(await PostAsync($"/iommufd/{ctx}/hwpts/{hwpt}/dirty-bitmap", """{"iova":"0x100000","length":"0x8000","page_size":"0x0"}"""),
             HttpStatusCode.BadRequest, "EINVAL");
     }
+
+    /// <summary>An iommufd fault object over REST: the function 01:00.0 (ATS and PRI) sends a page request at a PASID whose
+    /// HWPT reports faults to the object; a client reads the record, maps the page in the IOAS and answers success; the
+    /// function receives the response and its DMA translates. A second group answered invalid reaches it as invalid.</summary>
+    [Fact]
+    public async Task Fault_queue_over_rest()
+    {
+        int ctx = (await Send(HttpMethod.Post, "/iommufd", null, HttpStatusCode.Created)).GetProperty("id").GetInt32();
+        uint ioas = (await Send(HttpMethod.Post, $"/iommufd/{ctx}/ioas", null, HttpStatusCode.Created)).GetProperty("id").GetUInt32();
+        uint dev = (await Send(HttpMethod.Post, $"/iommufd/{ctx}/devices", """{"device":"01:00.0"}""", HttpStatusCode.Created)).GetProperty("id").GetUInt32();
+        JsonElement fault = await Send(HttpMethod.Post, $"/iommufd/{ctx}/faults", null, HttpStatusCode.Created);
+        Assert.Equal("fault", fault.GetProperty("type").GetString());
+        uint faultId = fault.GetProperty("id").GetUInt32();
+        JsonElement hwpt = await Send(HttpMethod.Post, $"/iommufd/{ctx}/hwpts", $$"""{"dev_id":{{dev}},"pt_id":{{ioas}},"fault_id":{{faultId}}}""", HttpStatusCode.Created);
+        Assert.Equal(faultId, hwpt.GetProperty("fault_id").GetUInt32());
+        uint hwptId = hwpt.GetProperty("id").GetUInt32();
+        await Send(HttpMethod.Post, $"/iommufd/{ctx}/devices/{dev}/pasids/7/attach", $$"""{"pt_id":{{hwptId}}}""", HttpStatusCode.OK);
+
+        Assert.False((await GetJsonAsync("/translate?device=01:00.0&pasid=7&iova=0x300010&access=write")).GetProperty("ok").GetBoolean());
+        await Send(HttpMethod.Post, "/devices/01:00.0/page-requests", """{"pasid":7,"address":"0x300010","access":"w","group":3}""", HttpStatusCode.Accepted);
+        Assert.Empty((await GetJsonAsync("/devices/01:00.0/page-responses")).EnumerateArray()); // user space has not answered
+
+        JsonElement record = (await Send(HttpMethod.Post, $"/iommufd/{ctx}/faults/{faultId}/read", null, HttpStatusCode.OK)).EnumerateArray().Single();
+        Assert.Equal(["pasid_valid", "last_page"], record.GetProperty("flags").EnumerateArray().Select(f => f.GetString()));
+        Assert.Equal((dev, 7u, 3u, "0x300000", 4096u), (record.GetProperty("dev_id").GetUInt32(), record.GetProperty("pasid").GetUInt32(),
+            record.GetProperty("grpid").GetUInt32(), record.GetProperty("addr").GetString(), record.GetProperty("length").GetUInt32()));
+        Assert.Equal(["write"], record.GetProperty("perm").EnumerateArray().Select(f => f.GetString()));
+        uint cookie = record.GetProperty("cookie").GetUInt32();
+
+        await Send(HttpMethod.Post, $"/iommufd/{ctx}/ioas/{ioas}/map", """{"iova":"0x300000","hpa":"0x60000000","length":"0x1000"}""", HttpStatusCode.OK);
+        await Send(HttpMethod.Post, $"/iommufd/{ctx}/faults/{faultId}/responses", $$"""{"cookie":{{cookie}},"code":"success"}""", HttpStatusCode.NoContent);
+        JsonElement response = (await GetJsonAsync("/devices/01:00.0/page-responses")).EnumerateArray().Single();
+        Assert.Equal((7u, 3, "success"), (response.GetProperty("pasid").GetUInt32(), response.GetProperty("group").GetInt32(), response.GetProperty("code").GetString()));
+        Assert.Equal("0x60000010", (await GetJsonAsync("/translate?device=01:00.0&pasid=7&iova=0x300010&access=write")).GetProperty("hpa").GetString());
+
+        // Answered already; a bad code; the fault object in use.
+        await ReadProblemAsync(await PostAsync($"/iommufd/{ctx}/faults/{faultId}/responses", $$"""{"cookie":{{cookie}},"code":"success"}"""), HttpStatusCode.BadRequest, "EINVAL");
+        await ReadProblemAsync(await PostAsync($"/iommufd/{ctx}/faults/{faultId}/responses", """{"cookie":1,"code":"maybe"}"""), HttpStatusCode.BadRequest, "EINVAL");
+        await ReadProblemAsync(await DeleteAsync($"/iommufd/{ctx}/objects/{faultId}"), HttpStatusCode.Conflict, "EBUSY");
+
+        await Send(HttpMethod.Post, "/devices/01:00.0/page-requests", """{"pasid":7,"address":"0x500000","access":"r","group":4}""", HttpStatusCode.Accepted);
+        uint second = (await Send(HttpMethod.Post, $"/iommufd/{ctx}/faults/{faultId}/read?max=8", null, HttpStatusCode.OK)).EnumerateArray().Single().GetProperty("cookie").GetUInt32();
+        await Send(HttpMethod.Post, $"/iommufd/{ctx}/faults/{faultId}/responses", $$"""{"cookie":{{second}},"code":"invalid"}""", HttpStatusCode.NoContent);
+        Assert.Equal("invalid", (await GetJsonAsync("/devices/01:00.0/page-responses")).EnumerateArray().Last().GetProperty("code").GetString());
+
+        // A function without PRI sends no page requests.
+        await ReadProblemAsync(await PostAsync("/devices/02:00.0/page-requests", """{"address":"0x1000"}"""), HttpStatusCode.BadRequest, "EOPNOTSUPP");
+    }
 }

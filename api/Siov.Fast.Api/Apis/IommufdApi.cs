@@ -44,7 +44,13 @@ internal static class IommufdApi
             .WithSummary("Detach the HWPT at a PASID of a bound device");
         g.MapGet("/{ctx}/devices/{id}/hw-info", HwInfo).WithName("IommufdGetHwInfo").WithSummary("IOMMU_GET_HW_INFO (VT-d: flags, cap_reg, ecap_reg)");
         g.MapPost("/{ctx}/hwpts", AllocHwpt).WithName("IommufdHwptAlloc").WithJournal()
-            .WithSummary("IOMMU_HWPT_ALLOC: {dev_id, pt_id, flags: [nest_parent, dirty_tracking]} or nested {dev_id, pt_id, vtd_s1: {flags, pgtbl_addr, addr_width}}");
+            .WithSummary("IOMMU_HWPT_ALLOC: {dev_id, pt_id, flags: [nest_parent, dirty_tracking], fault_id?} or nested {dev_id, pt_id, vtd_s1: {flags, pgtbl_addr, addr_width}, fault_id?}");
+        g.MapPost("/{ctx}/faults", AllocFault).WithName("IommufdFaultQueueAlloc").WithJournal()
+            .WithSummary("IOMMU_FAULT_QUEUE_ALLOC: a fault object that HWPTs allocated with its fault_id report page faults to");
+        g.MapPost("/{ctx}/faults/{id}/read", ReadFaults).WithName("IommufdFaultRead").NotJournaled()
+            .WithSummary("Read the fault object (its file's read): whole groups as records, at most ?max= (default 64, at most 1024); each group's records share a cookie");
+        g.MapPost("/{ctx}/faults/{id}/responses", RespondFault).WithName("IommufdFaultRespond").NotJournaled()
+            .WithSummary("Answer a group read from the fault object (its file's write): {cookie, code: success | invalid}");
         g.MapPost("/{ctx}/hwpts/{id}/dirty-tracking", SetDirtyTracking).WithName("IommufdSetDirtyTracking").WithJournal()
             .WithSummary("IOMMU_HWPT_SET_DIRTY_TRACKING: {enabled}");
         g.MapPost("/{ctx}/hwpts/{id}/dirty-bitmap", GetDirtyBitmap).WithName("IommufdGetDirtyBitmap").WithJournal()
@@ -195,7 +201,8 @@ internal static class IommufdApi
                     _ => throw new IommuException(Errno.EOPNOTSUPP, $"vtd_s1.flags: '{flag}' is not sre, wpe or eafe"),
                 };
             }
-            hwpt = c.AllocHwptNested(dev, pt, new VtdStage1(flags, Hex.Parse(s1.PgtblAddr, "vtd_s1.pgtbl_addr"), s1.AddrWidth ?? 48));
+            hwpt = c.AllocHwptNested(dev, pt, new VtdStage1(flags, Hex.Parse(s1.PgtblAddr, "vtd_s1.pgtbl_addr"), s1.AddrWidth ?? 48),
+                request.FaultId ?? 0);
         }
         else
         {
@@ -209,7 +216,9 @@ internal static class IommufdApi
                     _ => throw new IommuException(Errno.EOPNOTSUPP, $"flags: '{flag}' is not nest_parent or dirty_tracking"),
                 };
             }
-            hwpt = c.AllocHwpt(dev, pt, flags);
+            if (request.FaultId is not null)
+                flags |= IommufdHwptAllocOptions.FaultIdValid;
+            hwpt = c.AllocHwpt(dev, pt, flags, request.FaultId ?? 0);
         }
         return TypedResults.Created($"/iommufd/{ctx}/hwpts/{hwpt.Id}", ObjectDto(hwpt));
     }
@@ -246,6 +255,44 @@ internal static class IommufdApi
         return TypedResults.NoContent();
     }
 
+    public static Created<IommufdObjectDto> AllocFault(int ctx, PlatformState state)
+    {
+        IommufdContext c = Context(state, ctx);
+        RequireRoom(state, c);
+        IommufdFault fault = c.AllocFault();
+        return TypedResults.Created($"/iommufd/{ctx}/faults/{fault.Id}", ObjectDto(fault));
+    }
+
+    public static Results<Ok<PageFaultDto[]>, ProblemHttpResult> ReadFaults(int ctx, uint id, PlatformState state, int? max = null)
+    {
+        if (max is < 1 or > IommufdFault.MaxQueuedGroups)
+            return Problems.Invalid($"max {max} is outside 1-{IommufdFault.MaxQueuedGroups}");
+        IReadOnlyList<IommufdPageFault> records = Context(state, ctx).Get<IommufdFault>(id).Read(max ?? 64);
+        return TypedResults.Ok(records.Select(r => new PageFaultDto(
+            [.. new[] { (r.Flags & IommufdPageFaultAttributes.PasidValid) != 0 ? "pasid_valid" : null,
+                (r.Flags & IommufdPageFaultAttributes.LastPage) != 0 ? "last_page" : null }.OfType<string>()],
+            r.DevId, r.Pasid, r.GroupId,
+            [.. new[] { (r.Permissions & IommufdPageFaultPermissions.Read) != 0 ? "read" : null,
+                (r.Permissions & IommufdPageFaultPermissions.Write) != 0 ? "write" : null,
+                (r.Permissions & IommufdPageFaultPermissions.Execute) != 0 ? "exec" : null,
+                (r.Permissions & IommufdPageFaultPermissions.Privileged) != 0 ? "priv" : null }.OfType<string>()],
+            Hex.Format(r.Address), r.Length, r.Cookie)).ToArray());
+    }
+
+    public static Results<NoContent, ProblemHttpResult> RespondFault(int ctx, uint id, PageResponseRequest? request, PlatformState state)
+    {
+        if (request?.Cookie is not uint cookie)
+            return Problems.Invalid("the body needs 'cookie' (from a read) and 'code': success or invalid");
+        IommufdPageResponseCode code = request.Code switch
+        {
+            "success" => IommufdPageResponseCode.Success,
+            "invalid" => IommufdPageResponseCode.Invalid,
+            _ => throw new IommuException(Errno.EINVAL, $"code '{request.Code}' is neither success nor invalid"),
+        };
+        Context(state, ctx).Get<IommufdFault>(id).Respond(cookie, code);
+        return TypedResults.NoContent();
+    }
+
     private static IommufdContext Context(PlatformState state, int ctx) =>
         state.IommufdContexts.TryGetValue(ctx, out IommufdContext? c) ? c : throw new IommuException(Errno.ENOENT, $"no iommufd context {ctx}");
 
@@ -271,9 +318,10 @@ internal static class IommufdApi
         IommufdHwptPaging p => new(o.Id, "hwpt_paging", o.Users, Ioas: p.Ioas.Id, Domain: p.Domain.Id, Auto: p.IsAuto,
             Flags: [.. new[] { (p.Flags & IommufdHwptAllocOptions.NestParent) != 0 ? "nest_parent" : null,
                 (p.Flags & IommufdHwptAllocOptions.DirtyTracking) != 0 ? "dirty_tracking" : null }.OfType<string>()],
-            DirtyTracking: p.Domain.DirtyTracking),
+            DirtyTracking: p.Domain.DirtyTracking, FaultId: p.Fault?.Id),
         IommufdHwptNested n => new(o.Id, "hwpt_nested", o.Users, Domain: n.Domain.Id, Parent: n.Parent.Id,
-            VtdS1: new VtdS1Dto(null, Hex.Format(n.Stage1.PageTableAddress), n.Stage1.AddressWidth)),
+            VtdS1: new VtdS1Dto(null, Hex.Format(n.Stage1.PageTableAddress), n.Stage1.AddressWidth), FaultId: n.Fault?.Id),
+        IommufdFault f => new(o.Id, "fault", o.Users, Unread: f.UnreadGroups, AwaitingResponse: f.AwaitingResponse),
         _ => new(o.Id, o.Type.ToString(), o.Users),
     };
 }

@@ -21,11 +21,59 @@ internal static class PlatformApi
         devices.MapGet("/{bdf}/features/aux", GetAux).WithName("GetAuxFeature").WithSummary("IOMMU_DEV_FEAT_AUX: supported and enabled");
         devices.MapPost("/{bdf}/features/aux", EnableAux).WithName("EnableAuxFeature").WithJournal().WithSummary("Enable IOMMU_DEV_FEAT_AUX (iommu_dev_enable_feature)");
         devices.MapDelete("/{bdf}/features/aux", DisableAux).WithName("DisableAuxFeature").WithJournal().WithSummary("Disable IOMMU_DEV_FEAT_AUX (EBUSY while aux domains are attached)");
+        devices.MapPost("/{bdf}/page-requests", SendPageRequest).WithName("SendPageRequest").NotJournaled()
+            .WithSummary("The function sends a page request (PRI): {pasid?, address, access: r | w | rw, group?, last?}; it goes to the unit's page request queue and the domain's fault handler (an iommufd fault object)");
+        devices.MapGet("/{bdf}/page-responses", PageResponses).WithName("GetPageResponses")
+            .WithSummary("The page group responses the function received (the last 256)");
 
         RouteGroupBuilder groups = app.MapGroup("/groups").WithTags("groups").WithControlLock();
         groups.MapGet("/", ListGroups).WithName("ListGroups").WithSummary("iommu groups with member devices in sysfs form");
         groups.MapGet("/{id}", GetGroup).WithName("GetGroup").WithSummary("One iommu group");
         return app;
+    }
+
+    public static Results<Accepted, ProblemHttpResult> SendPageRequest(string bdf, PageRequestRequest? request, PlatformState state)
+    {
+        if (request?.Address == null)
+            return Problems.Invalid("the body needs 'address' (hex) and 'access': r, w or rw");
+        if (!Lookup.Device(state, bdf, out PciDevice? device, out ProblemHttpResult? problem))
+            return problem;
+        (bool read, bool write) = request.Access switch
+        {
+            "r" => (true, false),
+            "w" => (false, true),
+            "rw" or null => (true, true),
+            _ => throw new IommuException(Errno.EINVAL, $"access '{request.Access}' is not r, w or rw"),
+        };
+        if (request.Group is < 0 or > 511)
+            return Problems.Invalid($"group {request.Group} is outside 0-511 (a 9-bit PRG index)");
+        if (request.Pasid is >= 1u << 20)
+            return Problems.Invalid($"pasid {request.Pasid} does not fit 20 bits");
+        if (!device.AtsEnabled || !device.Capabilities.Pri)
+            throw new IommuException(Errno.EOPNOTSUPP, $"{device} has no ATS and PRI enabled: it sends no page requests");
+        if (!state.SimulatedFunctions.TryGetValue(device.Address, out SimulatedFunction? function))
+        {
+            function = new SimulatedFunction();
+            device.Unit.ConnectAtsEndpoint(device.RequesterId, function);
+            state.SimulatedFunctions.Add(device.Address, function);
+        }
+        device.Unit.SendPageRequest(new Siov.Fast.Ats.PageRequest(device.RequesterId, request.Pasid, Hex.Parse(request.Address, "address"),
+            read, write, Execute: false, Privileged: false, request.Group ?? 0, request.Last ?? true));
+        return TypedResults.Accepted($"/devices/{bdf}/page-responses");
+    }
+
+    public static Results<Ok<PageResponseDto[]>, ProblemHttpResult> PageResponses(string bdf, PlatformState state)
+    {
+        if (!Lookup.Device(state, bdf, out PciDevice? device, out ProblemHttpResult? problem))
+            return problem;
+        Siov.Fast.Ats.PageGroupResponse[] responses = state.SimulatedFunctions.TryGetValue(device.Address, out SimulatedFunction? function)
+            ? function.Responses : [];
+        return TypedResults.Ok(responses.Select(r => new PageResponseDto(r.Pasid, r.GroupIndex, r.Code switch
+        {
+            Siov.Fast.Ats.PageResponseCode.Success => "success",
+            Siov.Fast.Ats.PageResponseCode.InvalidRequest => "invalid",
+            _ => "failure",
+        })).ToArray());
     }
 
     public static Ok<HealthDto> Health() => TypedResults.Ok(new HealthDto("ok"));

@@ -60,6 +60,7 @@ internal static class JournalReplay
         ["IommufdSetDirtyTracking"] = (a, s) => IommufdApi.SetDirtyTracking(a.Get<int>(0), a.Get<uint>(1), a.Get<DirtyTrackingRequest>(2), s),
         ["IommufdGetDirtyBitmap"] = (a, s) => IommufdApi.GetDirtyBitmap(a.Get<int>(0), a.Get<uint>(1), a.Get<DirtyBitmapRequest>(2), s),
         ["IommufdHwptInvalidate"] = (a, s) => IommufdApi.Invalidate(a.Get<int>(0), a.Get<uint>(1), a.Get<HwptInvalidateRequest>(2), s),
+        ["IommufdFaultQueueAlloc"] = (a, s) => IommufdApi.AllocFault(a.Get<int>(0), s),
     };
 
     /// <summary>The names of the journalled endpoints that replay by their JSON arguments; <c>MapRanges</c> has a

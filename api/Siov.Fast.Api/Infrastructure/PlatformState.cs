@@ -50,6 +50,10 @@ internal sealed class PlatformState(ModelledPlatform platform, ServerLimits limi
         return true;
     }
 
+    /// <summary>The functions whose page requests the server sends, by address (made on first use, under
+    /// <see cref="ControlLock"/>).</summary>
+    public Dictionary<PciAddress, SimulatedFunction> SimulatedFunctions { get; } = [];
+
     /// <summary>mdevctl's defined mdevs, by UUID (read and changed under <see cref="ControlLock"/>).</summary>
     public SortedDictionary<Guid, MdevDefinition> MdevDefinitions { get; } = [];
 

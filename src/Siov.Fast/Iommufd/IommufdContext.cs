@@ -5,8 +5,8 @@ namespace Siov.Fast.Iommufd;
 
 /// <summary>
 /// An open <c>/dev/iommu</c> (<c>struct iommufd_ctx</c>) over the engine's object model, next to VFIO type1 containers:
-/// objects by id (IOAS, bound devices, paging HWPTs), <c>IOMMU_DESTROY</c>, device bind and attach/replace/detach, HWPT
-/// allocation with nest-parent and dirty-tracking flags, and <c>IOMMU_GET_HW_INFO</c>. Errors are
+/// objects by id (IOAS, bound devices, paging and nested HWPTs, fault objects), <c>IOMMU_DESTROY</c>, device bind and
+/// attach/replace/detach, HWPT allocation with nest-parent, dirty-tracking and fault-id flags, and <c>IOMMU_GET_HW_INFO</c>. Errors are
 /// <see cref="IommuException"/> with the errno iommufd answers, and change nothing. Thread-safe (one lock per context).
 /// </summary>
 /// <param name="core">The object model the context works on.</param>
@@ -55,6 +55,18 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
         }
     }
 
+    /// <summary><c>IOMMU_FAULT_QUEUE_ALLOC</c>: a fault object that HWPTs allocated with its id report page faults to.</summary>
+    /// <returns>The new, empty fault object.</returns>
+    /// <exception cref="IommuException">ENOENT when the context is closed.</exception>
+    public IommufdFault AllocFault()
+    {
+        lock (Lock)
+        {
+            RequireOpen();
+            return Add(new IommufdFault(this, _nextId));
+        }
+    }
+
     /// <summary>
     /// <c>VFIO_DEVICE_BIND_IOMMUFD</c>: binds a device and claims its iommu group for this context.
     /// </summary>
@@ -83,23 +95,29 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
     /// </summary>
     /// <param name="deviceId">A bound device (whose IOMMU the domain must suit).</param>
     /// <param name="ioasId">The IOAS to mirror.</param>
-    /// <param name="flags">Nest parent, dirty tracking.</param>
+    /// <param name="flags">Nest parent, dirty tracking, fault id valid.</param>
+    /// <param name="faultId">With <see cref="IommufdHwptAllocOptions.FaultIdValid"/>: the fault object the HWPT's page faults go to.</param>
     /// <returns>The HWPT (not attached).</returns>
-    /// <exception cref="IommuException">ENOENT for an unknown device; EINVAL when <paramref name="ioasId"/> is not an IOAS;
-    /// EOPNOTSUPP for unknown flags or dirty tracking the device's unit cannot do; ENOSPC past the core's domain limit.</exception>
-    public IommufdHwptPaging AllocHwpt(uint deviceId, uint ioasId, IommufdHwptAllocOptions flags = IommufdHwptAllocOptions.None)
+    /// <exception cref="IommuException">ENOENT for an unknown device or fault object; EINVAL when <paramref name="ioasId"/>
+    /// is not an IOAS; EOPNOTSUPP for unknown flags or dirty tracking the device's unit cannot do; ENOSPC past the core's
+    /// domain limit.</exception>
+    public IommufdHwptPaging AllocHwpt(uint deviceId, uint ioasId, IommufdHwptAllocOptions flags = IommufdHwptAllocOptions.None, uint faultId = 0)
     {
         lock (Lock)
         {
             IommufdDevice device = Get<IommufdDevice>(deviceId);
-            if ((flags & ~(IommufdHwptAllocOptions.NestParent | IommufdHwptAllocOptions.DirtyTracking)) != 0)
+            if ((flags & ~(IommufdHwptAllocOptions.NestParent | IommufdHwptAllocOptions.DirtyTracking | IommufdHwptAllocOptions.FaultIdValid)) != 0)
                 Throw.Iommu(Errno.EOPNOTSUPP, $"IOMMU_HWPT_ALLOC: unknown flags 0x{(int)flags:x}");
+            IommufdFault? fault = (flags & IommufdHwptAllocOptions.FaultIdValid) != 0 ? Get<IommufdFault>(faultId) : null;
             // iommufd_hwpt_alloc answers EINVAL for any pt_id it cannot use, missing or of another type.
             IommufdIoas ioas = _objects.TryGetValue(ioasId, out IommufdObject? o) && o is IommufdIoas i
                 ? i : throw new IommuException(Errno.EINVAL, $"IOMMU_HWPT_ALLOC: object {ioasId} is not an IOAS");
             if ((flags & IommufdHwptAllocOptions.DirtyTracking) != 0 && !HwInfoOf(device.Device).DirtyTracking)
                 Throw.Iommu(Errno.EOPNOTSUPP, $"IOMMU_HWPT_ALLOC: the IOMMU of {device.Device} cannot track dirty pages");
-            return NewHwpt(ioas, flags, auto: false);
+            IommufdHwptPaging hwpt = NewHwpt(ioas, flags & ~IommufdHwptAllocOptions.FaultIdValid, auto: false);
+            if (fault != null)
+                hwpt.UseFault(fault);
+            return hwpt;
         }
     }
 
@@ -110,15 +128,17 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
     /// <param name="deviceId">A bound device.</param>
     /// <param name="parentId">A paging HWPT allocated with <see cref="IommufdHwptAllocOptions.NestParent"/>.</param>
     /// <param name="stage1">VT-d's <c>iommu_hwpt_vtd_s1</c>.</param>
+    /// <param name="faultId">A fault object for the HWPT's page faults (<c>IOMMU_HWPT_FAULT_ID_VALID</c>), or 0 for none.</param>
     /// <returns>The nested HWPT (not attached).</returns>
     /// <exception cref="IommuException">ENOENT for an unknown device; EINVAL when <paramref name="parentId"/> is not a
     /// nest-parent paging HWPT allocated by hand (an auto one cannot be), or the address width is not 48 or 57;
     /// EOPNOTSUPP for unknown flags.</exception>
-    public IommufdHwptNested AllocHwptNested(uint deviceId, uint parentId, VtdStage1 stage1)
+    public IommufdHwptNested AllocHwptNested(uint deviceId, uint parentId, VtdStage1 stage1, uint faultId = 0)
     {
         lock (Lock)
         {
             Get<IommufdDevice>(deviceId);
+            IommufdFault? fault = faultId != 0 ? Get<IommufdFault>(faultId) : null;
             if (((uint)stage1.Flags & ~7u) != 0)
                 Throw.Iommu(Errno.EOPNOTSUPP, $"IOMMU_HWPT_ALLOC: unknown VT-d stage-1 flags 0x{(uint)stage1.Flags:x}");
             IommufdHwptPaging parent = _objects.TryGetValue(parentId, out IommufdObject? o) && o is IommufdHwptPaging p
@@ -131,7 +151,10 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
             IommuDomain domain = Core.DomainAllocNestedAs(parent.Domain, new Stage1Table(stage1.PageTableAddress, stage1.AddressWidth == 57 ? 5 : 4,
                 (stage1.Flags & VtdStage1Options.SupervisorRequests) != 0, (stage1.Flags & VtdStage1Options.WriteProtect) != 0), owner: this);
             parent.Users++;
-            return Add(new IommufdHwptNested(this, _nextId, parent, domain, stage1));
+            IommufdHwptNested nested = Add(new IommufdHwptNested(this, _nextId, parent, domain, stage1));
+            if (fault != null)
+                nested.UseFault(fault);
+            return nested;
         }
     }
 
@@ -255,6 +278,7 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
 
     private IommufdHwpt AttachPasidTo(IommufdDevice device, uint pasid, IommufdHwpt hwpt)
     {
+        RequirePageFaults(device, hwpt);
         Core.AttachGroupPasidAs(hwpt.Domain, device.Device.Group!, pasid, caller: this);
         device.PasidAttachments[pasid] = hwpt;
         hwpt.Users++;
@@ -354,6 +378,8 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
                 Remove(nested);
             foreach (IommufdHwptPaging hwpt in _objects.Values.OfType<IommufdHwptPaging>().ToArray())
                 Remove(hwpt);
+            foreach (IommufdFault fault in _objects.Values.OfType<IommufdFault>().ToArray())
+                Remove(fault);
             foreach (IommufdIoas ioas in _objects.Values.OfType<IommufdIoas>().ToArray())
             {
                 ioas.Unmap(0, ulong.MaxValue);
@@ -451,6 +477,7 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
     /// A group another bound device already attached there is shared; attached elsewhere, EINVAL.</summary>
     private void AttachTo(IommufdDevice device, IommufdHwpt hwpt)
     {
+        RequirePageFaults(device, hwpt);
         IommuGroup group = device.Device.Group!;
         IommufdDevice? sibling = _objects.Values.OfType<IommufdDevice>().FirstOrDefault(d => d != device && d.Device.Group == group && d.Hwpt != null);
         if (sibling != null)
@@ -493,6 +520,16 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
     {
         if (hwpt.IsAuto && hwpt.Users == 0 && _objects.ContainsKey(hwpt.Id))
             Remove(hwpt);
+    }
+
+    /// <summary>A HWPT with a fault object needs a device that can fault (PRI enabled: <c>IOMMU_DEV_FEAT_IOPF</c>).</summary>
+    private static void RequirePageFaults(IommufdDevice device, IommufdHwpt hwpt)
+    {
+        if (hwpt.Fault == null)
+            return;
+        PciDevice? pci = device.Device as PciDevice ?? (device.Device as MediatedDevice)?.IommuDevice;
+        if (pci is not { AtsEnabled: true, Capabilities.Pri: true })
+            Throw.Iommu(Errno.EOPNOTSUPP, $"{hwpt} reports page faults and {device.Device} cannot send page requests (no ATS and PRI enabled)");
     }
 
     private static IommufdHwInfo HwInfoOf(Device device)

@@ -12,4 +12,7 @@ public enum IommufdHwptAllocOptions
 
     /// <summary><c>IOMMU_HWPT_ALLOC_DIRTY_TRACKING</c>: the HWPT can track dirty pages (every device's IOMMU must).</summary>
     DirtyTracking = 2,
+
+    /// <summary><c>IOMMU_HWPT_FAULT_ID_VALID</c>: the HWPT's I/O page faults go to a fault object (its id given with the flag).</summary>
+    FaultIdValid = 4,
 }

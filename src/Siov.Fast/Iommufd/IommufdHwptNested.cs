@@ -42,6 +42,7 @@ public sealed class IommufdHwptNested : IommufdHwpt
 
     internal override void Release()
     {
+        ReleaseFault();
         Parent.Users--;
         Context.Core.DomainFreeAs(Domain, caller: Context);
     }

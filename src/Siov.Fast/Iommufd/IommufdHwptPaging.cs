@@ -96,6 +96,7 @@ public sealed class IommufdHwptPaging : IommufdHwpt
 
     internal override void Release()
     {
+        ReleaseFault();
         Ioas.RemoveHwpt(this);
         Context.Core.DomainFreeAs(Domain, caller: Context);
     }

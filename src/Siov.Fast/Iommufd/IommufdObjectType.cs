@@ -14,4 +14,7 @@ public enum IommufdObjectType
 
     /// <summary>A nested hardware page table (<c>IOMMUFD_OBJ_HWPT_NESTED</c>): a guest's stage 1 over a nest parent.</summary>
     HwptNested,
+
+    /// <summary>A fault queue (<c>IOMMUFD_OBJ_FAULT</c>): I/O page faults of HWPTs allocated with it, for user space.</summary>
+    Fault,
 }

@@ -49,7 +49,7 @@ public sealed class RestartTests : IDisposable
             Assert.Equal(before, await SnapshotAsync(client));
             // And it goes on from there: the next domain gets the next id, not one the restored state holds.
             JsonElement next = await SendAsync(client, HttpMethod.Post, "/domains", """{"type":"UNMANAGED"}""", HttpStatusCode.Created);
-            Assert.Equal(13, next.GetProperty("id").GetInt32()); // 12 is the iommufd auto domain
+            Assert.Equal(14, next.GetProperty("id").GetInt32()); // 12 is the iommufd auto domain, 13 the HWPT with a fault object
         }
         using (WebApplicationFactory<Program> ephemeral = Server(_directory, ("Siov:State:Ephemeral", "true")))
         {
@@ -118,6 +118,8 @@ public sealed class RestartTests : IDisposable
         await SendAsync(client, HttpMethod.Post, $"/iommufd/{ctx}/ioas/{ioas}/unmap", """{"iova":"0x2000","length":"0x1000"}""", HttpStatusCode.NotFound);
         uint dev = (await SendAsync(client, HttpMethod.Post, $"/iommufd/{ctx}/devices", """{"device":"03:00.0"}""", HttpStatusCode.Created)).GetProperty("id").GetUInt32();
         await SendAsync(client, HttpMethod.Post, $"/iommufd/{ctx}/devices/{dev}/attach", $$"""{"pt_id":{{ioas}}}""", HttpStatusCode.OK);
+        uint fault = (await SendAsync(client, HttpMethod.Post, $"/iommufd/{ctx}/faults", null, HttpStatusCode.Created)).GetProperty("id").GetUInt32();
+        await SendAsync(client, HttpMethod.Post, $"/iommufd/{ctx}/hwpts", $$"""{"dev_id":{{dev}},"pt_id":{{ioas}},"fault_id":{{fault}}}""", HttpStatusCode.Created);
     }
 
     /// <summary>Everything the server answers about its object model, in one string.</summary>

@@ -7,4 +7,4 @@ using Siov.Fast.Vfio;
 
 namespace Siov.Fast.Api.Infrastructure.Wire;
 
-internal sealed record HwptAllocRequest(uint? DevId, uint? PtId, string[]? Flags, VtdS1Dto? VtdS1);
+internal sealed record HwptAllocRequest(uint? DevId, uint? PtId, string[]? Flags, VtdS1Dto? VtdS1, uint? FaultId = null);
