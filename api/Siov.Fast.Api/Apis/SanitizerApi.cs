@@ -33,7 +33,7 @@ internal static class SanitizerApi
         return new SanitizerDto(Infrastructure.Wire.Dto.UnitName(state.Platform, unit), s != null, s?.Comparisons ?? 0, s?.StaleTranslations ?? 0,
             [.. (s?.GetReports() ?? []).Select(r => new StaleReportDto(
                 RequesterIds.Format(r.Request.RequesterId), r.Request.HasPasid ? r.Request.Pasid : null, Hex.Format(r.Request.Iova),
-                r.Cache switch { StaleCache.Iotlb => "iotlb", StaleCache.PasidCache => "pasid-cache", _ => "context-cache" },
+                r.Cache switch { StaleCache.Iotlb => "iotlb", StaleCache.PasidCache => "pasid-cache", StaleCache.DeviceTlb => "device-tlb", _ => "context-cache" },
                 r.DomainId, r.MissingInvalidation,
                 r.ChangedEntry is { } w ? new ChangedEntryDto(Hex.Format(w.Hpa), Hex.Format(w.OldValue), Hex.Format(w.NewValue), w.Sequence) : null,
                 r.ToString()))]);

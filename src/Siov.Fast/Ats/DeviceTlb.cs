@@ -23,6 +23,7 @@ namespace Siov.Fast.Ats;
 public sealed class DeviceTlb : IAtsEndpoint, IDisposable
 {
     private readonly IAtsTranslationAgent _agent;
+    private readonly Hardware.Vtd.RemappingUnit? _unit; // for the invalidation sanitizer's checks of hits
     private readonly Iotlb _cache;
     private readonly IotlbSpace _noPasid;
     // PASID -> its cache space, in rows of 64 PASIDs made on first use ([PASID 19:6][PASID 5:0]): two loads, no lock.
@@ -44,6 +45,7 @@ public sealed class DeviceTlb : IAtsEndpoint, IDisposable
     {
         ArgumentNullException.ThrowIfNull(agent);
         _agent = agent;
+        _unit = agent as Hardware.Vtd.RemappingUnit;
         RequesterId = requesterId;
         _cache = new Iotlb(capacity, path);
         _noPasid = _cache.SpaceOf(Iotlb.Tag(SpaceDomain(null), Iotlb.NoPasid));
@@ -112,10 +114,18 @@ public sealed class DeviceTlb : IAtsEndpoint, IDisposable
     public AtcOutcome Translate(in DmaRequest request, out TranslationResult result)
     {
         if (TryTranslate(request, out result))
+        {
+            if (_unit?.Sanitizer is not null)
+                _unit.CheckDeviceTlbHit(AsFunction(request), result);
             return AtcOutcome.Hit;
+        }
         Interlocked.Increment(ref _misses);
         return Request(request, out result);
     }
+
+    private DmaRequest AsFunction(in DmaRequest request) => request.HasPasid
+        ? new DmaRequest(RequesterId, request.Pasid, request.Iova, request.Access, request.Attributes)
+        : new DmaRequest(RequesterId, null, request.Iova, request.Access);
 
     /// <summary>Translates a batch with <see cref="Translate(in DmaRequest, out TranslationResult)"/>: results in the same
     /// order, faults where a request was not granted. Hits are pipelined as the unit's batch loop does: each request's set
@@ -128,6 +138,13 @@ public sealed class DeviceTlb : IAtsEndpoint, IDisposable
         if (results.Length < requests.Length)
             throw new ArgumentException($"{results.Length} results for {requests.Length} requests", nameof(results));
         results = results[..requests.Length];
+        if (_unit?.Sanitizer is not null)
+        {
+            // Checking mode: every hit is compared with memory, one request at a time.
+            for (int k = 0; k < requests.Length; k++)
+                Translate(requests[k], out results[k]);
+            return;
+        }
         int i = 0;
         while (i < requests.Length)
         {
@@ -179,9 +196,7 @@ public sealed class DeviceTlb : IAtsEndpoint, IDisposable
 
     private AtcOutcome Request(in DmaRequest request, out TranslationResult result)
     {
-        var asked = request.HasPasid
-            ? new DmaRequest(RequesterId, request.Pasid, request.Iova, request.Access, request.Attributes)
-            : new DmaRequest(RequesterId, null, request.Iova, request.Access);
+        DmaRequest asked = AsFunction(request);
         long sequence = Volatile.Read(ref _sequence);
         Interlocked.Increment(ref _translationRequests);
         AtsCompletion completion = _agent.TranslateForAts(asked);

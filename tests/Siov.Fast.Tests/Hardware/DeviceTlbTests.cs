@@ -175,6 +175,30 @@ public sealed class DeviceTlbTests : IDisposable
         Assert.Equal(Errno.EEXIST, e.Code);
     }
 
+    /// <summary>A driver that unmaps, invalidates the IOTLB and forgets the device-TLB: the ATC still hits, and the
+    /// sanitizer names the device-TLB invalidation that is missing. With it, the ATC misses and nothing is reported.</summary>
+    [Fact]
+    public void SanitizerNamesTheMissingDeviceTlbInvalidation()
+    {
+        InvalidationSanitizer sanitizer = _rig.Unit.EnableSanitizer();
+        _atc.Translate(Read(0x10000), out _);
+        _atc.Translate(Read(0x11000), out _);
+        _table.Unmap(0x10000, 0x1000);
+        _table.Unmap(0x11000, 0x1000);
+        _rig.Driver.SubmitAndWait(InvDescriptor.Iotlb(3, Did, 0x10000, am: 1)); // both pages, but no device-TLB invalidation
+
+        Assert.Equal(AtcOutcome.Hit, _atc.Translate(Read(0x10008), out TranslationResult stale));
+        Assert.Equal(0x80_0008UL, stale.Hpa);
+        StaleTranslationReport report = Assert.Single(sanitizer.GetReports());
+        Assert.Equal(StaleCache.DeviceTlb, report.Cache);
+        Assert.Equal("device-TLB invalidation SID 04:00.0 ADDR 0x10000 S 0", report.MissingInvalidation);
+        Assert.False(report.InMemory.IsSuccess);
+
+        _rig.Driver.SubmitAndWait(InvDescriptor.DeviceTlb(Sid, 0x11000, s: false));
+        Assert.Equal(AtcOutcome.NotPresent, _atc.Translate(Read(0x11000), out _));
+        Assert.Single(sanitizer.GetReports());
+    }
+
     /// <summary>An agent whose translation request is overtaken by an invalidation of the same page (a racing unmap): the
     /// completion it returns is stale, and the ATC must not keep it. Fails if fills ignore the sequence number.</summary>
     [Fact]

@@ -6,7 +6,9 @@ namespace Siov.Fast.Hardware.Vtd;
 /// the changed table entry was written, issued an invalidation of that cache (for the IOTLB: of the same domain, or a
 /// global one) and still left the stale entry cached: the invalidation that would have dropped
 /// it is missing. Differences while the driver has not yet invalidated anything for that domain since the write are
-/// taken as invalidations still in flight and not reported. Reports go to a bounded log (the newest
+/// taken as invalidations still in flight and not reported. A function's ATC (<see cref="Ats.DeviceTlb"/>) is checked the
+/// same way on its hits: a stale entry after the domain's IOTLB invalidation, with no device-TLB invalidation sent to the
+/// function since the change, names the missing device-TLB invalidation. Reports go to a bounded log (the newest
 /// <see cref="Capacity"/>), a counter and an event.
 /// </summary>
 public sealed class InvalidationSanitizer
@@ -15,8 +17,10 @@ public sealed class InvalidationSanitizer
     private readonly Queue<StaleTranslationReport> _reports = new();
     // The memory write number at the latest invalidation of each cache, per domain (or device) and globally.
     private readonly Dictionary<(StaleCache Cache, ushort DomainId), long> _domainSync = [];
-    private readonly long[] _globalSync = new long[3];
-    private readonly long[] _anySync = new long[3];
+    private readonly long[] _globalSync = new long[4];
+    private readonly long[] _anySync = new long[4];
+    // Device-TLB invalidations by the function they went to.
+    private readonly Dictionary<ushort, long> _deviceSync = [];
     private long _count;
     private long _comparisons;
 
@@ -60,7 +64,17 @@ public sealed class InvalidationSanitizer
                 _globalSync[(int)cache] = writeSequence;
             if (domainId is ushort did)
                 _domainSync[(cache, did)] = writeSequence;
+            if (cache == StaleCache.DeviceTlb && sourceId is ushort sid)
+                _deviceSync[sid] = writeSequence;
         }
+    }
+
+    /// <summary>True when a device-TLB invalidation reached function <paramref name="sourceId"/> after write
+    /// <paramref name="writeSequence"/>.</summary>
+    internal bool DeviceTlbInvalidatedSince(ushort sourceId, long writeSequence)
+    {
+        lock (_lock)
+            return _deviceSync.GetValueOrDefault(sourceId) >= writeSequence;
     }
 
     /// <summary>True when an invalidation that closes the change's window came after write <paramref name="writeSequence"/>:

@@ -91,6 +91,7 @@ public sealed partial class RemappingUnit : IAtsTranslationAgent
             sid = (ushort)InvalidationDescriptors.DeviceTlbSourceId.Get(w0);
             size = InvalidationDescriptors.DeviceTlbSize.IsSet(w1);
         }
+        _sanitizer?.NoteInvalidation(StaleCache.DeviceTlb, null, sid, _memory.WriteLog?.Sequence ?? 0);
         if (!_atsEndpoints.TryGetValue(sid, out IAtsEndpoint? endpoint))
             return InvalidationQueueError.None;
         (ulong address, int sizeShift) = AtsAddressRange.Decode(w1, size);

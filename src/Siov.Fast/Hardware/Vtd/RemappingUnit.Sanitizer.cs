@@ -152,31 +152,14 @@ public sealed partial class RemappingUnit
         {
             cache = StaleCache.Iotlb;
             did = cachedTarget.DomainId;
-            // The walk's path: each level's entry, down to the leaf or the first entry that is not present.
-            ulong table = cachedTarget.Root;
-            for (int level = cachedTarget.Levels; level >= 1 && entries < path.Length; level--)
-            {
-                ulong at = table + (ulong)VtdPaging.Index(request.Iova, level) * 8;
-                if (!_memory.Contains(at, 8))
-                    break;
-                path[entries++] = at;
-                ulong entry = _memory.ReadUInt64(at);
-                if ((entry & 3) == 0 || level == 1 || (entry & SecondLevelEntry.PageSizeBit) != 0)
-                    break;
-                table = entry & SecondLevelEntry.AddressMask;
-            }
+            entries = WalkPath(cachedTarget, request.Iova, path);
         }
         else
         {
             return;
         }
 
-        MemoryWrite? changed = null;
-        foreach (ulong at in path[..entries])
-        {
-            if (log.TryGetLastWrite(at, out MemoryWrite write) && (changed is null || write.Sequence > changed.Value.Sequence))
-                changed = write;
-        }
+        MemoryWrite? changed = LastWrite(log, path[..entries]);
         // No logged change: nothing to name. An invalidation not yet issued since the change: still in flight.
         if (changed is not MemoryWrite w || !sanitizer.InvalidatedSince(cache, w.Sequence, did))
             return;
@@ -189,6 +172,90 @@ public sealed partial class RemappingUnit
             _ => $"context-cache invalidation (device-selective) SID {RequesterIds.Format(rid)} DID {did}",
         };
         sanitizer.Report(new StaleTranslationReport(request, cached, fresh, cache, did, pasidTag, changed, missing));
+    }
+
+    /// <summary>The entries a walk of <paramref name="target"/>'s table reads for <paramref name="iova"/>: each level's,
+    /// down to the leaf or the first entry that is not present.</summary>
+    private int WalkPath(TranslationTarget target, ulong iova, Span<ulong> path)
+    {
+        int entries = 0;
+        ulong table = target.Root;
+        for (int level = target.Levels; level >= 1 && entries < path.Length; level--)
+        {
+            ulong at = table + (ulong)VtdPaging.Index(iova, level) * 8;
+            if (!_memory.Contains(at, 8))
+                break;
+            path[entries++] = at;
+            ulong entry = _memory.ReadUInt64(at);
+            if ((entry & 3) == 0 || level == 1 || (entry & SecondLevelEntry.PageSizeBit) != 0)
+                break;
+            table = entry & SecondLevelEntry.AddressMask;
+        }
+        return entries;
+    }
+
+    /// <summary>The latest logged write among <paramref name="entries"/>, or null.</summary>
+    private static MemoryWrite? LastWrite(MemoryWriteLog log, ReadOnlySpan<ulong> entries)
+    {
+        MemoryWrite? changed = null;
+        foreach (ulong at in entries)
+        {
+            if (log.TryGetLastWrite(at, out MemoryWrite write) && (changed is null || write.Sequence > changed.Value.Sequence))
+                changed = write;
+        }
+        return changed;
+    }
+
+    /// <summary>
+    /// The sanitizer's look at a function's ATC hit (<see cref="Ats.DeviceTlb"/> calls it while the sanitizer is on): the
+    /// translation the ATC gave is compared with memory now; when they differ, the page table changed after the function
+    /// cached the translation, the driver has invalidated the domain's IOTLB since, and no device-TLB invalidation
+    /// reached the function since the change, the missing device-TLB invalidation is reported. Inconclusive comparisons
+    /// (a write, an invalidation or a fill under way) are left out, as for the unit's own caches.
+    /// </summary>
+    /// <param name="request">The request the ATC answered (the function's requester id).</param>
+    /// <param name="cached">What the ATC answered.</param>
+    internal void CheckDeviceTlbHit(in DmaRequest request, TranslationResult cached)
+    {
+        MemoryWriteLog? log = _memory.WriteLog;
+        InvalidationSanitizer? sanitizer = _sanitizer;
+        if (sanitizer is null || log is null || !_translationEnabled)
+            return;
+        long invalidations;
+        lock (_programLock)
+            invalidations = _invalidationSequence;
+        if (!log.IsQuiet(out long writes) || Volatile.Read(ref _fillsInFlight) != 0)
+            return;
+        TranslationResult fresh;
+        TranslationTarget? freshTarget;
+        using (EpochScope scope = _memory.Reclaimer.Protect())
+            fresh = FreshTranslate(request, out _, out freshTarget);
+        lock (_programLock)
+        {
+            if (_invalidationSequence != invalidations || !log.IsQuiet(out long after) || after != writes)
+                return;
+        }
+        sanitizer.Compared();
+        if (Agree(cached, fresh))
+            return;
+        ushort rid = request.RequesterId;
+        ContextCacheEntry? context = Volatile.Read(ref _contextCache[rid]);
+        TranslationTarget? target = (context == null ? null : request.HasPasid ? context.LookupPasid(request.Pasid) : Volatile.Read(ref context.NoPasid))
+            ?? freshTarget;
+        if (target is null || target.PassThrough)
+            return;
+        Span<ulong> path = stackalloc ulong[8];
+        MemoryWrite? changed = LastWrite(log, path[..WalkPath(target, request.Iova, path)]);
+        if (changed is not MemoryWrite w || !sanitizer.InvalidatedSince(StaleCache.Iotlb, w.Sequence, target.DomainId)
+            || sanitizer.DeviceTlbInvalidatedSince(rid, w.Sequence))
+            return;
+        ulong page = request.Iova & ~(VtdPaging.PageSize - 1);
+        bool withPasid = request.HasPasid && (context == null || request.Pasid != context.RidPasid);
+        string missing = withPasid
+            ? $"PASID-based device-TLB invalidation SID {RequesterIds.Format(rid)} PASID {request.Pasid} ADDR 0x{page:x} S 0"
+            : $"device-TLB invalidation SID {RequesterIds.Format(rid)} ADDR 0x{page:x} S 0";
+        uint? pasidTag = IsScalableMode ? (request.HasPasid ? request.Pasid : context?.RidPasid) : null;
+        sanitizer.Report(new StaleTranslationReport(request, cached, fresh, StaleCache.DeviceTlb, target.DomainId, pasidTag, changed, missing));
     }
 
     private ulong RootEntryHpa(ushort rid) =>

@@ -11,4 +11,8 @@ public enum StaleCache
 
     /// <summary>The context cache: a cached context entry that memory no longer holds.</summary>
     ContextCache = 2,
+
+    /// <summary>A function's ATC: a translation it holds that memory no longer gives, after the driver invalidated the
+    /// IOTLB but sent the function no device-TLB invalidation.</summary>
+    DeviceTlb = 3,
 }
