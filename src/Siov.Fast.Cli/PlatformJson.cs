@@ -110,6 +110,7 @@ public static class PlatformJson
                 ["pri"] = d.Function?.Pri,
                 ["ats_allowed"] = d.AtsAllowed,
                 ["satc"] = d.Satc,
+                ["atc_required"] = d.AtcRequired,
                 ["reserved_regions"] = Array(d.ReservedRegions, r => new JsonObject { ["base"] = Hex(r.Base), ["limit"] = Hex(r.Limit) }),
             }),
             ["groups"] = Array(platform.Groups, g => new JsonObject

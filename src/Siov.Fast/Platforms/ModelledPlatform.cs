@@ -196,7 +196,8 @@ public sealed class ModelledPlatform : IDisposable
                 var caps = new PciDeviceCapabilities
                 {
                     PasidWidth = d.Function?.MaxPasidWidth ?? 0,
-                    Ats = (d.Function?.Ats ?? false) && d.AtsAllowed,
+                    // A unit in legacy mode enables ATS by itself for an ATC_REQUIRED SATC device: the OS leaves it off.
+                    Ats = (d.Function?.Ats ?? false) && d.AtsAllowed && !(d.AtcRequired && !unit.IsScalableMode),
                     Pri = d.Function?.Pri ?? false,
                 };
                 PciDevice device = platform.AddDevice(d.Address, unit, caps, groups.GetValueOrDefault(d.GroupId));

@@ -84,7 +84,8 @@ public sealed class PlatformDescription
             foreach (PciAddress address in group.Devices)
                 devices.Add(new PlatformDevice(address, topology?.Find(address),
                     UnitFor(dmar, ivrs, topology, address), groupOf[address],
-                    ReservedRegionsFor(dmar, topology, address), AtsAllowedFor(dmar, topology, address), InSatc(dmar, topology, address)));
+                    ReservedRegionsFor(dmar, topology, address), AtsAllowedFor(dmar, topology, address), InSatc(dmar, topology, address),
+                    AtcRequiredFor(dmar, topology, address)));
         devices.Sort((a, b) => a.Address.CompareTo(b.Address));
 
         return new PlatformDescription
@@ -269,6 +270,10 @@ public sealed class PlatformDescription
 
     private static bool InSatc(DmarTable? dmar, PciTopology? topology, PciAddress address) =>
         dmar is not null && dmar.SocAtcReports.Any(r => r.Scopes.Any(s => ScopeCovers(s, r.Segment, topology, address)));
+
+    /// <summary>A SATC structure with ATC_REQUIRED lists the device.</summary>
+    private static bool AtcRequiredFor(DmarTable? dmar, PciTopology? topology, PciAddress address) =>
+        dmar is not null && dmar.SocAtcReports.Any(r => r.AtcRequired && r.Scopes.Any(s => ScopeCovers(s, r.Segment, topology, address)));
 
     /// <summary>ATS is allowed for a SATC device, and for a device whose root port an ATSR names (or
     /// whose segment has an ALL_PORTS ATSR) when only PCIe ports lie between them.</summary>

@@ -120,6 +120,8 @@ public class PlatformDescriptionTests
 
         Assert.Equal(["00:02.0", "00:05.0", "00:0b.0"], platform.Devices.Where(d => d.Satc).Select(d => d.Address.ToShortString()));
         Assert.All(platform.Devices.Where(d => d.Satc), d => Assert.True(d.AtsAllowed));
+        // The .dsl twin: the SATC structure's "Flags : 01", ATC_REQUIRED.
+        Assert.All(platform.Devices, d => Assert.Equal(d.Satc, d.AtcRequired));
         Assert.Equal(0xFC800000UL, platform.FindDevice(A("00:02.0"))!.UnitRegisterBase);
     }
 
