@@ -56,7 +56,8 @@ public readonly struct TranslationResult : IEquatable<TranslationResult>
     /// <summary>Effective permissions of that page; None on a fault.</summary>
     public DmaProtection Permissions => (DmaProtection)_permissions;
 
-    /// <summary>The fault reason code; <see cref="FaultReason.None"/> on success.</summary>
+    /// <summary>The fault code of the translating hardware; <see cref="FaultReason.None"/> (0) on success. A VT-d unit's is
+    /// its fault reason; an SMMUv3's is its EventID (read it with <c>Smmu.EventOf</c>).</summary>
     public FaultReason Fault => (FaultReason)_fault;
 
     /// <inheritdoc/>

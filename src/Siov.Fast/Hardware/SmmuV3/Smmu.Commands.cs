@@ -1,0 +1,158 @@
+using Siov.Fast.Caching;
+using static Siov.Fast.Hardware.SmmuV3.SmmuRegisters;
+
+namespace Siov.Fast.Hardware.SmmuV3;
+
+/// <summary>The command queue (Arm IHI 0070, chapter 4): commands from CMDQ_CONS to CMDQ_PROD run in order when CMDQEN is
+/// set; an illegal one stops the queue with CMDQ_CONS.ERR = CERROR_ILL and GERROR.CMDQ_ERR until software acknowledges it
+/// through GERRORN (having replaced the command).</summary>
+public sealed partial class Smmu
+{
+    private const uint ErrorIllegal = 1;
+
+    /// <summary>Commands executed.</summary>
+    public long CommandsExecuted => Volatile.Read(ref _commandsExecuted);
+
+    private long _commandsExecuted;
+
+    /// <summary>Runs the queue from CONS to PROD (under the register lock).</summary>
+    private void ProcessCommands()
+    {
+        if (!Cr0Fields.CommandQueueEnable.IsSet(_cr0) || ((_gerror ^ _gerrorn) & (uint)GerrorFields.CommandQueueError.Mask) != 0)
+            return;
+        int log2 = (int)QueueBaseFields.Log2Size.Get(_cmdqBase);
+        uint mask = (1u << log2) - 1, both = (2u << log2) - 1;
+        ulong baseHpa = _cmdqBase & QueueBaseFields.Address.Mask;
+        while ((_cmdqCons & both) != (_cmdqProd & both))
+        {
+            ulong at = baseHpa + (_cmdqCons & mask) * (ulong)SmmuCommand.Size;
+            uint error = _memory.Contains(at, SmmuCommand.Size) ? Execute(_memory.ReadUInt64(at), _memory.ReadUInt64(at + 8)) : 2; // CERROR_ABT
+            if (error != 0)
+            {
+                _cmdqCons = (uint)CmdqConsFields.Error.With(_cmdqCons, error);
+                _gerror ^= (uint)GerrorFields.CommandQueueError.Mask;
+                return;
+            }
+            _cmdqCons = (_cmdqCons & ~both) | ((_cmdqCons + 1) & both);
+            Interlocked.Increment(ref _commandsExecuted);
+        }
+    }
+
+    /// <summary>Executes one command; returns the CMDQ_CONS.ERR code, or 0.</summary>
+    private uint Execute(ulong w0, ulong w1)
+    {
+        uint sid = (uint)SmmuCommand.StreamId.Get(w0);
+        ushort vmid = (ushort)SmmuCommand.Vmid.Get(w0);
+        switch ((int)SmmuCommand.Opcode.Get(w0))
+        {
+            case SmmuCommand.PrefetchConfig:
+            case SmmuCommand.PrefetchAddress:
+                return 0; // hints
+            case SmmuCommand.CfgiSte:
+                InvalidateStreams(sid, sid);
+                return 0;
+            case SmmuCommand.CfgiSteRange:
+            {
+                int range = (int)SmmuCommand.Range.Get(w1);
+                if (range >= 31)
+                {
+                    InvalidateStreams(0, uint.MaxValue); // CMD_CFGI_ALL
+                    return 0;
+                }
+                uint span = 2u << range;
+                uint first = sid & ~(span - 1);
+                InvalidateStreams(first, first + span - 1);
+                return 0;
+            }
+            case SmmuCommand.CfgiCd:
+                InvalidateCd(sid, (uint)SmmuCommand.SubstreamId.Get(w0));
+                return 0;
+            case SmmuCommand.CfgiCdAll:
+                InvalidateCd(sid, null);
+                return 0;
+            case SmmuCommand.TlbiNhAll:
+            case SmmuCommand.TlbiS12Vmall:
+                BeginInvalidation();
+                _tlb.InvalidateDomain(vmid);
+                return 0;
+            case SmmuCommand.TlbiNhAsid:
+                BeginInvalidation();
+                _tlb.InvalidatePasid(vmid, (ushort)SmmuCommand.Asid.Get(w0));
+                return 0;
+            case SmmuCommand.TlbiNhVa:
+                BeginInvalidation();
+                _tlb.InvalidatePages(vmid, (ushort)SmmuCommand.Asid.Get(w0), w1 & SmmuCommand.Address.Mask & 0x000F_FFFF_FFFF_F000UL, 0);
+                return 0;
+            case SmmuCommand.TlbiS2Ipa:
+                BeginInvalidation();
+                _tlb.InvalidatePages(vmid, Iotlb.NoPasid, w1 & 0x000F_FFFF_FFFF_F000UL, 0);
+                return 0;
+            case SmmuCommand.TlbiNsnhAll:
+                BeginInvalidation();
+                _tlb.InvalidateAll();
+                return 0;
+            case SmmuCommand.AtcInv:
+                return 0; // no ATC is connected to this model yet
+            case SmmuCommand.Sync:
+                // Every earlier command is done (they run in order). CS = SIG_IRQ: the MSI write where MSIs exist, then the interrupt.
+                if (SmmuCommand.SyncCompletionSignal.Get(w0) == 1)
+                {
+                    ulong msiAddress = w1 & SmmuCommand.SyncMsiAddress.Mask;
+                    if (msiAddress != 0 && Idr0Fields.Msi.IsSet(Options.Idr0))
+                        WriteMsi(msiAddress, (uint)SmmuCommand.SyncMsiData.Get(w0));
+                    _pendingSync = true;
+                }
+                return 0;
+            default:
+                return ErrorIllegal; // CERROR_ILL: an opcode this SMMU does not know
+        }
+    }
+
+    private void WriteMsi(ulong address, uint data)
+    {
+        ulong qword = address & ~7UL;
+        if (!_memory.Contains(qword, 8))
+            return;
+        int shift = (int)(address & 4) * 8;
+        ulong old, updated;
+        do
+        {
+            old = _memory.ReadUInt64(qword);
+            updated = (old & ~(0xFFFF_FFFFUL << shift)) | (ulong)data << shift;
+        }
+        while (_memory.CompareExchangeUInt64(qword, updated, old) != old);
+    }
+
+    /// <summary>Raises the invalidation sequence (a full fence) before anything is cleared: fills that read the tables
+    /// before it are dropped.</summary>
+    private void BeginInvalidation() => Interlocked.Increment(ref _invalidationSequence);
+
+    private void InvalidateStreams(uint first, uint last)
+    {
+        BeginInvalidation();
+        uint end = Math.Min(last, (uint)_streams.Length - 1);
+        for (uint sid = first; sid <= end && sid >= first; sid++)
+        {
+            Volatile.Write(ref _streams[sid], null);
+            if (sid == uint.MaxValue)
+                break;
+        }
+    }
+
+    private void InvalidateCd(uint sid, uint? ssid)
+    {
+        BeginInvalidation();
+        if (sid >= (uint)_streams.Length || Volatile.Read(ref _streams[sid]) is not { } stream)
+            return;
+        if (ssid is uint one)
+        {
+            stream.Substreams.TryRemove(one, out _);
+            if (one == 0)
+                stream.Substreams.TryRemove(NoSubstreamKey, out _); // transactions without SubstreamID may use CD 0
+        }
+        else
+        {
+            stream.Substreams.Clear();
+        }
+    }
+}

@@ -1,0 +1,285 @@
+using System.Runtime.CompilerServices;
+using Siov.Fast.Caching;
+using Siov.Fast.Concurrency;
+using Siov.Fast.PageTables;
+using static Siov.Fast.Hardware.SmmuV3.SmmuRegisters;
+
+namespace Siov.Fast.Hardware.SmmuV3;
+
+/// <summary>Translation (Arm IHI 0070, chapter 3): configuration lookup (stream table, CD table), the TLB, the walks.</summary>
+public sealed partial class Smmu
+{
+    private const uint NoSubstreamKey = uint.MaxValue;
+
+    /// <summary>
+    /// Translates one transaction: StreamID = <see cref="DmaRequest.RequesterId"/>, SubstreamID = the PASID, PnU = privileged,
+    /// InD = execute. While SMMUEN is clear, GBPA decides (abort, or bypass). Otherwise the STE (and for stage 1 the CD)
+    /// from the configuration cache or memory, the TLB, or a walk; a fault returns the EventID and records the event.
+    /// Never throws.
+    /// </summary>
+    /// <param name="request">The transaction.</param>
+    /// <returns>The physical address or the fault.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public TranslationResult Translate(in DmaRequest request)
+    {
+        SmmuStreamCache? stream = Volatile.Read(ref _streams[request.RequesterId & (_streams.Length - 1)]);
+        SmmuTarget? target = null;
+        if (stream != null && request.RequesterId < _streams.Length)
+            stream.Substreams.TryGetValue(request.HasPasid ? request.Pasid : NoSubstreamKey, out target);
+        if (target != null && request.Attributes == DmaRequestAttributes.None && !target.Bypass
+            && _tlb.TryTranslate(request.Iova, target.Space, request.Access, out TranslationResult hit))
+            return hit;
+        return TranslateSlow(request, target);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private TranslationResult TranslateSlow(in DmaRequest request, SmmuTarget? target)
+    {
+        if (!Enabled)
+        {
+            return GbpaFields.Abort.IsSet(_gbpa)
+                ? TranslationResult.Faulted((Hardware.Vtd.FaultReason)AbortWithoutEvent)
+                : new TranslationResult(request.Iova, 12, DmaProtection.ReadWrite, Hardware.Vtd.FaultReason.None);
+        }
+        long sequence = Volatile.Read(ref _invalidationSequence);
+        using EpochScope scope = _memory.Reclaimer.Protect();
+        if (target == null)
+        {
+            SmmuEventType problem = ResolveTarget(request, sequence, out target, out ulong fetchAddress);
+            if (target == null)
+            {
+                if (problem == (SmmuEventType)AbortWithoutEvent)
+                    return TranslationResult.Faulted((Hardware.Vtd.FaultReason)AbortWithoutEvent);
+                RecordEvent(ConfigEvent(problem, request, fetchAddress));
+                return TranslationResult.Faulted((Hardware.Vtd.FaultReason)problem);
+            }
+        }
+        if (target.Bypass)
+            return new TranslationResult(request.Iova, 12, DmaProtection.ReadWrite, Hardware.Vtd.FaultReason.None);
+        var access = new LpaeWalker.Access((request.Access & DmaAccess.Write) != 0,
+            (request.Attributes & DmaRequestAttributes.Privileged) != 0, (request.Attributes & DmaRequestAttributes.Execute) != 0);
+        LpaeWalk walk = target.Stage1
+            ? _walker.WalkStage1(target.S1, request.Iova, access, target.S2, nested: target.Stage2)
+            : _walker.WalkStage2(target.S2, request.Iova, access.Write, access.Execute);
+        if (!walk.IsSuccess)
+        {
+            SmmuEventType type = walk.Status switch
+            {
+                LpaeWalkStatus.AddressSize => SmmuEventType.AddressSize,
+                LpaeWalkStatus.AccessFlag => SmmuEventType.Access,
+                LpaeWalkStatus.Permission => SmmuEventType.Permission,
+                LpaeWalkStatus.ExternalAbort => SmmuEventType.WalkExternalAbort,
+                _ => SmmuEventType.Translation,
+            };
+            RecordEvent(TranslationEvent(type, request, walk));
+            return TranslationResult.Faulted((Hardware.Vtd.FaultReason)type);
+        }
+        if (request.Attributes == DmaRequestAttributes.None)
+            _tlb.Fill(request.Iova, walk.PageShift, target.Space, walk.OutputPage, walk.Permissions, ref _invalidationSequence, sequence);
+        return new TranslationResult(walk.OutputPage | (request.Iova & ((1UL << walk.PageShift) - 1)), walk.PageShift, walk.Permissions,
+            Hardware.Vtd.FaultReason.None);
+    }
+
+    /// <summary>The configuration of the transaction's (StreamID, SubstreamID), from the caches or memory (then cached).</summary>
+    private SmmuEventType ResolveTarget(in DmaRequest request, long sequence, out SmmuTarget? target, out ulong fetchAddress)
+    {
+        target = null;
+        fetchAddress = 0;
+        uint sid = request.RequesterId;
+        SmmuStreamCache? stream = sid < (uint)_streams.Length ? Volatile.Read(ref _streams[sid]) : null;
+        if (stream == null)
+        {
+            SmmuEventType steProblem = ReadSte(sid, out StreamTableEntry ste, out fetchAddress);
+            if (steProblem != SmmuEventType.None)
+                return steProblem;
+            stream = new SmmuStreamCache(ste, null);
+            Install(ref _streams[sid], stream, sequence);
+        }
+        StreamTableEntry e = stream.Ste;
+        if (e.Config == StreamTableEntry.ConfigAbort)
+            return (SmmuEventType)AbortWithoutEvent;
+        if (e.Config == StreamTableEntry.ConfigBypass)
+        {
+            if (request.HasPasid)
+                return SmmuEventType.BadSubstreamId;
+            target = CacheTarget(stream, NoSubstreamKey, new SmmuTarget(true, false, false, default, default, 0, 0, default), sequence);
+            return SmmuEventType.None;
+        }
+        LpaeStage s2 = e.Stage2 ? Stage2Of(e) : default;
+        ushort vmid = e.Stage2 ? e.Vmid : (ushort)0;
+        if (!e.Stage1)
+        {
+            if (request.HasPasid)
+                return SmmuEventType.BadSubstreamId;
+            target = CacheTarget(stream, NoSubstreamKey,
+                new SmmuTarget(false, false, true, default, s2, vmid, 0, _tlb.SpaceOf(Iotlb.Tag(vmid, Iotlb.NoPasid))), sequence);
+            return SmmuEventType.None;
+        }
+        uint ssid;
+        if (request.HasPasid)
+        {
+            if (e.S1CdMax == 0 || request.Pasid >= 1u << e.S1CdMax)
+                return SmmuEventType.BadSubstreamId;
+            ssid = request.Pasid;
+        }
+        else if (e.S1CdMax != 0)
+        {
+            switch (e.S1DefaultSubstream)
+            {
+                case 0:
+                    return SmmuEventType.StreamDisabled;
+                case 1: // stage 1 bypassed: stage 2 alone, or nothing
+                    target = CacheTarget(stream, NoSubstreamKey, e.Stage2
+                        ? new SmmuTarget(false, false, true, default, s2, vmid, 0, _tlb.SpaceOf(Iotlb.Tag(vmid, Iotlb.NoPasid)))
+                        : new SmmuTarget(true, false, false, default, default, 0, 0, default), sequence);
+                    return SmmuEventType.None;
+                case 2:
+                    ssid = 0;
+                    break;
+                default:
+                    return SmmuEventType.BadSte;
+            }
+        }
+        else
+        {
+            ssid = 0;
+        }
+        SmmuEventType cdProblem = ReadCd(e, ssid, s2, out ContextDescriptor cd, out fetchAddress);
+        if (cdProblem != SmmuEventType.None)
+            return cdProblem;
+        int ipsBits = Math.Min(Idr5Fields.Bits((int)ContextDescriptor.IpsField.Get(cd.Word0)), _outputBits);
+        var s1 = new LpaeStage(cd.Ttb0, cd.InputBits, LpaeStage.StartLevelFor(cd.InputBits), e.Stage2 ? 48 : ipsBits,
+            ContextDescriptor.AffdField.IsSet(cd.Word0));
+        var resolved = new SmmuTarget(false, true, e.Stage2, s1, s2, vmid, cd.Asid, _tlb.SpaceOf(Iotlb.Tag(vmid, cd.Asid)));
+        target = CacheTarget(stream, request.HasPasid ? ssid : NoSubstreamKey, resolved, sequence);
+        return SmmuEventType.None;
+    }
+
+    /// <summary>Reads and checks the STE of <paramref name="sid"/> (linear or 2-level stream table).</summary>
+    private SmmuEventType ReadSte(uint sid, out StreamTableEntry ste, out ulong fetchAddress)
+    {
+        ste = default;
+        fetchAddress = 0;
+        int log2Size = (int)StrtabBaseCfgFields.Log2Size.Get(_strtabBaseCfg);
+        if (log2Size < 32 && sid >> Math.Min(log2Size, StreamIdBits) != 0)
+            return SmmuEventType.BadStreamId;
+        ulong table = _strtabBase & StrtabBaseFields.Address.Mask;
+        ulong at;
+        if (StrtabBaseCfgFields.Format.Get(_strtabBaseCfg) == 1)
+        {
+            int split = (int)StrtabBaseCfgFields.Split.Get(_strtabBaseCfg);
+            ulong l1 = table + (ulong)(sid >> split) * 8;
+            if (!_memory.Contains(l1, 8))
+            {
+                fetchAddress = l1;
+                return SmmuEventType.SteFetch;
+            }
+            ulong descriptor = _memory.ReadUInt64(l1);
+            int span = (int)(descriptor & 0x1F);
+            uint low = sid & ((1u << split) - 1);
+            if (span == 0 || low >= 1u << (span - 1))
+                return SmmuEventType.BadStreamId;
+            at = (descriptor & StrtabBaseFields.Address.Mask) + low * StreamTableEntry.Size;
+        }
+        else
+        {
+            at = table + sid * (ulong)StreamTableEntry.Size;
+        }
+        fetchAddress = at;
+        if (!_memory.Contains(at, StreamTableEntry.Size))
+            return SmmuEventType.SteFetch;
+        ste = new StreamTableEntry(_memory.ReadUInt64(at), _memory.ReadUInt64(at + 8), _memory.ReadUInt64(at + 16), _memory.ReadUInt64(at + 24));
+        if (!ste.IsValid || ste.Config is > 0 and < StreamTableEntry.ConfigBypass)
+            return SmmuEventType.BadSte;
+        if ((ste.Stage1 && !SupportsStage1) || (ste.Stage2 && !SupportsStage2))
+            return SmmuEventType.BadSte;
+        if (ste.Stage1 && (ste.S1CdMax > SubstreamIdBits || ste.S1Format == 3))
+            return SmmuEventType.BadSte;
+        if (ste.Stage2)
+        {
+            int inputBits = 64 - (int)StreamTableEntry.S2T0SzField.Get(ste.Word2);
+            int sl0 = (int)StreamTableEntry.S2Sl0Field.Get(ste.Word2);
+            int start = 2 - sl0;
+            // The start level must cover the IPA size, with at most 16 concatenated tables (4 extra bits).
+            int covered = 12 + 9 * (4 - start);
+            if (!StreamTableEntry.S2AArch64Field.IsSet(ste.Word2) || StreamTableEntry.S2TgField.Get(ste.Word2) != 0 || sl0 == 3
+                || inputBits is < 25 or > 48 || inputBits > covered + 4 || inputBits <= covered - 9)
+                return SmmuEventType.BadSte;
+        }
+        return SmmuEventType.None;
+    }
+
+    private LpaeStage Stage2Of(StreamTableEntry ste)
+    {
+        int inputBits = 64 - (int)StreamTableEntry.S2T0SzField.Get(ste.Word2);
+        int outputBits = Math.Min(Idr5Fields.Bits((int)StreamTableEntry.S2PsField.Get(ste.Word2)), _outputBits);
+        return new LpaeStage(ste.S2Ttb, inputBits, 2 - (int)StreamTableEntry.S2Sl0Field.Get(ste.Word2), outputBits,
+            StreamTableEntry.S2AffdField.IsSet(ste.Word2));
+    }
+
+    /// <summary>Reads and checks the CD of <paramref name="ssid"/> (linear or 2-level CD table; for nesting the table
+    /// addresses are IPAs that stage 2 translates).</summary>
+    private SmmuEventType ReadCd(StreamTableEntry ste, uint ssid, in LpaeStage s2, out ContextDescriptor cd, out ulong fetchAddress)
+    {
+        cd = default;
+        ulong at;
+        if (ste.S1Format == 0)
+        {
+            at = ste.S1ContextPointer + ssid * (ulong)ContextDescriptor.Size;
+        }
+        else
+        {
+            int leafBits = ste.S1Format == 1 ? 8 : 10;
+            ulong l1 = ste.S1ContextPointer + (ulong)(ssid >> leafBits) * 8;
+            if (!Fetchable(ste, s2, ref l1, 8))
+            {
+                fetchAddress = l1;
+                return SmmuEventType.CdFetch;
+            }
+            ulong descriptor = _memory.ReadUInt64(l1);
+            if ((descriptor & 1) == 0)
+            {
+                fetchAddress = 0;
+                return SmmuEventType.BadSubstreamId;
+            }
+            at = (descriptor & 0x000F_FFFF_FFFF_F000UL) + (ssid & ((1u << leafBits) - 1)) * (ulong)ContextDescriptor.Size;
+        }
+        fetchAddress = at;
+        if (!Fetchable(ste, s2, ref at, ContextDescriptor.Size))
+            return SmmuEventType.CdFetch;
+        fetchAddress = at;
+        cd = new ContextDescriptor(_memory.ReadUInt64(at), _memory.ReadUInt64(at + 8));
+        int inputBits = cd.InputBits;
+        if (!cd.IsValid || !ContextDescriptor.AArch64Field.IsSet(cd.Word0) || ContextDescriptor.Tg0Field.Get(cd.Word0) != 0
+            || inputBits is < 25 or > 48 || ContextDescriptor.Epd0Field.IsSet(cd.Word0))
+            return SmmuEventType.BadCd;
+        return SmmuEventType.None;
+    }
+
+    /// <summary>Whether <paramref name="length"/> bytes at <paramref name="address"/> can be read; for nesting the address is
+    /// an IPA, replaced by its physical address.</summary>
+    private bool Fetchable(StreamTableEntry ste, in LpaeStage s2, ref ulong address, int length)
+    {
+        if (ste.Stage2)
+        {
+            LpaeWalk walk = _walker.WalkStage2(s2, address, write: false, execute: false);
+            if (!walk.IsSuccess)
+                return false;
+            address = walk.OutputPage | (address & ((1UL << walk.PageShift) - 1));
+        }
+        return _memory.Contains(address, (ulong)length);
+    }
+
+    private SmmuTarget CacheTarget(SmmuStreamCache stream, uint key, SmmuTarget target, long sequence)
+    {
+        if (stream.Substreams.TryAdd(key, target) && Volatile.Read(ref _invalidationSequence) != sequence)
+            stream.Substreams.TryRemove(new KeyValuePair<uint, SmmuTarget>(key, target)); // an invalidation raced with the read
+        return target;
+    }
+
+    private void Install(ref SmmuStreamCache? slot, SmmuStreamCache stream, long sequence)
+    {
+        if (Interlocked.CompareExchange(ref slot, stream, null) == null && Volatile.Read(ref _invalidationSequence) != sequence)
+            Interlocked.CompareExchange(ref slot, null, stream);
+    }
+}
