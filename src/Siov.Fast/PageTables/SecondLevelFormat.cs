@@ -18,7 +18,8 @@ public sealed record SecondLevelFormat
     /// address bits 51:HAW of an entry are reserved. Default 46, as on most Xeon platforms.</summary>
     public int HostAddressWidth { get; init; } = 46;
 
-    /// <summary>The entry format: second level (default) or first level (IA-32e; 4 or 5 levels).</summary>
+    /// <summary>The entry format: second level (default), first level (IA-32e; 4 or 5 levels), or AArch64 stage 1 or stage 2
+    /// (3 or 4 levels, HAW at most 48).</summary>
     public PageTableStage Stage { get; init; } = PageTableStage.SecondLevel;
 
     /// <summary>The IOVA width in bits that <see cref="Levels"/> gives: 39, 48 or 57.</summary>
@@ -35,8 +36,12 @@ public sealed record SecondLevelFormat
             Throw.Iommu(Errno.EINVAL, $"Levels is {Levels}; VT-d second-level tables have 3, 4 or 5 levels");
         if ((PageSizes & PageSizes.Size4K) == 0 || (PageSizes & ~PageSizes.All) != 0)
             Throw.Iommu(Errno.EINVAL, $"PageSizes {Throw.Hex((ulong)PageSizes)} must include 4 KiB and hold only 4 KiB, 2 MiB and 1 GiB");
-        if (Stage is not (PageTableStage.SecondLevel or PageTableStage.FirstLevel))
-            Throw.Iommu(Errno.EINVAL, $"Stage {(int)Stage} is neither SecondLevel nor FirstLevel");
+        if (Stage is not (PageTableStage.SecondLevel or PageTableStage.FirstLevel or PageTableStage.ArmStage1 or PageTableStage.ArmStage2))
+            Throw.Iommu(Errno.EINVAL, $"Stage {(int)Stage} is none of SecondLevel, FirstLevel, ArmStage1, ArmStage2");
+        if (Stage is PageTableStage.ArmStage1 or PageTableStage.ArmStage2 && Levels == 5)
+            Throw.Iommu(Errno.EINVAL, "Levels is 5; AArch64 4 KiB-granule tables have at most 4 levels (48-bit input)");
+        if (Stage is PageTableStage.ArmStage1 or PageTableStage.ArmStage2 && HostAddressWidth > 48)
+            Throw.Iommu(Errno.EINVAL, $"HostAddressWidth is {HostAddressWidth}; AArch64 4 KiB-granule descriptors hold 48-bit output addresses");
         if (Stage == PageTableStage.FirstLevel && Levels == 3)
             Throw.Iommu(Errno.EINVAL, "Levels is 3; first-level (IA-32e) tables have 4 or 5 levels");
         if (HostAddressWidth is < 32 or > 52)

@@ -166,7 +166,7 @@ public sealed unsafe partial class SecondLevelPageTable
         return tables;
     }
 
-    private static void ThrowOverlap(ulong va, ulong pageSize, int level, ulong entry, int index)
+    private void ThrowOverlap(ulong va, ulong pageSize, int level, ulong entry, int index)
     {
         string what = IsLeaf(entry, level)
             ? $"a {VtdPaging.EntrySpan(level) >> 10} KiB page at IOVA {Throw.Hex(va & ~(VtdPaging.EntrySpan(level) - 1))}"

@@ -46,6 +46,8 @@ public sealed unsafe partial class SecondLevelPageTable : IDisposable
     private readonly Lock _writeLock = new();
     private readonly int _levels;
     private readonly bool _firstLevel;       // writes first-level (IA-32e) entries
+    private readonly bool _arm;              // writes AArch64 descriptors (stage 1 or 2)
+    private readonly bool _armStage2;
     private readonly int _addressWidth;
     private readonly ulong _hpaLimit;
     private readonly ulong[] _leafSizesDescending;
@@ -76,6 +78,8 @@ public sealed unsafe partial class SecondLevelPageTable : IDisposable
         Format = format;
         _levels = format.Levels;
         _firstLevel = format.Stage == PageTableStage.FirstLevel;
+        _arm = format.Stage is PageTableStage.ArmStage1 or PageTableStage.ArmStage2;
+        _armStage2 = format.Stage == PageTableStage.ArmStage2;
         _addressWidth = format.AddressWidth;
         _hpaLimit = 1UL << format.HostAddressWidth;
         _leafSizesDescending = [.. new[] { PageSizes.Size1G, PageSizes.Size2M, PageSizes.Size4K }
@@ -297,7 +301,7 @@ public sealed unsafe partial class SecondLevelPageTable : IDisposable
     {
         // Protected: pages that a concurrent unmap unlinks stay allocated until this walk is done.
         using EpochScope scope = _memory.Reclaimer.Protect();
-        return _walker.Walk(Volatile.Read(ref _root), _levels, iova, access);
+        return _arm ? ArmWalk(iova, access) : _walker.Walk(Volatile.Read(ref _root), _levels, iova, access);
     }
 
     /// <summary>The HPA <paramref name="iova"/> maps to, or 0 when it is not mapped (kernel <c>iommu_iova_to_phys</c>).</summary>
@@ -363,6 +367,8 @@ public sealed unsafe partial class SecondLevelPageTable : IDisposable
             Throw.Iommu(Errno.EINVAL, $"dirty bitmap of [{Throw.Hex(iova)}, +{Throw.Hex(size)}): the range must be whole 4 KiB pages, at least one");
         CheckIovaRange(iova, size);
         var dirty = new List<IoMapping>();
+        if (_arm)
+            Throw.Iommu(Errno.EOPNOTSUPP, "dirty tracking of AArch64 tables (DBM) is not modelled");
         ulong dirtyBit = _firstLevel ? FirstLevelEntry.Dirty.Mask : SecondLevelEntry.DirtyBit;
         lock (_writeLock)
         {
@@ -393,7 +399,7 @@ public sealed unsafe partial class SecondLevelPageTable : IDisposable
             }
             if ((entry & dirtyBit) == 0)
                 continue;
-            into.Add(new IoMapping(va, entry & SecondLevelEntry.AddressMask, span, (DmaProtection)(entry & 3)));
+            into.Add(new IoMapping(va, entry & SecondLevelEntry.AddressMask, span, ProtectionOf(entry)));
             if (!noClear)
             {
                 // The hardware may set A meanwhile: retry the clear on that entry until it sticks.
@@ -484,22 +490,67 @@ public sealed unsafe partial class SecondLevelPageTable : IDisposable
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     // Bits 1:0 are R and W in a second-level entry, P and R/W in a first-level one: present and the protection decode
-    // the same way in both formats.
-    private static bool IsPresent(ulong entry) => (entry & (SecondLevelEntry.ReadBit | SecondLevelEntry.WriteBit)) != 0;
+    // the same way in both formats. An AArch64 descriptor is valid by bit 0.
+    private bool IsPresent(ulong entry) => _arm ? (entry & 1) != 0 : (entry & (SecondLevelEntry.ReadBit | SecondLevelEntry.WriteBit)) != 0;
 
-    /// <summary>A leaf in the table's format: a first-level leaf is P | U/S, with R/W for a write mapping.</summary>
+    /// <summary>A leaf in the table's format: a first-level leaf is P | U/S, with R/W for a write mapping; an AArch64 one
+    /// a page (level 1 here: bits 1:0 = 11) or a block (01) with AF and the stage's permissions.</summary>
     private ulong LeafValue(ulong pageHpa, DmaProtection protection, bool superpage) =>
-        _firstLevel
+        _arm
+            ? (_armStage2
+                ? LpaeEntry.Stage2Leaf(pageHpa, superpage ? 2 : 3, protection)
+                : LpaeEntry.Stage1Leaf(pageHpa, superpage ? 2 : 3, (protection & DmaProtection.Write) != 0))
+        : _firstLevel
             ? (pageHpa & SecondLevelEntry.AddressMask) | FirstLevelEntry.Present.Mask | FirstLevelEntry.UserSupervisor.Mask
                 | ((protection & DmaProtection.Write) != 0 ? FirstLevelEntry.ReadWrite.Mask : 0) | (superpage ? FirstLevelEntry.PageSize.Mask : 0)
             : SecondLevelEntry.Leaf(pageHpa, protection, superpage).Value;
 
-    /// <summary>A table link in the table's format (first level: P | R/W | U/S, so the leaf decides).</summary>
+    /// <summary>A table link in the table's format (first level: P | R/W | U/S, so the leaf decides; AArch64: bits 1:0 = 11).</summary>
     private ulong TableValue(ulong tableHpa) =>
-        _firstLevel ? (tableHpa & SecondLevelEntry.AddressMask) | FirstLevelEntry.TableLinkBits : SecondLevelEntry.Table(tableHpa).Value;
+        _arm ? LpaeEntry.Table(tableHpa)
+        : _firstLevel ? (tableHpa & SecondLevelEntry.AddressMask) | FirstLevelEntry.TableLinkBits : SecondLevelEntry.Table(tableHpa).Value;
 
+    /// <summary>Whether a present entry at <paramref name="level"/> is a leaf: always at level 1; above, PS (VT-d) or
+    /// bits 1:0 = 01, a block (AArch64).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool IsLeaf(ulong entry, int level) => level == 1 || (entry & SecondLevelEntry.PageSizeBit) != 0;
+    private bool IsLeaf(ulong entry, int level) =>
+        level == 1 || (_arm ? (entry & 2) == 0 : (entry & SecondLevelEntry.PageSizeBit) != 0);
+
+    /// <summary>The read/write permissions a present leaf grants.</summary>
+    private DmaProtection ProtectionOf(ulong entry) =>
+        !_arm ? (DmaProtection)(entry & 3)
+        : _armStage2 ? (DmaProtection)LpaeEntry.Stage2AccessPermissions.Get(entry)
+        : DmaProtection.Read | ((LpaeEntry.AccessPermissions.Get(entry) & 2) == 0 ? DmaProtection.Write : 0);
+
+    /// <summary>A walk of an AArch64 table (its leaf, as an SMMU with AFFD clear and every permission given sees it), in
+    /// the <see cref="WalkResult"/> shape (levels numbered as VT-d's: 1 is the 4 KiB leaf).</summary>
+    private WalkResult ArmWalk(ulong iova, DmaAccess access)
+    {
+        if ((iova >> _addressWidth) != 0)
+            return new WalkResult(WalkStatus.AddressBeyondWidth, _levels, 0, 0, DmaProtection.None, 0);
+        var walker = new LpaeWalker(_memory);
+        var stage = new LpaeStage(Volatile.Read(ref _root), _addressWidth, 4 - _levels, 48);
+        bool write = (access & DmaAccess.Write) != 0;
+        LpaeWalk walk = _armStage2
+            ? walker.WalkStage2(stage, iova, write, execute: false)
+            : walker.WalkStage1(stage, iova, new LpaeWalker.Access(write, Privileged: false, Execute: false), default, nested: false);
+        int level = 4 - walk.Level;
+        if (walk.IsSuccess)
+        {
+            ulong size = 1UL << walk.PageShift;
+            bool readDenied = (access & DmaAccess.Read) != 0 && (walk.Permissions & DmaProtection.Read) == 0;
+            return new WalkResult(readDenied ? WalkStatus.ReadDenied : WalkStatus.Success, level, walk.OutputPage | (iova & (size - 1)), size,
+                walk.Permissions, 0);
+        }
+        WalkStatus status = walk.Status switch
+        {
+            LpaeWalkStatus.Permission => write ? WalkStatus.WriteDenied : WalkStatus.ReadDenied,
+            LpaeWalkStatus.ExternalAbort => WalkStatus.InvalidTablePointer,
+            LpaeWalkStatus.AddressSize => WalkStatus.ReservedBitsSet,
+            _ => WalkStatus.NotPresent,
+        };
+        return new WalkResult(status, level, 0, 0, DmaProtection.None, 0);
+    }
 
     /// <summary>Clears the part of <c>[first, last]</c> that the table at <paramref name="level"/> maps; returns leaf bytes removed.</summary>
     private ulong ClearRange(ulong tableHpa, int level, ulong first, ulong last)
@@ -580,7 +631,7 @@ public sealed unsafe partial class SecondLevelPageTable : IDisposable
             ulong va = tableBase + (ulong)i * span;
             if (IsLeaf(entry, level))
             {
-                into.Add(new IoMapping(va, entry & SecondLevelEntry.AddressMask, span, (DmaProtection)(entry & 3)));
+                into.Add(new IoMapping(va, entry & SecondLevelEntry.AddressMask & (_arm ? LpaeEntry.AddressMask : ulong.MaxValue), span, ProtectionOf(entry)));
                 if (into.Count == max)
                     return true;
             }
