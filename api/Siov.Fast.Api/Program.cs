@@ -11,6 +11,9 @@ using Microsoft.Extensions.Options;
 using Siov.Fast.Api.Apis;
 using Siov.Fast.Api.Durability;
 using Siov.Fast.Api.Infrastructure;
+using Siov.Fast.Diagnostics;
+using System.Diagnostics.Metrics;
+using OpenTelemetry.Metrics;
 using Siov.Fast.Iommu;
 
 // "--ephemeral" is a bare switch; the configuration reads "--key=value".
@@ -39,6 +42,12 @@ builder.Services.AddSingleton(sp =>
     return new PlatformState(PlatformLoader.Load(o, coreOptions), o.Limits);
 });
 builder.Services.AddSingleton<ApiKeyMode>();
+// The engine's meter over the loaded platform, read only when something collects (OpenTelemetry, dotnet-counters).
+builder.Services.AddSingleton(sp => new SiovMeter(sp.GetRequiredService<PlatformState>().Platform, sp.GetRequiredService<IMeterFactory>()));
+builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+    .AddMeter(SiovMeter.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Routing")
+    .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0)); // every scrape reads the counters anew
+builder.Services.AddSiovHealthChecks();
 // No default scheme: only endpoints under the mutating policy authenticate (translation batches pay nothing).
 builder.Services.AddAuthentication()
     .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
@@ -62,6 +71,7 @@ try
 {
     settings = app.Services.GetRequiredService<IOptions<SiovOptions>>().Value;
     app.Services.GetRequiredService<PlatformState>();
+    app.Services.GetRequiredService<SiovMeter>();
 }
 catch (Exception e) when (e is OptionsValidationException or InvalidOperationException)
 {
@@ -69,6 +79,7 @@ catch (Exception e) when (e is OptionsValidationException or InvalidOperationExc
     Console.Error.WriteLine("siov admin server: " + (e is OptionsValidationException v ? string.Join("; ", v.Failures) : e.Message));
     return 2;
 }
+app.UseMiddleware<RequestLogMiddleware>();
 app.UseMiddleware<ErrorMiddleware>();
 app.UseStatusCodePages(async ctx =>
 {
@@ -100,6 +111,8 @@ app.UseSwaggerUI(o =>
     o.RoutePrefix = "swagger";
 });
 app.MapGet("/", () => TypedResults.Redirect("/swagger")).ExcludeFromDescription();
+// Prometheus text; a read, so outside the API key's policy like every GET.
+app.MapPrometheusScrapingEndpoint("/metrics");
 // Every mutating call needs the API key where one is required (translation batches change nothing: they are exempt).
 RouteGroupBuilder api = app.MapGroup("");
 ((IEndpointConventionBuilder)api).Add(endpoint =>
