@@ -11,38 +11,43 @@ using Microsoft.Extensions.Options;
 using Siov.Fast.Api.Apis;
 using Siov.Fast.Api.Durability;
 using Siov.Fast.Api.Infrastructure;
+using Siov.Fast.Diagnostics;
+using System.Diagnostics.Metrics;
+using OpenTelemetry.Metrics;
 using Siov.Fast.Iommu;
 
 // "--ephemeral" is a bare switch; the configuration reads "--key=value".
 args = [.. args.Select(a => a == "--ephemeral" ? "--ephemeral=true" : a)];
 var builder = WebApplication.CreateBuilder(args);
-// dotnet run keeps the caller's directory (RunWorkingDirectory), so appsettings.json may not be there: log levels live here.
-builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-if (string.IsNullOrEmpty(builder.Configuration["urls"]) && !builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().Any())
+// dotnet run keeps the caller's directory (RunWorkingDirectory) as the content root, where appsettings.json may not be:
+// then the one shipped beside the server is read, as the lowest-priority source.
+string shipped = Path.Combine(AppContext.BaseDirectory, "appsettings.json");
+if (!File.Exists(Path.Combine(builder.Environment.ContentRootPath, "appsettings.json")) && File.Exists(shipped))
+{
+    var json = new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource { Path = shipped, Optional = true };
+    json.ResolveFileProvider();
+    builder.Configuration.Sources.Insert(0, json);
+}
+if (string.IsNullOrEmpty(builder.WebHost.GetSetting(WebHostDefaults.ServerUrlsKey)) && !builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().Any())
     builder.WebHost.UseUrls("http://127.0.0.1:5080");
 
-ServerLimits limits = new();
-builder.Configuration.GetSection(ServerLimits.Section).Bind(limits);
-var validation = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
-if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(limits, new(limits), validation, validateAllProperties: true))
+builder.Services.AddOptions<SiovOptions>().Configure<IConfiguration>((o, c) => SiovOptions.Bind(c, o)).ValidateOnStart();
+builder.Services.AddSingleton<IValidateOptions<SiovOptions>, SiovOptionsValidator>();
+// Fails fast, before the server listens: a bad platform file is a start-up error. Registered by a factory so that the
+// container disposes it at shutdown (the journal's lock goes with it).
+builder.Services.AddSingleton(sp =>
 {
-    Console.Error.WriteLine("siov admin server: " + ServerLimits.Section + ": " + string.Join("; ", validation.Select(v => v.ErrorMessage)));
-    return 2;
-}
-try
-{
-    // Fails fast, before the server listens: a bad platform file is a start-up error.
-    var coreOptions = new IommuCoreOptions { MaxDomains = limits.MaxDomains, MaxTablePagesPerDomain = limits.MaxTablePagesPerDomain };
-    var platformState = new PlatformState(PlatformLoader.Load(builder.Configuration, coreOptions), limits);
-    // Registered by a factory so that the container disposes it at shutdown (the journal's lock goes with it).
-    builder.Services.AddSingleton(_ => platformState);
-}
-catch (InvalidOperationException e)
-{
-    Console.Error.WriteLine("siov admin server: " + e.Message);
-    return 2;
-}
-builder.Services.AddSingleton(new ApiKeyMode(builder.Configuration));
+    SiovOptions o = sp.GetRequiredService<IOptions<SiovOptions>>().Value;
+    var coreOptions = new IommuCoreOptions { MaxDomains = o.Limits.MaxDomains, MaxTablePagesPerDomain = o.Limits.MaxTablePagesPerDomain };
+    return new PlatformState(PlatformLoader.Load(o, coreOptions), o.Limits);
+});
+builder.Services.AddSingleton<ApiKeyMode>();
+// The engine's meter over the loaded platform, read only when something collects (OpenTelemetry, dotnet-counters).
+builder.Services.AddSingleton(sp => new SiovMeter(sp.GetRequiredService<PlatformState>().Platform, sp.GetRequiredService<IMeterFactory>()));
+builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+    .AddMeter(SiovMeter.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Routing")
+    .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0)); // every scrape reads the counters anew
+builder.Services.AddSiovHealthChecks();
 // No default scheme: only endpoints under the mutating policy authenticate (translation batches pay nothing).
 builder.Services.AddAuthentication()
     .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
@@ -61,6 +66,20 @@ builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true)
 builder.Services.AddOpenApi(o => OpenApiDocumentSetup.Configure(o));
 
 var app = builder.Build();
+SiovOptions settings;
+try
+{
+    settings = app.Services.GetRequiredService<IOptions<SiovOptions>>().Value;
+    app.Services.GetRequiredService<PlatformState>();
+    app.Services.GetRequiredService<SiovMeter>();
+}
+catch (Exception e) when (e is OptionsValidationException or InvalidOperationException)
+{
+    // One line naming the setting: "Siov:Limits:MaxDomains: The field MaxDomains must be between 1 and 1048576."
+    Console.Error.WriteLine("siov admin server: " + (e is OptionsValidationException v ? string.Join("; ", v.Failures) : e.Message));
+    return 2;
+}
+app.UseMiddleware<RequestLogMiddleware>();
 app.UseMiddleware<ErrorMiddleware>();
 app.UseStatusCodePages(async ctx =>
 {
@@ -92,6 +111,8 @@ app.UseSwaggerUI(o =>
     o.RoutePrefix = "swagger";
 });
 app.MapGet("/", () => TypedResults.Redirect("/swagger")).ExcludeFromDescription();
+// Prometheus text; a read, so outside the API key's policy like every GET.
+app.MapPrometheusScrapingEndpoint("/metrics");
 // Every mutating call needs the API key where one is required (translation batches change nothing: they are exempt).
 RouteGroupBuilder api = app.MapGroup("");
 ((IEndpointConventionBuilder)api).Add(endpoint =>
@@ -111,7 +132,7 @@ api.MapFaultsApi();
 api.MapTranslateApi();
 api.MapSanitizerApi();
 
-if (builder.Configuration.GetValue<bool>("Siov:Sanitize"))
+if (settings.Sanitize)
 {
     foreach (Siov.Fast.Hardware.Vtd.RemappingUnit unit in app.Services.GetRequiredService<PlatformState>().Platform.Units)
         unit.EnableSanitizer();
@@ -120,13 +141,7 @@ if (builder.Configuration.GetValue<bool>("Siov:Sanitize"))
 // Durable state: take the state directory's lock, replay its journal into the fresh platform, then journal every
 // mutating call. All of it before the server listens; a state that cannot be restored is a start-up error.
 bool inMemoryHost = app.Services.GetRequiredService<IServer>().GetType().FullName == "Microsoft.AspNetCore.TestHost.TestServer";
-StateSettings stateSettings = StateSettings.From(builder.Configuration);
-var stateErrors = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
-if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(stateSettings, new(stateSettings), stateErrors, validateAllProperties: true))
-{
-    Console.Error.WriteLine("siov admin server: " + StateSettings.Section + ": " + string.Join("; ", stateErrors.Select(v => v.ErrorMessage)));
-    return 2;
-}
+StateSettings stateSettings = settings.State;
 string stateDescription = "ephemeral (nothing is kept)";
 if (!stateSettings.Ephemeral && !(inMemoryHost && stateSettings.Directory == null))
 {

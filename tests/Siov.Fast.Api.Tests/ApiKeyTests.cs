@@ -49,8 +49,11 @@ public sealed class ApiKeyTests : ApiTestHost
     [Fact]
     public async Task Reads_NeedNoKey()
     {
-        foreach (string url in new[] { "/healthz", "/platform", "/devices", "/groups", "/domains", "/mdevs", "/containers", "/faults", "/stats", "/translate?device=02:00.0&iova=0x0" })
+        foreach (string url in new[] { "/healthz", "/healthz/ready", "/platform", "/devices", "/groups", "/domains", "/mdevs", "/containers", "/faults", "/stats", "/translate?device=02:00.0&iova=0x0" })
             await ReadJsonAsync(await GetAsync(url));
+        HttpResponseMessage metrics = await GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+        Assert.Contains("siov_iommu_translations_total", await metrics.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]

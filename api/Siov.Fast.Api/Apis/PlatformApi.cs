@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Siov.Fast.Api.Durability;
 using Siov.Fast.Api.Infrastructure;
 using Siov.Fast.Api.Infrastructure.Wire;
@@ -12,6 +13,8 @@ internal static class PlatformApi
     public static IEndpointRouteBuilder MapPlatformApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/healthz", Health).WithName("Health").WithSummary("Liveness: 200 with status ok").WithTags("platform");
+        app.MapGet("/healthz/ready", Ready).WithName("Ready").WithTags("platform")
+            .WithSummary("Readiness: 200 with status ok when the platform is loaded and the state journal (if any) is open and writable; 503 with status unhealthy and a detail otherwise");
         app.MapGet("/platform", GetPlatform).WithName("GetPlatform")
             .WithSummary("The modelled platform: name and remapping units with their CAP/ECAP registers").WithTags("platform");
 
@@ -76,7 +79,22 @@ internal static class PlatformApi
         })).ToArray());
     }
 
-    public static Ok<HealthDto> Health() => TypedResults.Ok(new HealthDto("ok"));
+    public static Task<Results<Ok<HealthDto>, JsonHttpResult<HealthDto>>> Health(HealthCheckService health, CancellationToken cancel) =>
+        Check(health, HealthChecks.Live, cancel);
+
+    public static Task<Results<Ok<HealthDto>, JsonHttpResult<HealthDto>>> Ready(HealthCheckService health, CancellationToken cancel) =>
+        Check(health, HealthChecks.Ready, cancel);
+
+    // The health-check framework runs the checks with the tag; the answer keeps /healthz's {"status":"ok"} shape.
+    private static async Task<Results<Ok<HealthDto>, JsonHttpResult<HealthDto>>> Check(HealthCheckService health, string tag, CancellationToken cancel)
+    {
+        HealthReport report = await health.CheckHealthAsync(c => c.Tags.Contains(tag), cancel);
+        if (report.Status == HealthStatus.Healthy)
+            return TypedResults.Ok(new HealthDto("ok"));
+        string detail = string.Join("; ", report.Entries.Where(e => e.Value.Status != HealthStatus.Healthy)
+            .Select(e => $"{e.Key}: {e.Value.Description ?? e.Value.Exception?.Message}"));
+        return TypedResults.Json(new HealthDto("unhealthy", detail), statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
 
     public static Ok<PlatformDto> GetPlatform(PlatformState state)
     {

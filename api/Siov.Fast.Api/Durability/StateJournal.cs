@@ -169,12 +169,41 @@ internal sealed class StateJournal : IDisposable
         catch (SqliteException e)
         {
             bool full = e.SqliteErrorCode == 13; // SQLITE_FULL: max_page_count reached, or the disk
-            throw new StateException(full ? "ENOSPC" : "EIO",
+            var error = new StateException(full ? "ENOSPC" : "EIO",
                 full ? $"the state journal in {Directory} is full (Siov:State:MaxBytes, or the disk); the call was not applied"
                      : $"the state journal in {Directory} could not be written ({e.Message}); the call was not applied");
+            LastWriteError = error.Message;
+            throw error;
         }
+        LastWriteError = null;
         _lastSequence = sequence;
         _pendingOutcome = null;
+    }
+
+    /// <summary>Why the last append failed, or null when it succeeded (or none was made): readiness reads it.</summary>
+    public string? LastWriteError { get; private set; }
+
+    /// <summary>Whether the journal can still be written, without touching its connection (which belongs to the
+    /// calls that append): the last append succeeded, the database file is there, and a file can be created beside it.</summary>
+    /// <returns>null, or why not.</returns>
+    public string? ProbeWritable()
+    {
+        if (LastWriteError is { } error)
+            return error;
+        string database = Path.Combine(Directory, DatabaseFileName);
+        if (!File.Exists(database))
+            return $"the state journal {database} is gone";
+        string probe = Path.Combine(Directory, ".ready-probe");
+        try
+        {
+            File.WriteAllBytes(probe, [1]);
+            File.Delete(probe);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"the state directory {Directory} is not writable ({e.Message})";
+        }
     }
 
     /// <summary>Records whether the call appended last succeeded; written with the next record.</summary>

@@ -3,15 +3,12 @@ using System.ComponentModel.DataAnnotations;
 namespace Siov.Fast.Api.Durability;
 
 /// <summary>
-/// Where the server keeps its state (section <c>Siov:State</c>, and the switches <c>--state-dir DIR</c> and
-/// <c>--ephemeral</c>). By default the state lives in a per-user data directory named after the platform
+/// Where the server keeps its state (<see cref="Infrastructure.SiovOptions.State"/>: section <c>Siov:State</c>, and the
+/// switches <c>--state-dir DIR</c> and <c>--ephemeral</c>). By default the state lives in a per-user data directory named after the platform
 /// (<c>~/.local/share/siov/PLATFORM</c> on Linux); an in-memory test host without a directory is ephemeral.
 /// </summary>
 internal sealed class StateSettings
 {
-    /// <summary>The configuration section.</summary>
-    public const string Section = "Siov:State";
-
     /// <summary>The state directory (<c>--state-dir</c>); null for the default.</summary>
     public string? Directory { get; set; }
 
@@ -22,17 +19,6 @@ internal sealed class StateSettings
     /// 507 ENOSPC. Default 4 GiB: about 25 million journalled calls.</summary>
     [Range(65536, long.MaxValue)]
     public long MaxBytes { get; set; } = 4L << 30;
-
-    /// <summary>Reads the section and the command-line switches.</summary>
-    public static StateSettings From(IConfiguration configuration)
-    {
-        var settings = new StateSettings();
-        configuration.GetSection(Section).Bind(settings);
-        settings.Directory = configuration["state-dir"] ?? settings.Directory;
-        if (configuration.GetValue<bool?>("ephemeral") is bool ephemeral)
-            settings.Ephemeral = ephemeral;
-        return settings;
-    }
 
     /// <summary>The default state directory of a platform: <c>LocalApplicationData/siov/NAME</c>.</summary>
     /// <exception cref="StateException">No per-user data directory is known (no HOME): give <c>--state-dir</c>.</exception>

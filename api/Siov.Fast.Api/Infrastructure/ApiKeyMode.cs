@@ -1,24 +1,25 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.Options;
 
 namespace Siov.Fast.Api.Infrastructure;
 
 /// <summary>
 /// Whether mutating calls need the API key, decided from the addresses the server actually bound (whatever
 /// configured them: <c>--urls</c>, <c>ASPNETCORE_URLS</c>, <c>Kestrel:Endpoints</c> in any source). Until that is
-/// known the key is required (fail closed). The key comes from <c>Siov:ApiKey</c> (<c>--Siov:ApiKey</c>,
-/// <c>Siov__ApiKey</c>) or <c>SIOV_API_KEY</c>; only its SHA-256 is kept.
+/// known the key is required (fail closed). The key comes from <see cref="SiovOptions.ApiKey"/> (<c>--Siov:ApiKey</c>,
+/// <c>SIOV__ApiKey</c>) or <c>SIOV_API_KEY</c>; only its SHA-256 is kept.
 /// </summary>
 internal sealed class ApiKeyMode
 {
     private volatile bool _required = true;
 
-    public ApiKeyMode(IConfiguration config)
+    public ApiKeyMode(IOptions<SiovOptions> options)
     {
-        string? key = config["Siov:ApiKey"] ?? Environment.GetEnvironmentVariable("SIOV_API_KEY");
+        string? key = options.Value.ApiKey;
         KeyHash = string.IsNullOrEmpty(key) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(key));
-        RequiredByConfiguration = config.GetValue<bool>("Siov:RequireApiKey");
+        RequiredByConfiguration = options.Value.RequireApiKey;
     }
 
     /// <summary>SHA-256 of the configured key, or null.</summary>

@@ -11,9 +11,9 @@ internal static class PlatformLoader
     /// loads a real platform (<see cref="ModelledPlatform.FromDescription"/>); with none, the embedded default
     /// platform (<see cref="ModelledPlatform.CreateDefault"/>). Keys may also be given as <c>Siov:Dmar</c> etc.
     /// </summary>
-    public static ModelledPlatform Load(IConfiguration config, IommuCoreOptions? options = null)
+    public static ModelledPlatform Load(SiovOptions settings, IommuCoreOptions? options = null)
     {
-        string? dmar = Option(config, "dmar"), ivrs = Option(config, "ivrs"), lspci = Option(config, "lspci"), dmesg = Option(config, "dmesg");
+        string? dmar = settings.Dmar, ivrs = settings.Ivrs, lspci = settings.Lspci, dmesg = settings.Dmesg;
         if (dmar == null && ivrs == null)
         {
             if (lspci != null || dmesg != null)
@@ -32,6 +32,4 @@ internal static class PlatformLoader
             throw new InvalidOperationException($"platform files (dmar {dmar ?? "-"}, ivrs {ivrs ?? "-"}, lspci {lspci ?? "-"}, dmesg {dmesg ?? "-"}): {e.Message}", e);
         }
     }
-
-    private static string? Option(IConfiguration config, string key) => config[key] ?? config["Siov:" + key];
 }

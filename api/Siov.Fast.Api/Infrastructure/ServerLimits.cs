@@ -3,15 +3,12 @@ using System.ComponentModel.DataAnnotations;
 namespace Siov.Fast.Api.Infrastructure;
 
 /// <summary>
-/// The server's limits, bound from the <c>Siov:Limits</c> configuration section (<c>--Siov:Limits:MaxDomains=128</c>,
-/// <c>Siov__Limits__MaxDomains=128</c>, appsettings.json) and validated at start. They bound what one client can take
+/// The server's limits, <see cref="SiovOptions.Limits"/>, bound from the <c>Siov:Limits</c> configuration section (<c>--Siov:Limits:MaxDomains=128</c>,
+/// <c>SIOV__Limits__MaxDomains=128</c>, appsettings.json) and validated at start. They bound what one client can take
 /// from the others: domains, containers, page-table memory, request bodies and large requests in flight.
 /// </summary>
 internal sealed class ServerLimits
 {
-    /// <summary>The configuration section.</summary>
-    public const string Section = "Siov:Limits";
-
     /// <summary>Most domains allocated through the API (with <c>POST /domains</c> or by containers) alive at once;
     /// groups' default domains do not count. One more answers 409 ENOSPC. Default 64.</summary>
     [Range(1, 1 << 20)]

@@ -182,6 +182,7 @@ public sealed partial class IommuCore
             table.TablePageLimit = Options.MaxTablePagesPerDomain;
         var domain = new IommuDomain(_nextDomainId++, type, table, _lock)
         {
+            Core = this,
             CountsTowardLimit = countsTowardLimit,
             Stage1 = stage1,
             NestParent = nestParent,

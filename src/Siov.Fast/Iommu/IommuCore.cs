@@ -28,6 +28,7 @@ public sealed partial class IommuCore : IDisposable
     private readonly IdAllocator _pasids;
     private int _nextDomainId = 1;
     private int _allocatedDomains;   // live domains from DomainAlloc, for IommuCoreOptions.MaxDomains
+    private long _mapCalls, _unmapCalls; // control path only: each domain counts under its own map lock, so Interlocked
 
     private sealed class UnitState(RemappingUnit unit, IIommuDriver driver, ushort segment)
     {
@@ -103,6 +104,18 @@ public sealed partial class IommuCore : IDisposable
                 return _domains.Values.OrderBy(d => d.Id).ToArray();
         }
     }
+
+    /// <summary>Map calls (<see cref="IommuDomain.Map"/> and <see cref="IommuDomain.MapBatch"/>, whatever called them:
+    /// the API, a VFIO container, an iommufd IOAS) that completed, on every domain of this core since it was created.</summary>
+    public long MapCalls => Volatile.Read(ref _mapCalls);
+
+    /// <summary>Unmap calls (<see cref="IommuDomain.Unmap"/>, whatever called it) that completed, over a hole too, on
+    /// every domain of this core since it was created.</summary>
+    public long UnmapCalls => Volatile.Read(ref _unmapCalls);
+
+    internal void CountMapCall() => Interlocked.Increment(ref _mapCalls);
+
+    internal void CountUnmapCall() => Interlocked.Increment(ref _unmapCalls);
 
     /// <summary>PASIDs currently allocated from the global space (aux domains and PASID attachments).</summary>
     public int AllocatedPasids

@@ -33,6 +33,9 @@ public sealed class IommuDomain
         _coreLock = coreLock;
     }
 
+    /// <summary>The core that allocated the domain: it counts the domain's map and unmap calls.</summary>
+    internal IommuCore? Core { get; init; }
+
     /// <summary>Domain number in this core (not a DID: those are per unit, see <see cref="GetDomainId"/>).</summary>
     public int Id { get; }
 
@@ -151,6 +154,7 @@ public sealed class IommuDomain
             RequireOwner(caller, "map");
             table.Map(iova, hpa, size, protection);
         }
+        Core?.CountMapCall();
     }
 
     /// <summary>
@@ -169,6 +173,7 @@ public sealed class IommuDomain
             RequireOwner(null, "map");
             table.MapBatch(mappings);
         }
+        Core?.CountMapCall();
     }
 
     /// <summary>A nested domain's stage-1 table (GPA root), or an SVA domain's process table (HPA root); null otherwise.</summary>
@@ -302,6 +307,7 @@ public sealed class IommuDomain
             RequireAlive();
             RequireOwner(caller, "unmap");
             ulong unmapped = prune ? table.UnmapAndPrune(iova, size) : table.Unmap(iova, size);
+            Core?.CountUnmapCall();
             // Every leaf removed intersects the range, and page-selective invalidation drops any entry
             // that overlaps it (a superpage entry whole), so the range itself is enough.
             if (unmapped != 0)

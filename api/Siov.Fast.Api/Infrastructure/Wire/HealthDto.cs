@@ -5,4 +5,5 @@ using Siov.Fast.Iommu;
 
 namespace Siov.Fast.Api.Infrastructure.Wire;
 
-internal sealed record HealthDto(string Status);
+/// <summary>A health answer: <c>ok</c>, or <c>unhealthy</c> with what is wrong.</summary>
+internal sealed record HealthDto(string Status, string? Detail = null);

@@ -19,6 +19,7 @@ public sealed class FaultLog
     private bool _overflow;
     private long _recorded;
     private long _dropped;
+    private readonly long[] _byReason = new long[256]; // recorded or dropped, indexed by the FR code; written under _lock
 
     /// <summary>Creates an empty log.</summary>
     /// <param name="capacity">Number of fault records it holds, 1 to 65536.</param>
@@ -59,6 +60,16 @@ public sealed class FaultLog
     /// <summary>Faults dropped because of overflow since the unit was created.</summary>
     public long Dropped => Volatile.Read(ref _dropped);
 
+    /// <summary>Faults of one reason that reached the log (recorded or dropped by overflow) since the unit was created;
+    /// faults suppressed by fault processing disable never reach it.</summary>
+    /// <param name="reason">The fault reason.</param>
+    /// <returns>The count.</returns>
+    public long ReportedWithReason(FaultReason reason)
+    {
+        lock (_lock)
+            return _byReason[(byte)reason];
+    }
+
     /// <summary>Records a fault, or drops it and sets PFO when the log is full (or PFO is already set).</summary>
     /// <param name="record">The fault.</param>
     /// <returns>True when it was recorded.</returns>
@@ -66,6 +77,7 @@ public sealed class FaultLog
     {
         lock (_lock)
         {
+            _byReason[(byte)record.Reason]++;
             if (_overflow || _count == _ring.Length)
             {
                 _overflow = true;
