@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Headers;
+using HdrHistogram;
+using Siov.Fast.Client;
 using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Workloads;
 
@@ -8,13 +10,15 @@ namespace Siov.Fast.Load;
 
 /// <summary>
 /// Drives the admin server's binary batch endpoint, <c>POST {url}/translate/batch</c> with
-/// <c>Content-Type: application/octet-stream</c>: the body is the batch's request records, the
-/// response the result records, one per request, in order (layouts in <see cref="BatchWire"/>).
+/// <c>Content-Type: application/octet-stream</c>, through <see cref="SiovClient.TranslateBatch"/>: the body is the
+/// batch's request records, the response the result records, one per request, in order (layouts in <see cref="BatchWire"/>).
 /// </summary>
 /// <remarks>
 /// Before the timed phase, <see cref="HttpSetup"/> creates the workload's domains and mappings on the
 /// server's default platform over the admin API (set-up time is not counted). Each worker thread keeps one request in
-/// flight on its own pooled connection (synchronous <see cref="HttpClient.Send(HttpRequestMessage)"/>).
+/// flight on its own pooled connection (synchronous <see cref="HttpClient.Send(HttpRequestMessage)"/>), reuses its
+/// request and result buffers, and records each call's time in its own HdrHistogram (reset when the clock starts, so
+/// warm-up calls are not counted): the run reports their percentiles (<see cref="LatencySummary"/>).
 /// A 404 from the endpoint stops the run with "http mode needs the admin server".
 /// </remarks>
 internal static class HttpDriver
@@ -29,19 +33,41 @@ internal static class HttpDriver
             UseProxy = false,
         };
         using var client = new HttpClient(handler) { BaseAddress = options.Url, Timeout = TimeSpan.FromSeconds(120) };
-        HttpSetup.Ensure(client, options.Workload);
+        var siov = new SiovClient(client);
+        HttpSetup.Ensure(siov, options.Workload);
+        var workers = new List<HttpWorker>();
         var (requests, seconds, checksum, faults) = Harness.Run(options,
-            (_, stream) => new HttpWorker(client, options.Workload, stream, options.Batch));
-        return new LoadResult(requests, seconds, checksum, faults, null, 0);
+            (_, stream) =>
+            {
+                var worker = new HttpWorker(siov, options.Workload, stream, options.Batch);
+                lock (workers)
+                    workers.Add(worker);
+                return worker;
+            },
+            onStart: () =>
+            {
+                // Workers wait at the start barrier: their histograms are theirs to reset, from warm-up to timed phase.
+                lock (workers)
+                {
+                    foreach (HttpWorker w in workers)
+                        w.Latency.Reset();
+                }
+            });
+        LatencySummary latency;
+        lock (workers)
+            latency = LatencySummary.Of(workers.Select(w => w.Latency));
+        return new LoadResult(requests, seconds, checksum, faults, null, 0, BatchLatency: latency);
     }
 
-    private sealed class HttpWorker(HttpClient client, StandardWorkload workload, ulong stream, int batch) : Worker
+    private sealed class HttpWorker(SiovClient siov, StandardWorkload workload, ulong stream, int batch) : Worker
     {
-        private static readonly MediaTypeHeaderValue s_octetStream = new("application/octet-stream");
         private readonly DmaRequest[] _requests = new DmaRequest[batch];
         private readonly byte[] _body = new byte[batch * BatchWire.RecordSize];
         private readonly byte[] _response = new byte[batch * BatchWire.RecordSize];
         private SplitMix64 _random = new(stream);
+
+        /// <summary>This worker's call times in Stopwatch ticks.</summary>
+        public LongHistogram Latency { get; } = LatencySummary.NewHistogram();
 
         public override void Run(int count)
         {
@@ -66,38 +92,24 @@ internal static class HttpDriver
 
         private void Post(int n)
         {
-            using var message = new HttpRequestMessage(HttpMethod.Post, "translate/batch")
-            {
-                Content = new ByteArrayContent(_body, 0, n * BatchWire.RecordSize),
-            };
-            message.Content.Headers.ContentType = s_octetStream;
-            HttpResponseMessage response;
+            long started = Stopwatch.GetTimestamp();
             try
             {
-                response = client.Send(message, HttpCompletionOption.ResponseHeadersRead);
+                siov.TranslateBatch(_body, n * BatchWire.RecordSize, _response);
             }
             catch (HttpRequestException e)
             {
-                throw new LoadException($"http mode: cannot reach {client.BaseAddress}: {e.Message} (start the admin server)");
+                throw new LoadException($"http mode: cannot reach {siov.BaseAddress}: {e.Message} (start the admin server)");
             }
-            using (response)
+            catch (SiovApiException e) when (e.Status == (int)HttpStatusCode.NotFound)
             {
-                if (response.StatusCode == HttpStatusCode.NotFound)
-                    throw new LoadException("http mode needs the admin server: POST /translate/batch answered 404");
-                if (!response.IsSuccessStatusCode)
-                    throw new LoadException($"http mode: POST /translate/batch answered {(int)response.StatusCode} {response.ReasonPhrase}");
-                using Stream body = response.Content.ReadAsStream();
-                int expected = n * BatchWire.RecordSize, read = 0;
-                while (read < expected)
-                {
-                    int got = body.Read(_response, read, expected - read);
-                    if (got == 0)
-                        break;
-                    read += got;
-                }
-                if (read != expected || body.ReadByte() != -1)
-                    throw new LoadException($"http mode: POST /translate/batch returned a body that is not {n} result records of {BatchWire.RecordSize} bytes");
+                throw new LoadException("http mode needs the admin server: POST /translate/batch answered 404");
             }
+            catch (SiovApiException e)
+            {
+                throw new LoadException($"http mode: POST /translate/batch answered {e.Message}");
+            }
+            Latency.RecordValue(Math.Min(Stopwatch.GetTimestamp() - started, LatencySummary.HighestTicks));
         }
     }
 }

@@ -1,13 +1,10 @@
-using System.Globalization;
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
+using Siov.Fast.Client;
 using Siov.Fast.Workloads;
 
 namespace Siov.Fast.Load;
 
 /// <summary>
-/// Sets a workload up on the admin server over its HTTP API, as a user would: for each of the workload's
+/// Sets a workload up on the admin server over its HTTP API with the typed client (<see cref="SiovClient"/>), as a user would: for each of the workload's
 /// D domains, <c>POST /domains</c> (UNMANAGED), its N mappings through <c>POST /domains/{id}/mappings/batch</c>,
 /// then the attach of requester 01:00.0: normally when D = 1 (requests without PASID go through RID_PASID),
 /// at PASID d + 1 (<c>{"device", "pasid"}</c>) when D &gt; 1.
@@ -19,64 +16,52 @@ internal static class HttpSetup
     private const string Device = "01:00.0";
     private const int MapBatch = 65536;
 
-    public static void Ensure(HttpClient client, StandardWorkload workload)
+    public static void Ensure(SiovClient siov, StandardWorkload workload) => Call(siov, () => EnsureAsync(siov, workload));
+
+    private static async Task<bool> EnsureAsync(SiovClient siov, StandardWorkload workload)
     {
-        JsonElement device = Get(client, "devices/" + Device);
-        int group = device.GetProperty("group").GetInt32();
-        int? current = device.TryGetProperty("domain", out JsonElement d) ? d.GetInt32() : null;
-        int? defaultDomain = Get(client, $"groups/{group}").TryGetProperty("default_domain", out JsonElement dd) ? dd.GetInt32() : null;
-        bool ready = workload.UsesPasid
-            ? device.GetProperty("pasids").EnumerateArray().Any(p => p.GetProperty("pasid").GetUInt32() == 1)
-            : current != defaultDomain;
+        DeviceInfo device = await siov.GetDeviceAsync(Device).ConfigureAwait(false);
+        int? defaultDomain = device.Group is int group ? (await siov.GetGroupAsync(group).ConfigureAwait(false)).DefaultDomain : null;
+        bool ready = workload.UsesPasid ? device.Pasids.Any(p => p.Pasid == 1) : device.Domain != defaultDomain;
         if (ready)
         {
             Console.Error.WriteLine($"http set-up: {Device} is attached already; assuming an earlier run set {workload.Name} up");
-            return;
+            return true;
         }
         for (int domain = 0; domain < workload.Domains; domain++)
         {
-            int id = Send(client, HttpMethod.Post, "domains", new { type = "UNMANAGED" }).GetProperty("id").GetInt32();
+            int id = (await siov.CreateDomainAsync("UNMANAGED").ConfigureAwait(false)).Id;
             for (int first = 0; first < workload.PagesPerDomain; first += MapBatch)
             {
-                var mappings = Enumerable.Range(first, Math.Min(MapBatch, workload.PagesPerDomain - first)).Select(i => new
-                {
-                    iova = Hex(workload.IovaOf(i)),
-                    hpa = Hex(workload.HpaOf(domain, i)),
-                    size = Hex(workload.PageSize),
-                    prot = "rw",
-                });
-                Send(client, HttpMethod.Post, $"domains/{id}/mappings/batch", new { mappings });
+                int d = domain;
+                IEnumerable<Mapping> mappings = Enumerable.Range(first, Math.Min(MapBatch, workload.PagesPerDomain - first))
+                    .Select(i => Mapping.Of(workload.IovaOf(i), workload.HpaOf(d, i), workload.PageSize));
+                await siov.MapBatchAsync(id, mappings).ConfigureAwait(false);
             }
-            object attach = workload.PasidOf(domain) is uint pasid ? new { device = Device, pasid } : new { device = Device };
-            Send(client, HttpMethod.Post, $"domains/{id}/attachments", attach);
+            await siov.AttachAsync(id, new AttachRequest(Device, Pasid: workload.PasidOf(domain))).ConfigureAwait(false);
         }
         Console.Error.WriteLine($"http set-up: {workload.Domains} domain(s) of {workload.PagesPerDomain} pages attached to {Device}");
+        return true;
     }
 
-    private static string Hex(ulong value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
-
-    private static JsonElement Get(HttpClient client, string path) => Send(client, HttpMethod.Get, path, null);
-
-    private static JsonElement Send(HttpClient client, HttpMethod method, string path, object? body)
+    /// <summary>Runs the set-up (before any worker starts: blocking here is harmless) and words its failures for the user.</summary>
+    private static void Call(SiovClient siov, Func<Task<bool>> setup)
     {
-        using var message = new HttpRequestMessage(method, path) { Content = body == null ? null : JsonContent.Create(body) };
-        HttpResponseMessage response;
         try
         {
-            response = client.Send(message);
+            setup().GetAwaiter().GetResult();
         }
         catch (HttpRequestException e)
         {
-            throw new LoadException($"http set-up: cannot reach {client.BaseAddress}: {e.Message} (start the admin server)");
+            throw new LoadException($"http set-up: cannot reach {siov.BaseAddress}: {e.Message} (start the admin server)");
         }
-        using (response)
+        catch (SiovApiException e) when (e.Status == 404 && e.Detail.Contains(Device, StringComparison.Ordinal))
         {
-            string text = response.Content.ReadAsStringAsync().GetAwaiter().GetResult();
-            if (response.StatusCode == HttpStatusCode.NotFound && path.StartsWith("devices", StringComparison.Ordinal))
-                throw new LoadException($"http set-up: the server has no device {Device} (start it on its default platform)");
-            if (!response.IsSuccessStatusCode)
-                throw new LoadException($"http set-up: {method} /{path} answered {(int)response.StatusCode}: {text}");
-            return JsonDocument.Parse(text).RootElement.Clone();
+            throw new LoadException($"http set-up: the server has no device {Device} (start it on its default platform)");
+        }
+        catch (SiovApiException e)
+        {
+            throw new LoadException($"http set-up: the server answered {e.Message}");
         }
     }
 }

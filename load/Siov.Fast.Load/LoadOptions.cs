@@ -44,4 +44,5 @@ internal sealed record LoadResult(
     double? IotlbHitRate,
     double ChurnOpsPerSecond,
     int IotlbEntries = 0,
-    double? AtcHitRate = null);
+    double? AtcHitRate = null,
+    LatencySummary? BatchLatency = null);

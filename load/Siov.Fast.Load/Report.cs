@@ -18,6 +18,8 @@ internal static class Report
         string churn = options.ChurnRate > 0 ? FormattableString.Invariant($", churn {result.ChurnOpsPerSecond:F0} ops/s") : "";
         if (result.AtcHitRate is { } atcHits)
             churn += FormattableString.Invariant($", ATC hit rate {atcHits:F4}");
+        if (result.BatchLatency is { } l)
+            churn += FormattableString.Invariant($"; batch call latency us p50 {l.P50:F1} p90 {l.P90:F1} p99 {l.P99:F1} p99.9 {l.P999:F1} max {l.Max:F1} ({l.Calls:N0} calls)");
         Console.Error.WriteLine(FormattableString.Invariant(
             $"siov-load: {options.Workload.Name} {options.Mode.ToString().ToLowerInvariant()} {options.Threads} thread(s): {result.Requests:N0} requests in {result.Seconds:F3} s = {rate / 1e6:F2} M translations/s, checksum {checksum}, faults {result.Faults}, IOTLB hit rate {hitRate}{churn}; cpu {Harness.CpuSeconds:F3} s = {result.Requests / Harness.CpuSeconds / 1e6:F2} M/cpu-s"));
         if (!options.Json)
@@ -53,6 +55,17 @@ internal static class Report
             {
                 json.WriteBoolean("ats", true);
                 json.WriteNumber("atc_hit_rate", Math.Round(result.AtcHitRate ?? 0, 6));
+            }
+            if (result.BatchLatency is { } latency)
+            {
+                json.WriteStartObject("batch_latency_us");
+                json.WriteNumber("calls", latency.Calls);
+                json.WriteNumber("p50", latency.P50);
+                json.WriteNumber("p90", latency.P90);
+                json.WriteNumber("p99", latency.P99);
+                json.WriteNumber("p99_9", latency.P999);
+                json.WriteNumber("max", latency.Max);
+                json.WriteEndObject();
             }
             json.WriteNumber("cpu_seconds", Math.Round(Harness.CpuSeconds, 6));
             json.WriteEndObject();

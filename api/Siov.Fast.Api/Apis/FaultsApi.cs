@@ -13,6 +13,7 @@ internal static class FaultsApi
     public static IEndpointRouteBuilder MapFaultsApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/faults", List).WithName("ListFaults").WithTags("faults")
+            .Produces<FaultLogDto[]>(StatusCodes.Status200OK, "application/json", "text/plain") // text/plain: ?format=linux (a string in the document)
             .WithSummary("Recorded faults per unit (oldest first, not drained); ?format=linux answers text/plain lines as Linux prints them");
         app.MapDelete("/faults", Drain).WithName("DrainFaults").NotJournaled().WithTags("faults")
             .WithSummary("Drain every unit's fault log and clear primary fault overflow; answers what was drained");

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Iommu;
@@ -7,4 +8,4 @@ using Siov.Fast.Vfio;
 
 namespace Siov.Fast.Api.Infrastructure.Wire;
 
-internal sealed record IommufdBindRequest(string? Device);
+internal sealed record IommufdBindRequest([property: Required] string? Device);

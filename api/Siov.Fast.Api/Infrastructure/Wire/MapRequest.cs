@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Iommu;
@@ -7,4 +8,4 @@ using Siov.Fast.Vfio;
 
 namespace Siov.Fast.Api.Infrastructure.Wire;
 
-internal sealed record MapRequest(string? Iova, string? Hpa, string? Size, string? Prot);
+internal sealed record MapRequest([property: Required] string? Iova, [property: Required] string? Hpa, [property: Required] string? Size, string? Prot);
