@@ -35,7 +35,12 @@ internal static class WireSchemas
     /// <summary>What <see cref="Hex.Format"/> writes.</summary>
     public const string HexResponsePattern = "^0x[0-9a-f]{1,16}$";
 
-    private static readonly NullabilityInfoContext Nullability = new();
+    // NullabilityInfoContext is not thread-safe, and test hosts (and a server's first requests) may build the document
+    // on several threads at once: one context per thread.
+    [ThreadStatic]
+    private static NullabilityInfoContext? t_nullability;
+
+    private static NullabilityInfoContext Nullability => t_nullability ??= new NullabilityInfoContext();
 
     /// <summary>Hex string properties, by record and JSON name ("[]": the array's items are hex strings).</summary>
     private static readonly Dictionary<string, string[]> HexProperties = new(StringComparer.Ordinal)
