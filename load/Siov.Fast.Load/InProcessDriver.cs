@@ -31,7 +31,7 @@ internal static class InProcessDriver
         long atcMissesBefore = 0, atcMissesAfter = 0;
         ChurnWriter? churn = options.ChurnRate > 0 ? new ChurnWriter(platform, options.ChurnRate) : null;
         var (requests, seconds, checksum, faults) = Harness.Run(options,
-            (_, stream) => atc is null ? new EngineWorker(platform, stream, options.Batch) : new AtcWorker(platform, atc, stream, options.Batch),
+            (_, stream) => new EngineWorker(platform, atc, stream, options.Batch),
             onStart: () =>
             {
                 before = platform.Unit.Statistics;
@@ -54,7 +54,9 @@ internal static class InProcessDriver
             atc is null || requests == 0 ? null : 1 - (double)(atcMissesAfter - atcMissesBefore) / requests);
     }
 
-    private sealed class EngineWorker(WorkloadPlatform platform, ulong stream, int batch) : Worker
+    /// <summary>A thread's requests through its own port of the unit, or with --ats through the device's ATC (hits from
+    /// the ATC, misses as ATS translation requests).</summary>
+    private sealed class EngineWorker(WorkloadPlatform platform, DeviceTlb? atc, ulong stream, int batch) : Worker
     {
         // Made on the worker's own thread (Harness creates workers there), used only by it.
         private readonly TranslationPort _port = platform.Unit.OpenPort();
@@ -71,37 +73,15 @@ internal static class InProcessDriver
                 Span<DmaRequest> requests = _requests.AsSpan(0, n);
                 Span<TranslationResult> results = _results.AsSpan(0, n);
                 _workload.Fill(ref _random, requests);
-                if (n == 1)
+                if (atc is not null)
+                    atc.Translate(requests, results);
+                else if (n == 1)
                     results[0] = _port.Translate(requests[0]);
                 else
                     _port.Translate(requests, results);
                 StandardWorkload.Accumulate(results, ref Checksum, ref Faults);
                 count -= n;
             }
-        }
-    }
-}
-
-/// <summary>A worker whose requests go through the device's ATC (the load tool's --ats): hits from the ATC, misses as
-/// ATS translation requests to the unit, the batch as <see cref="DeviceTlb.Translate(ReadOnlySpan{DmaRequest}, Span{TranslationResult})"/>.</summary>
-internal sealed class AtcWorker(WorkloadPlatform platform, DeviceTlb atc, ulong stream, int batch) : Worker
-{
-    private readonly StandardWorkload _workload = platform.Workload;
-    private readonly DmaRequest[] _requests = new DmaRequest[batch];
-    private readonly TranslationResult[] _results = new TranslationResult[batch];
-    private SplitMix64 _random = new(stream);
-
-    public override void Run(int count)
-    {
-        while (count > 0)
-        {
-            int n = Math.Min(_requests.Length, count);
-            Span<DmaRequest> requests = _requests.AsSpan(0, n);
-            Span<TranslationResult> results = _results.AsSpan(0, n);
-            _workload.Fill(ref _random, requests);
-            atc.Translate(requests, results);
-            StandardWorkload.Accumulate(results, ref Checksum, ref Faults);
-            count -= n;
         }
     }
 }
