@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Siov.Fast.Ats;
 using Siov.Fast.Caching;
+using Siov.Fast.Hardware.SmmuV3;
 using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Workloads;
 
@@ -17,6 +18,8 @@ internal static class InProcessDriver
 {
     public static LoadResult Run(LoadOptions options)
     {
+        if (options.SmmuV3)
+            return RunSmmu(options);
         var setup = Stopwatch.StartNew();
         RemappingUnitOptions unitOptions = RemappingUnitOptions.Default with { IotlbProbePath = options.Probe };
         if (options.IotlbEntries > 0)
@@ -31,7 +34,7 @@ internal static class InProcessDriver
         long atcMissesBefore = 0, atcMissesAfter = 0;
         ChurnWriter? churn = options.ChurnRate > 0 ? new ChurnWriter(platform, options.ChurnRate) : null;
         var (requests, seconds, checksum, faults) = Harness.Run(options,
-            (_, stream) => new EngineWorker(platform, atc, stream, options.Batch),
+            (_, stream) => new EngineWorker(platform.Workload, () => atc is null ? platform.Unit.OpenPort() : null, atc, null, stream, options.Batch),
             onStart: () =>
             {
                 before = platform.Unit.Statistics;
@@ -54,13 +57,32 @@ internal static class InProcessDriver
             atc is null || requests == 0 ? null : 1 - (double)(atcMissesAfter - atcMissesBefore) / requests);
     }
 
+    /// <summary>The workload on an SMMUv3 (--iommu smmuv3): the arm-smmu-v3 driver's AArch64 stage 1 tables, the SMMU's
+    /// TLB (as many entries as the IOTLB by default).</summary>
+    private static LoadResult RunSmmu(LoadOptions options)
+    {
+        var setup = Stopwatch.StartNew();
+        var smmuOptions = new SmmuOptions
+        {
+            TlbCapacity = options.IotlbEntries > 0 ? options.IotlbEntries : Iotlb.DefaultCapacity,
+            TlbProbePath = options.Probe,
+        };
+        using SmmuWorkloadPlatform platform = SmmuWorkloadPlatform.Create(options.Workload, smmuOptions);
+        Console.Error.WriteLine($"siov-load: {options.Workload.Name} on SMMUv3 set up in {setup.Elapsed.TotalSeconds:F2} s " +
+            $"({platform.Tables.Sum(t => t.TablePages)} table pages, TLB {platform.Smmu.Tlb.Capacity} entries, {platform.Smmu.Tlb.Path} probe)");
+        var (requests, seconds, checksum, faults) = Harness.Run(options,
+            (_, stream) => new EngineWorker(platform.Workload, () => null, null, platform.Smmu, stream, options.Batch));
+        return new LoadResult(requests, seconds, checksum, faults, null, 0, platform.Smmu.Tlb.Capacity);
+    }
+
     /// <summary>A thread's requests through its own port of the unit, or with --ats through the device's ATC (hits from
-    /// the ATC, misses as ATS translation requests).</summary>
-    private sealed class EngineWorker(WorkloadPlatform platform, DeviceTlb? atc, ulong stream, int batch) : Worker
+    /// the ATC, misses as ATS translation requests), or through an SMMUv3.</summary>
+    private sealed class EngineWorker(StandardWorkload workload, Func<TranslationPort?> openPort, DeviceTlb? atc, Smmu? smmu, ulong stream,
+        int batch) : Worker
     {
         // Made on the worker's own thread (Harness creates workers there), used only by it.
-        private readonly TranslationPort _port = platform.Unit.OpenPort();
-        private readonly StandardWorkload _workload = platform.Workload;
+        private readonly TranslationPort? _port = openPort();
+        private readonly StandardWorkload _workload = workload;
         private readonly DmaRequest[] _requests = new DmaRequest[batch];
         private readonly TranslationResult[] _results = new TranslationResult[batch];
         private SplitMix64 _random = new(stream);
@@ -75,10 +97,12 @@ internal static class InProcessDriver
                 _workload.Fill(ref _random, requests);
                 if (atc is not null)
                     atc.Translate(requests, results);
+                else if (smmu is not null)
+                    smmu.Translate(requests, results);
                 else if (n == 1)
-                    results[0] = _port.Translate(requests[0]);
+                    results[0] = _port!.Translate(requests[0]);
                 else
-                    _port.Translate(requests, results);
+                    _port!.Translate(requests, results);
                 StandardWorkload.Accumulate(results, ref Checksum, ref Faults);
                 count -= n;
             }

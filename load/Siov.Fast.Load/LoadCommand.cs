@@ -53,6 +53,9 @@ internal static class LoadCommand
             Description = "In-process: the requests go through a device's ATC (DeviceTlb), which asks the unit with ATS translation requests on a miss; same checksum",
         };
         var atcOption = CheckedOptions.Whole("--atc", "ATC entries with --ats (0: as many as the IOTLB's default, 262144)", 0, 0, 1 << 26);
+        var iommuOption = CheckedOptions.Choice("--iommu",
+            "The in-process IOMMU: vtd (a VT-d remapping unit) or smmuv3 (an Arm SMMUv3 with AArch64 stage 1 tables); same checksum",
+            "vtd", "vtd", "smmuv3");
         var writeBodyOption = new Option<string?>("--write-body")
         {
             Description = "Write the first --batch request records of thread 0 (binary POST /translate/batch body, for wrk) to this file and exit",
@@ -62,7 +65,7 @@ internal static class LoadCommand
         var root = new RootCommand("Drives the standard translation workloads (docs/workloads.md) and reports translations per second and a checksum.")
         {
             workloadOption, threadsOption, requestsOption, secondsOption, seedOption, modeOption, urlOption, batchOption,
-            churnOption, warmupOption, iotlbOption, probeOption, translationOption, atsOption, atcOption, writeBodyOption, jsonOption,
+            churnOption, warmupOption, iotlbOption, probeOption, translationOption, atsOption, atcOption, iommuOption, writeBodyOption, jsonOption,
         };
 
         root.SetAction(parse =>
@@ -101,7 +104,8 @@ internal static class LoadCommand
                 },
                 parse.GetValue(jsonOption),
                 parse.GetValue(atsOption),
-                parse.GetValue(atcOption));
+                parse.GetValue(atcOption),
+                parse.GetValue(iommuOption) == "smmuv3");
             try
             {
                 LoadResult result = options.Mode switch
@@ -135,6 +139,9 @@ internal static class LoadCommand
                 return $"--url '{parse.GetValue(urlOption)}' is not an absolute http:// or https:// URL: EINVAL";
             if (parse.GetValue(requestsOption) is not null && parse.GetValue(secondsOption) is not null)
                 return "give --requests or --seconds, not both: EINVAL";
+            if (parse.GetValue(iommuOption) == "smmuv3" && (parse.GetValue(modeOption) != "inproc" || parse.GetValue(atsOption)
+                || parse.GetValue(translationOption) != "second-level" || parse.GetValue(churnOption) > 0))
+                return "--iommu smmuv3 runs in process, without --ats, --translation or --churn: EINVAL";
             if (parse.GetValue(atsOption) && parse.GetValue(modeOption) != "inproc")
                 return $"--ats needs --mode inproc (the ATC is in this process), not --mode {parse.GetValue(modeOption)}: EINVAL";
             return null;

@@ -33,7 +33,8 @@ internal sealed record LoadOptions(
     Siov.Fast.Workloads.WorkloadTranslation Translation,
     bool Json,
     bool Ats = false,         // translate through a device's ATC (ATS translation requests on a miss)
-    int AtcEntries = 0);      // 0: the IOTLB's default size
+    int AtcEntries = 0,       // 0: the IOTLB's default size
+    bool SmmuV3 = false);     // --iommu smmuv3: the workload on an SMMUv3 with AArch64 tables
 
 /// <summary>What a run measured.</summary>
 internal sealed record LoadResult(

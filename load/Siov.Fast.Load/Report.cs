@@ -31,6 +31,7 @@ internal static class Report
             json.WriteStartObject();
             json.WriteString("workload", options.Workload.Name);
             json.WriteString("mode", options.Mode.ToString().ToLowerInvariant());
+            json.WriteString("iommu", options.SmmuV3 ? "smmuv3" : "vtd");
             json.WriteString("translation", options.Translation switch
             {
                 Siov.Fast.Workloads.WorkloadTranslation.FirstLevel => "first-level",

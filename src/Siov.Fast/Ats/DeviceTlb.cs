@@ -30,6 +30,7 @@ public sealed class DeviceTlb : IAtsEndpoint, IDisposable
     private readonly StrongBox<IotlbSpace>?[]?[] _pasidSpaces = new StrongBox<IotlbSpace>?[]?[1 << 14];
     private readonly ConcurrentBag<uint> _pasids = [];
     private readonly Lock _spacesLock = new();
+    private readonly IotlbPipeline.SlowPath _slowPath;
     private readonly ConcurrentQueue<AtsInvalidationRequest> _pending = new();
     private long _sequence;
     private long _misses, _translationRequests, _invalidationRequests;
@@ -46,6 +47,7 @@ public sealed class DeviceTlb : IAtsEndpoint, IDisposable
         ArgumentNullException.ThrowIfNull(agent);
         _agent = agent;
         _unit = agent as Hardware.Vtd.RemappingUnit;
+        _slowPath = SlowPath;
         RequesterId = requesterId;
         _cache = new Iotlb(capacity, path);
         _noPasid = _cache.SpaceOf(Iotlb.Tag(SpaceDomain(null), Iotlb.NoPasid));
@@ -145,54 +147,28 @@ public sealed class DeviceTlb : IAtsEndpoint, IDisposable
                 Translate(requests[k], out results[k]);
             return;
         }
-        int i = 0;
-        while (i < requests.Length)
-        {
-            int stop = _cache.Path == IotlbProbePath.Vector256 ? TranslateHitsPipelined<Vector256SetProbe>(requests, results, i)
-                : _cache.Path == IotlbProbePath.Vector128 ? TranslateHitsPipelined<Vector128SetProbe>(requests, results, i)
-                : i;
-            if (stop == requests.Length)
-                break;
-            if (!TryTranslate(requests[stop], out results[stop]))
-            {
-                Interlocked.Increment(ref _misses);
-                Request(requests[stop], out results[stop]);
-            }
-            i = stop + 1;
-        }
+        IotlbPipeline.Translate(_cache, requests, results, new Spaces(this), _slowPath);
     }
 
-    private const int PipelineDepth = 16;
-
-    /// <summary>Translates from <paramref name="start"/> while requests hit; returns the first that did not (or the
-    /// length). Each request's probe is prepared (its set prefetched) <see cref="PipelineDepth"/> requests ahead.</summary>
-    private unsafe int TranslateHitsPipelined<TProbe>(ReadOnlySpan<DmaRequest> requests, Span<TranslationResult> results, int start)
-        where TProbe : struct, ISetProbe
+    /// <summary>A request's ATC space for the pipeline: none for privileged or execute requests and unknown PASIDs.</summary>
+    private readonly struct Spaces(DeviceTlb atc) : ISpaceResolver
     {
-        Iotlb cache = _cache;
-        if (!cache.CanProbeAhead)
-            return start;
-        IotlbProbe* ring = stackalloc IotlbProbe[PipelineDepth];
-        int count = requests.Length;
-        for (int j = start; j < count && j < start + PipelineDepth; j++)
-            ring[j & (PipelineDepth - 1)] = Stage(requests[j]);
-        for (int i = start; i < count; i++)
+        public bool TryGetSpace(in DmaRequest request, out IotlbSpace space)
         {
-            IotlbProbe* slot = ring + (i & (PipelineDepth - 1));
-            ref readonly DmaRequest request = ref requests[i];
-            if (!cache.TryTranslate<TProbe>(*slot, request.Iova, request.Access, out results[i]))
-                return i;
-            if (i + PipelineDepth < count)
-                *slot = Stage(requests[i + PipelineDepth]);
+            if (request.Attributes != DmaRequestAttributes.None)
+            {
+                space = default;
+                return false;
+            }
+            return atc.TryGetSpace(request, out space);
         }
-        return count;
     }
 
-    /// <summary>A request's prepared probe, or the probe that never hits (privileged or execute requests, unknown PASIDs).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private IotlbProbe Stage(in DmaRequest request) =>
-        request.Attributes == DmaRequestAttributes.None && TryGetSpace(request, out IotlbSpace space)
-            ? _cache.PrepareProbe(request.Iova, space) : default;
+    private TranslationResult SlowPath(in DmaRequest request)
+    {
+        Translate(request, out TranslationResult result);
+        return result;
+    }
 
     private AtcOutcome Request(in DmaRequest request, out TranslationResult result)
     {

@@ -72,16 +72,19 @@ public sealed partial class Smmu
                 return 0;
             case SmmuCommand.TlbiNhAll:
             case SmmuCommand.TlbiS12Vmall:
+                // Every ASID of the VMID: stage 1 tags mix the ASID into the part the TLB selects by, so all go.
                 BeginInvalidation();
-                _tlb.InvalidateDomain(vmid);
+                _tlb.InvalidateAll();
                 return 0;
             case SmmuCommand.TlbiNhAsid:
                 BeginInvalidation();
-                _tlb.InvalidatePasid(vmid, (ushort)SmmuCommand.Asid.Get(w0));
+                ulong asidTag = Stage1Tag(vmid, (ushort)SmmuCommand.Asid.Get(w0));
+                _tlb.InvalidatePasid((ushort)(asidTag >> 32), (uint)asidTag);
                 return 0;
             case SmmuCommand.TlbiNhVa:
                 BeginInvalidation();
-                _tlb.InvalidatePages(vmid, (ushort)SmmuCommand.Asid.Get(w0), w1 & SmmuCommand.Address.Mask & 0x000F_FFFF_FFFF_F000UL, 0);
+                ulong vaTag = Stage1Tag(vmid, (ushort)SmmuCommand.Asid.Get(w0));
+                _tlb.InvalidatePages((ushort)(vaTag >> 32), (uint)vaTag, w1 & SmmuCommand.Address.Mask & 0x000F_FFFF_FFFF_F000UL, 0);
                 return 0;
             case SmmuCommand.TlbiS2Ipa:
                 BeginInvalidation();

@@ -31,6 +31,7 @@ public sealed partial class Smmu : IDisposable
     private readonly Iotlb _tlb;
     private readonly SmmuStreamCache?[] _streams;
     private readonly int _outputBits;
+    private readonly IotlbPipeline.SlowPath _slowPath;
     private long _invalidationSequence;
     private bool _disposed;
 
@@ -54,6 +55,7 @@ public sealed partial class Smmu : IDisposable
         _tlb = new Iotlb(Options.TlbCapacity, Options.TlbProbePath);
         _streams = new SmmuStreamCache?[1 << StreamIdBits];
         _outputBits = SmmuRegisters.Idr5Fields.Bits((int)SmmuRegisters.Idr5Fields.OutputAddressSize.Get(Options.Idr5));
+        _slowPath = SlowPath;
     }
 
     /// <summary>The settings it was created with.</summary>
