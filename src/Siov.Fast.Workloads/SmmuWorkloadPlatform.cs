@@ -84,23 +84,8 @@ public sealed class SmmuWorkloadPlatform : IDisposable
     /// <param name="requests">Requests to translate.</param>
     /// <param name="batch">Requests per batch call, at least 1.</param>
     /// <returns>The wrapping sum of the translated HPAs and the number of faults.</returns>
-    public (ulong Checksum, long Faults) Run(ulong seed, int thread, long requests, int batch = 256)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
-        var random = SplitMix64.ForThread(seed, thread);
-        var buffer = new DmaRequest[batch];
-        var results = new TranslationResult[batch];
-        ulong checksum = 0;
-        long faults = 0;
-        for (long done = 0; done < requests; done += batch)
-        {
-            int count = (int)Math.Min(batch, requests - done);
-            Workload.Fill(ref random, buffer.AsSpan(0, count));
-            Smmu.Translate(buffer.AsSpan(0, count), results.AsSpan(0, count));
-            StandardWorkload.Accumulate(results.AsSpan(0, count), ref checksum, ref faults);
-        }
-        return (checksum, faults);
-    }
+    public (ulong Checksum, long Faults) Run(ulong seed, int thread, long requests, int batch = 256) =>
+        Workload.Run(Smmu.Translate, seed, thread, requests, batch);
 
     /// <summary>Frees the SMMU's TLB, the tables and the memory.</summary>
     public void Dispose()

@@ -210,4 +210,39 @@ public sealed class StandardWorkload
 
     /// <inheritdoc/>
     public override string ToString() => Name;
+
+    /// <summary>Translates a batch of requests (a unit's, an SMMU's or an ATC's batch call).</summary>
+    /// <param name="requests">The requests.</param>
+    /// <param name="results">As many results.</param>
+    public delegate void BatchTranslate(ReadOnlySpan<DmaRequest> requests, Span<TranslationResult> results);
+
+    /// <summary>
+    /// The reference loop: the first <paramref name="requests"/> requests of thread <paramref name="thread"/>'s stream,
+    /// <paramref name="batch"/> at a time through <paramref name="translate"/>, and their checksum and fault count. Tools
+    /// may drive an IOMMU their own way, but must agree with it.
+    /// </summary>
+    /// <param name="translate">The batch call.</param>
+    /// <param name="seed">The run's seed.</param>
+    /// <param name="thread">Worker thread number (the stream starts at <c>seed + thread</c>).</param>
+    /// <param name="requests">Requests to translate.</param>
+    /// <param name="batch">Requests per batch call, at least 1.</param>
+    /// <returns>The wrapping sum of the translated HPAs and the number of faults.</returns>
+    public (ulong Checksum, long Faults) Run(BatchTranslate translate, ulong seed, int thread, long requests, int batch)
+    {
+        ArgumentNullException.ThrowIfNull(translate);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
+        var random = SplitMix64.ForThread(seed, thread);
+        var buffer = new DmaRequest[batch];
+        var results = new TranslationResult[batch];
+        ulong checksum = 0;
+        long faults = 0;
+        for (long done = 0; done < requests; done += batch)
+        {
+            int count = (int)Math.Min(batch, requests - done);
+            Fill(ref random, buffer.AsSpan(0, count));
+            translate(buffer.AsSpan(0, count), results.AsSpan(0, count));
+            Accumulate(results.AsSpan(0, count), ref checksum, ref faults);
+        }
+        return (checksum, faults);
+    }
 }
