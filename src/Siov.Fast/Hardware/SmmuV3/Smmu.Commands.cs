@@ -149,13 +149,13 @@ public sealed partial class Smmu
             return;
         if (ssid is uint one)
         {
-            stream.Substreams.TryRemove(one, out _);
+            stream.Remove(one);
             if (one == 0)
-                stream.Substreams.TryRemove(NoSubstreamKey, out _); // transactions without SubstreamID may use CD 0
+                stream.Remove(NoSubstreamKey); // transactions without SubstreamID may use CD 0
         }
         else
         {
-            stream.Substreams.Clear();
+            stream.Clear();
         }
     }
 }

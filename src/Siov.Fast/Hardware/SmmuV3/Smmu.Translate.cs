@@ -9,7 +9,7 @@ namespace Siov.Fast.Hardware.SmmuV3;
 /// <summary>Translation (Arm IHI 0070, chapter 3): configuration lookup (stream table, CD table), the TLB, the walks.</summary>
 public sealed partial class Smmu
 {
-    private const uint NoSubstreamKey = uint.MaxValue;
+    private const uint NoSubstreamKey = SmmuStreamCache.NoSubstream;
 
     /// <summary>
     /// Translates one transaction: StreamID = <see cref="DmaRequest.RequesterId"/>, SubstreamID = the PASID, PnU = privileged,
@@ -25,7 +25,7 @@ public sealed partial class Smmu
         SmmuStreamCache? stream = Volatile.Read(ref _streams[request.RequesterId & (_streams.Length - 1)]);
         SmmuTarget? target = null;
         if (stream != null && request.RequesterId < _streams.Length)
-            stream.Substreams.TryGetValue(request.HasPasid ? request.Pasid : NoSubstreamKey, out target);
+            target = stream.Lookup(request.HasPasid ? request.Pasid : NoSubstreamKey);
         if (target != null && request.Attributes == DmaRequestAttributes.None && !target.Bypass
             && _tlb.TryTranslate(request.Iova, target.Space, request.Access, out TranslationResult hit))
             return hit;
@@ -52,7 +52,7 @@ public sealed partial class Smmu
         {
             SmmuStreamCache? stream = Volatile.Read(ref smmu._streams[request.RequesterId & (smmu._streams.Length - 1)]);
             if (stream != null && request.Attributes == DmaRequestAttributes.None && request.RequesterId < smmu._streams.Length
-                && stream.Substreams.TryGetValue(request.HasPasid ? request.Pasid : NoSubstreamKey, out SmmuTarget? target) && !target.Bypass)
+                && stream.Lookup(request.HasPasid ? request.Pasid : NoSubstreamKey) is { Bypass: false } target)
             {
                 space = target.Space;
                 return true;
@@ -124,7 +124,7 @@ public sealed partial class Smmu
             SmmuEventType steProblem = ReadSte(sid, out StreamTableEntry ste, out fetchAddress);
             if (steProblem != SmmuEventType.None)
                 return steProblem;
-            stream = new SmmuStreamCache(ste, null);
+            stream = new SmmuStreamCache(ste);
             Install(ref _streams[sid], stream, sequence);
         }
         StreamTableEntry e = stream.Ste;
@@ -313,8 +313,8 @@ public sealed partial class Smmu
 
     private SmmuTarget CacheTarget(SmmuStreamCache stream, uint key, SmmuTarget target, long sequence)
     {
-        if (stream.Substreams.TryAdd(key, target) && Volatile.Read(ref _invalidationSequence) != sequence)
-            stream.Substreams.TryRemove(new KeyValuePair<uint, SmmuTarget>(key, target)); // an invalidation raced with the read
+        if (stream.TryAdd(key, target) && Volatile.Read(ref _invalidationSequence) != sequence)
+            stream.Remove(key, target); // an invalidation raced with the read
         return target;
     }
 
