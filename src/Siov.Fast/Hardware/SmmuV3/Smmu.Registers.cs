@@ -133,6 +133,14 @@ public sealed partial class Smmu : IMmioRegion
             case Cr0:
                 // CR0ACK follows at once; enabling the command queue runs what is waiting in it.
                 bool commandsOn = !Cr0Fields.CommandQueueEnable.IsSet(_cr0) && Cr0Fields.CommandQueueEnable.IsSet(value);
+                if (Cr0Fields.SmmuEnable.IsSet(_cr0) != Cr0Fields.SmmuEnable.IsSet(value))
+                {
+                    // What was cached while translating must not answer once SMMUEN is clear (GBPA decides then), nor
+                    // the other way round: the caches are emptied as the SMMU turns on or off.
+                    BeginInvalidation();
+                    InvalidateStreams(0, uint.MaxValue);
+                    _tlb.InvalidateAll();
+                }
                 _cr0 = value & 0x1F;
                 if (commandsOn)
                     ProcessCommands();

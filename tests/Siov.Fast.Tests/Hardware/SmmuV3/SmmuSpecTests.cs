@@ -230,6 +230,20 @@ public sealed class SmmuSpecTests : IDisposable
         Assert.False(Dma(0x1000).IsSuccess);
     }
 
+    /// <summary>Clearing SMMUEN hands transactions to GBPA at once: nothing cached while translating answers afterwards.</summary>
+    [Fact]
+    public void DisablingTheSmmuStopsCachedTranslations()
+    {
+        _driver.Boot();
+        (_, ulong ttb) = Stage1Stream();
+        Map(ttb, 0, 0x1000, 3, 0x2000 | Page | Af | ApUser);
+        Assert.Equal(0x2000UL, Dma(0x1000).Hpa);                       // now in the TLB and the configuration cache
+        _driver.SetCr0(SmmuSpecDriver.EvtqEn | SmmuSpecDriver.CmdqEn); // SMMUEN clear; GBPA says abort
+        Assert.Equal(Smmu.AbortWithoutEvent, (byte)Smmu.EventOf(Dma(0x1000)));
+        _driver.SetCr0(SmmuSpecDriver.EvtqEn | SmmuSpecDriver.CmdqEn | SmmuSpecDriver.SmmuEn);
+        Assert.Equal(0x2000UL, Dma(0x1000).Hpa);
+    }
+
     [Fact]
     public void EventQueueOverflowLosesEventsAndFlagsIt()
     {
