@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Net;
 using HdrHistogram;
 using Siov.Fast.Client;
-using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Workloads;
 
 namespace Siov.Fast.Load;

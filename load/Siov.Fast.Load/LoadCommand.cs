@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using Siov.Fast.Workloads;
 
 namespace Siov.Fast.Load;

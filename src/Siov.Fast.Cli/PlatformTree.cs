@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Siov.Fast.Hardware.Vtd;
-using Siov.Fast.Iommu;
 using Siov.Fast.Platforms;
 
 namespace Siov.Fast.Cli;

@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.PageTables;
 
 namespace Siov.Fast.Workloads;

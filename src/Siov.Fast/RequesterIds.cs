@@ -1,6 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-
 namespace Siov.Fast;
 
 /// <summary>Requester id (source id) helpers: bus in bits 15:8, device in 7:3, function in 2:0.</summary>

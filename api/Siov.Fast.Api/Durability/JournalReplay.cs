@@ -3,7 +3,6 @@ using System.Text.Json;
 using Siov.Fast.Api.Apis;
 using Siov.Fast.Api.Infrastructure;
 using Siov.Fast.Api.Infrastructure.Wire;
-using Siov.Fast.Iommu;
 
 namespace Siov.Fast.Api.Durability;
 

@@ -1,10 +1,3 @@
-using System.Numerics;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
-using Siov.Fast.Memory;
-
 namespace Siov.Fast.Caching;
 
 /// <summary>A set compare the batch loop inlines: a mask with bit w set when way w's tag equals the key (lane 0, the version, may be set too: callers mask it).</summary>

@@ -1,10 +1,3 @@
-using System.Numerics;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
-using Siov.Fast.Memory;
-
 namespace Siov.Fast.Caching;
 
 /// <summary>Which code compares the tags of an IOTLB set.</summary>

@@ -1,6 +1,3 @@
-using Siov.Fast.Hardware.Vtd;
-using Siov.Fast.PageTables;
-
 namespace Siov.Fast.Iommu;
 
 /// <summary>How a domain has been attached, for the SMMUv3 sticky-mode rule (seed 004).</summary>

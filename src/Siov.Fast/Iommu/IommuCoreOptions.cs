@@ -1,6 +1,3 @@
-using Siov.Fast.Drivers;
-using Siov.Fast.Hardware.Vtd;
-using Siov.Fast.Memory;
 using Siov.Fast.PageTables;
 
 namespace Siov.Fast.Iommu;

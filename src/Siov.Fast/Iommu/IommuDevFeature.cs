@@ -1,5 +1,3 @@
-using Siov.Fast.Hardware.Vtd;
-
 namespace Siov.Fast.Iommu;
 
 /// <summary>A per-device IOMMU feature (<c>enum iommu_dev_features</c>, include/linux/iommu.h).</summary>

@@ -1,6 +1,3 @@
-using Siov.Fast.Hardware.Vtd;
-using Siov.Fast.PageTables;
-
 namespace Siov.Fast.Iommu;
 
 /// <summary>Domain types (<c>IOMMU_DOMAIN_*</c>, include/linux/iommu.h).</summary>

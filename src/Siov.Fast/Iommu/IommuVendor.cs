@@ -1,5 +1,3 @@
-using Siov.Fast.Hardware.Vtd;
-
 namespace Siov.Fast.Iommu;
 
 /// <summary>

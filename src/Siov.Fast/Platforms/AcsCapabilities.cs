@@ -1,7 +1,3 @@
-using System.Collections.Immutable;
-using System.Globalization;
-using System.Text.RegularExpressions;
-
 namespace Siov.Fast.Platforms;
 
 /// <summary>ACS capability bits (PCIe Base spec 7.7.8.2, ACS Capability Register), in register bit order.</summary>

@@ -1,6 +1,3 @@
-using System.Collections.Immutable;
-using System.Globalization;
-
 namespace Siov.Fast.Platforms;
 
 /// <summary>ACPI Name-space Device Declaration, ANDD (VT-d spec 8.7): names the ACPI device behind a

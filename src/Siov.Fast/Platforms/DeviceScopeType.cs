@@ -1,6 +1,3 @@
-using System.Collections.Immutable;
-using System.Globalization;
-
 namespace Siov.Fast.Platforms;
 
 /// <summary>Device scope entry types (VT-d spec 8.3.1, Table "Device Scope Entry Types").</summary>

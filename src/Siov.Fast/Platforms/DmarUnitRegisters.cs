@@ -1,7 +1,3 @@
-using System.Collections.Immutable;
-using System.Globalization;
-using System.Text.RegularExpressions;
-
 namespace Siov.Fast.Platforms;
 
 /// <summary>A unit's register images as Linux prints them at boot:

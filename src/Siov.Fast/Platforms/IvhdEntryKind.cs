@@ -1,6 +1,3 @@
-using System.Collections.Immutable;
-using System.Globalization;
-
 namespace Siov.Fast.Platforms;
 
 /// <summary>What an IVHD device entry does (AMD IOMMU spec 5.2.2.2, Table "IVHD Device Entry Type Codes").</summary>

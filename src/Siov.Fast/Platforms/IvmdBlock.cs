@@ -1,6 +1,3 @@
-using System.Collections.Immutable;
-using System.Globalization;
-
 namespace Siov.Fast.Platforms;
 
 /// <summary>An I/O Virtualization Memory Definition block, IVMD (AMD IOMMU spec 5.2.3): a memory range

@@ -1,7 +1,3 @@
-using System.Collections.Immutable;
-using System.Globalization;
-using System.Text.RegularExpressions;
-
 namespace Siov.Fast.Platforms;
 
 /// <summary>The PCI Express device/port type (PCIe Base spec 7.5.3.2, Device/Port Type field) as lspci names it.</summary>

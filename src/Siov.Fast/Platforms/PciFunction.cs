@@ -1,7 +1,3 @@
-using System.Collections.Immutable;
-using System.Globalization;
-using System.Text.RegularExpressions;
-
 namespace Siov.Fast.Platforms;
 
 /// <summary>One PCI function as <c>lspci -vvnn</c> shows it.</summary>

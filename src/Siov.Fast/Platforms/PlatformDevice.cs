@@ -1,6 +1,4 @@
 using System.Collections.Immutable;
-using System.Text;
-using Siov.Fast.Hardware.Vtd;
 
 namespace Siov.Fast.Platforms;
 

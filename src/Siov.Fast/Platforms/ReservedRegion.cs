@@ -1,7 +1,3 @@
-using System.Collections.Immutable;
-using System.Text;
-using Siov.Fast.Hardware.Vtd;
-
 namespace Siov.Fast.Platforms;
 
 /// <summary>A memory range, both ends inclusive.</summary>

@@ -1,6 +1,3 @@
-using System.Collections.Immutable;
-using System.Globalization;
-
 namespace Siov.Fast.Platforms;
 
 /// <summary>Remapping Hardware Static Affinity, RHSA (VT-d spec 8.6): the NUMA node of a unit.</summary>

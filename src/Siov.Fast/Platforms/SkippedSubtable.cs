@@ -1,7 +1,3 @@
-using System.Buffers.Binary;
-using System.Globalization;
-using System.Text;
-
 namespace Siov.Fast.Platforms;
 
 /// <summary>A subtable whose type the parser does not know: skipped by its length, never fatal.</summary>

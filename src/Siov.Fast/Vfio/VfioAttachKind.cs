@@ -1,5 +1,3 @@
-using Siov.Fast.Iommu;
-
 namespace Siov.Fast.Vfio;
 
 /// <summary>How a group was attached to a container's domain.</summary>

@@ -1,5 +1,3 @@
-using Siov.Fast.Iommu;
-
 namespace Siov.Fast.Vfio;
 
 /// <summary>One DMA mapping of a VFIO container (<c>struct vfio_dma</c>).</summary>

@@ -1,5 +1,4 @@
 using Siov.Fast.Ats;
-using Siov.Fast.Hardware.Vtd;
 
 namespace Siov.Fast.Tests.Hardware;
 

@@ -1,4 +1,3 @@
-using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Iommu;
 using Siov.Fast.PageTables;
 using Siov.Fast.Tests.Iommu;

@@ -1,8 +1,3 @@
-using Microsoft.AspNetCore.Http.HttpResults;
-using Siov.Fast.Api.Durability;
-using Siov.Fast.Api.Infrastructure;
-using Siov.Fast.Iommu;
-
 namespace Siov.Fast.Api.Infrastructure.Wire;
 
 internal sealed record AuxFeatureDto(string Device, bool Supported, bool Enabled);

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Iommu;
 using Siov.Fast.PageTables;

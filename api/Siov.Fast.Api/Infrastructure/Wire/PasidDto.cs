@@ -1,10 +1,3 @@
-using System.Text.Json;
-using Siov.Fast.Hardware.Vtd;
-using Siov.Fast.Iommu;
-using Siov.Fast.PageTables;
-using Siov.Fast.Platforms;
-using Siov.Fast.Vfio;
-
 namespace Siov.Fast.Api.Infrastructure.Wire;
 
 internal sealed record PasidDto(uint Pasid, int Domain, bool Aux);

@@ -1,4 +1,3 @@
-using Siov.Fast.Hardware;
 using Siov.Fast.PageTables;
 using static Siov.Fast.Hardware.SmmuV3.SmmuRegisters;
 

@@ -1,6 +1,3 @@
-using Siov.Fast.Hardware;
-using Siov.Fast.Hardware.Vtd;
-
 namespace Siov.Fast.Hardware.Vtd;
 
 /// <summary>Bit-field helpers for register images, over fields defined once as <see cref="RegisterField"/>.</summary>

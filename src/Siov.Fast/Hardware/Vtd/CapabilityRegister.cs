@@ -1,4 +1,3 @@
-using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.PageTables;
 
 namespace Siov.Fast.Hardware.Vtd;

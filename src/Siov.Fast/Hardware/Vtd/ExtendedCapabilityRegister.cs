@@ -1,6 +1,3 @@
-using Siov.Fast.Hardware;
-using Siov.Fast.Hardware.Vtd;
-
 namespace Siov.Fast.Hardware.Vtd;
 
 /// <summary>

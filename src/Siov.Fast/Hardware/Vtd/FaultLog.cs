@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Siov.Fast.Hardware.Vtd;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Siov.Fast.Concurrency;
-
 namespace Siov.Fast.Hardware.Vtd;
 
 /// <summary>A snapshot of a remapping unit's counters (each a total since the unit was created).</summary>

@@ -1,5 +1,3 @@
-using Siov.Fast.Hardware;
-using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.PageTables;
 using static Siov.Fast.Hardware.Vtd.VtdRegisters;
 

@@ -1,5 +1,3 @@
-using Siov.Fast.Concurrency;
-
 namespace Siov.Fast.Hardware.Vtd;
 
 /// <summary>
