@@ -53,7 +53,8 @@ for (int page = 0; page < Pages; page++)
     domain.Map(iova, hpa, 0x1000, DmaProtection.ReadWrite);
 }
 
-TranslationPort port = nic.Unit.OpenPort(); // one per device-model thread
+var unit = (RemappingUnit)nic.Unit;         // the default platform's IOMMUs are VT-d remapping units
+TranslationPort port = unit.OpenPort();     // one per device-model thread
 int translated = 0, faults = 0;
 for (int page = 0; page < Pages; page++)
 {

@@ -1,3 +1,4 @@
+using Siov.Fast.Hardware;
 using System.Globalization;
 using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Platforms;
@@ -29,14 +30,14 @@ internal static class UnitNames
     /// <param name="platform">The platform.</param>
     /// <param name="unit">One of its units.</param>
     /// <returns>dmarN, or unit@0xBASE.</returns>
-    public static string Of(ModelledPlatform platform, RemappingUnit unit)
+    public static string Of(ModelledPlatform platform, IIommuHardware unit)
     {
         ArgumentNullException.ThrowIfNull(platform);
         ArgumentNullException.ThrowIfNull(unit);
         for (int i = 0; i < platform.Units.Count; i++)
             if (platform.Units[i] == unit)
                 return Dmar(i);
-        return Fallback(unit.Options.RegisterBase);
+        return Fallback(unit.RegisterBase);
     }
 
     private static string Dmar(int index) => "dmar" + index.ToString(CultureInfo.InvariantCulture);

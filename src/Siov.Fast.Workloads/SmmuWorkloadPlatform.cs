@@ -53,6 +53,13 @@ public sealed class SmmuWorkloadPlatform : IDisposable
             smmu = new Smmu(memory, options);
             var driver = new ArmSmmuV3Driver(smmu, memory);
             var format = new SecondLevelFormat { Stage = PageTableStage.ArmStage1, Levels = 4, HostAddressWidth = 48 };
+            if (workload.UsesPasid)
+            {
+                // PASID domains are CDs in the CD table of the stream's own (here empty) stage 1 domain, as aux domains are.
+                var parent = new SecondLevelPageTable(memory, format);
+                tables.Add(parent);
+                driver.AttachDevice(StandardWorkload.RequesterId, StandardWorkload.DomainIdOf(workload.Domains), parent);
+            }
             for (int d = 0; d < workload.Domains; d++)
             {
                 var table = new SecondLevelPageTable(memory, format);
@@ -61,9 +68,9 @@ public sealed class SmmuWorkloadPlatform : IDisposable
                     table.Map(workload.IovaOf(i), workload.HpaOf(d, i), workload.PageSize, DmaProtection.ReadWrite);
                 ushort asid = StandardWorkload.DomainIdOf(d);
                 if (workload.PasidOf(d) is uint pasid)
-                    driver.SetPasid(StandardWorkload.RequesterId, pasid, asid, table);
+                    driver.SetDevicePasid(StandardWorkload.RequesterId, pasid, asid, table);
                 else
-                    driver.AttachStage1(StandardWorkload.RequesterId, asid, table);
+                    driver.AttachDevice(StandardWorkload.RequesterId, asid, table);
             }
             return new SmmuWorkloadPlatform(workload, memory, smmu, [.. tables]);
         }

@@ -23,7 +23,7 @@ public class ReadmeDeviceModelExampleTests
                 domain.Map(request.Address, platform.Memory.Frames.Allocate(), 0x1000, DmaProtection.ReadWrite);
             group.Respond(PageResponseCode.Success);
         };
-        using var accelerator = new Accelerator(function.Unit, platform.Memory, function.RequesterId);
+        using var accelerator = new Accelerator(function, platform.Memory);
         WorkQueue queue = accelerator.CreateWorkQueue(5);
         CompletionRecord done = queue.Submit(WorkDescriptor.Fill(0x10_0000, 0x2000, 0x5A5A));
         Assert.Equal(new CompletionRecord(CompletionStatus.Success, 0x2000, 0, 2), done);

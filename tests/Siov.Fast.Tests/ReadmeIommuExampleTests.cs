@@ -32,6 +32,6 @@ public class ReadmeIommuExampleTests
         TranslationResult miss = parent.Translate(pasid + 1, 0x1234, DmaAccess.Read);
         Assert.Equal(FaultReason.SmPasidEntryNotPresent, miss.Fault);
         Assert.Equal("DMAR: [DMA Read PASID 0x2] Request device [01:00.0] fault addr 0x1000 [fault reason 0x59] SM: Present bit in PASID Table Entry is clear",
-            parent.Unit.Faults.ReadAll()[0].ToLinuxString());
+            ((RemappingUnit)parent.Unit).Faults.ReadAll()[0].ToLinuxString());
     }
 }

@@ -54,13 +54,15 @@ internal static class PlatformApi
             return Problems.Invalid($"pasid {request.Pasid} does not fit 20 bits");
         if (!device.AtsEnabled || !device.Capabilities.Pri)
             throw new IommuException(Errno.EOPNOTSUPP, $"{device} has no ATS and PRI enabled: it sends no page requests");
+        if (device.Unit is not Siov.Fast.Hardware.Vtd.RemappingUnit unit)
+            throw new IommuException(Errno.EOPNOTSUPP, $"{device} is behind an IOMMU without a modelled page request queue");
         if (!state.SimulatedFunctions.TryGetValue(device.Address, out SimulatedFunction? function))
         {
             function = new SimulatedFunction();
-            device.Unit.ConnectAtsEndpoint(device.RequesterId, function);
+            unit.ConnectAtsEndpoint(device.RequesterId, function);
             state.SimulatedFunctions.Add(device.Address, function);
         }
-        device.Unit.SendPageRequest(new Siov.Fast.Ats.PageRequest(device.RequesterId, request.Pasid, Hex.Parse(request.Address, "address"),
+        unit.SendPageRequest(new Siov.Fast.Ats.PageRequest(device.RequesterId, request.Pasid, Hex.Parse(request.Address, "address"),
             read, write, Execute: false, Privileged: false, request.Group ?? 0, request.Last ?? true));
         return TypedResults.Accepted($"/devices/{bdf}/page-responses");
     }

@@ -1,4 +1,5 @@
 using Siov.Fast.Ats;
+using Siov.Fast.Iommu;
 using Siov.Fast.Memory;
 
 namespace Siov.Fast.Devices;
@@ -35,6 +36,30 @@ public sealed class Accelerator : IDisposable
     /// <exception cref="IommuException">EEXIST when the agent has an endpoint for the requester id already; EINVAL for a
     /// bad ATC capacity or a retry count below 1.</exception>
     public Accelerator(IAtsTranslationAgent agent, PhysicalMemory memory, ushort requesterId, AcceleratorOptions? options = null)
+        : this(agent, memory, requesterId, options, 0)
+    {
+    }
+
+    /// <summary>Creates the function modelled for <paramref name="function"/>: its ATC is connected to the function's IOMMU
+    /// with the function's source id (the id its DMA carries there).</summary>
+    /// <param name="function">The PCI function, with ATS enabled.</param>
+    /// <param name="memory">The simulated memory its DMA reads and writes.</param>
+    /// <param name="options">Settings; <see cref="AcceleratorOptions.Default"/> when null.</param>
+    /// <exception cref="IommuException">EOPNOTSUPP when the function's IOMMU answers no translation requests (the SMMUv3
+    /// model has no ATS yet); as the other constructor.</exception>
+    public Accelerator(PciDevice function, PhysicalMemory memory, AcceleratorOptions? options = null)
+        : this(AgentOf(function), memory, function.SourceId, options, 0)
+    {
+    }
+
+    private static IAtsTranslationAgent AgentOf(PciDevice function)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        return function.Unit as IAtsTranslationAgent
+            ?? throw new IommuException(Errno.EOPNOTSUPP, $"{function}'s IOMMU at {Throw.Hex(function.Unit.RegisterBase)} answers no translation requests");
+    }
+
+    private Accelerator(IAtsTranslationAgent agent, PhysicalMemory memory, ushort requesterId, AcceleratorOptions? options, int _)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(memory);

@@ -1,23 +1,29 @@
 using Siov.Fast.Drivers.ArmSmmuV3;
 using Siov.Fast.Drivers.IntelVtd;
+using Siov.Fast.Hardware;
+using Siov.Fast.Hardware.SmmuV3;
 using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Iommu;
 
 namespace Siov.Fast.Drivers;
 
-/// <summary>Creates the driver for a unit: where the choice of vendor lives, so the core has none.</summary>
+/// <summary>Creates the driver for an IOMMU: where the choice of vendor lives, so the core has none.</summary>
 public static class IommuDrivers
 {
-    /// <summary>The driver for <paramref name="unit"/>: <see cref="IntelIommu"/> takes the unit through its registers;
-    /// for <see cref="IommuVendor.ArmSmmuV3"/> the SMMUv3 aux-domain rules (<see cref="SmmuV3AuxDomainRules"/>) sit on it.</summary>
-    /// <param name="unit">The unit.</param>
-    /// <param name="vendor">Whose driver rules apply.</param>
+    /// <summary>The driver for <paramref name="unit"/>: <see cref="IntelIommu"/> for a VT-d remapping unit,
+    /// <see cref="ArmSmmuV3Driver"/> for an SMMUv3; each takes its hardware through its registers.</summary>
+    /// <param name="unit">The IOMMU.</param>
     /// <returns>The driver.</returns>
-    /// <exception cref="IommuException">As <see cref="IntelIommu"/>'s constructor (ENOMEM).</exception>
-    public static IIommuDriver Create(RemappingUnit unit, IommuVendor vendor)
+    /// <exception cref="IommuException">EOPNOTSUPP for hardware no driver here knows, or an SMMU without the features the
+    /// driver uses; ENOMEM as the drivers' constructors.</exception>
+    public static IIommuDriver Create(IIommuHardware unit)
     {
         ArgumentNullException.ThrowIfNull(unit);
-        var intel = new IntelIommu(unit, unit.Memory, unit.Options.HostAddressWidth, unit.Options.ScalableMode, unit.Options.RegisterBase);
-        return vendor == IommuVendor.ArmSmmuV3 ? new SmmuV3AuxDomainRules(intel) : intel;
+        return unit switch
+        {
+            RemappingUnit vtd => new IntelIommu(vtd, vtd.Memory, vtd.Options.HostAddressWidth, vtd.Options.ScalableMode, vtd.Options.RegisterBase),
+            Smmu smmu => new ArmSmmuV3Driver(smmu, smmu.Memory),
+            _ => throw new IommuException(Errno.EOPNOTSUPP, $"no driver for {unit.GetType().Name} at {Throw.Hex(unit.RegisterBase)}"),
+        };
     }
 }

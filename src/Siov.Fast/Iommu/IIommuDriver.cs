@@ -7,7 +7,9 @@ namespace Siov.Fast.Iommu;
 /// <c>iommu_domain_ops</c>: program a device's requests without PASID (<c>attach_dev</c>), one PASID of a device
 /// (<c>set_dev_pasid</c>, <c>remove_dev_pasid</c>), flush the IOTLB after an unmap (<c>iotlb_sync</c>), and the
 /// vendor's rules for aux domains. The core keeps no vendor switch: every vendor difference is behind this interface.
-/// Calls come from the core under its lock; an error is an <see cref="IommuException"/> and changes nothing.
+/// Calls come from the core under its lock; an error is an <see cref="IommuException"/> and changes nothing. A
+/// <c>requesterId</c> is the id the unit sees (<see cref="PciDevice.SourceId"/>): the requester id on VT-d, the StreamID on
+/// SMMUv3.
 /// </summary>
 public interface IIommuDriver
 {
@@ -26,6 +28,11 @@ public interface IIommuDriver
 
     /// <summary>Leaf sizes the unit's paging format supports (the kernel's <c>pgsize_bitmap</c>); 4 KiB always.</summary>
     PageSizes PageSizes { get; }
+
+    /// <summary>The entry format of the page tables the unit walks for a domain (the kernel's io-pgtable format chosen at
+    /// <c>domain_alloc</c>): VT-d second level, or AArch64 stage 1 on SMMUv3 (whose DMA domains are stage 1, as Linux's).
+    /// Every unit of one core has the same, since a domain's one table serves every unit it is attached through.</summary>
+    PageTableStage DomainTableStage { get; }
 
     /// <summary>The platform's host address width in bits (VT-d: the DMAR table's HAW): tables and pages lie below 2^HAW.</summary>
     int HostAddressWidth { get; }

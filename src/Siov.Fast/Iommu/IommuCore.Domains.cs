@@ -1,4 +1,4 @@
-using Siov.Fast.Hardware.Vtd;
+using Siov.Fast.Hardware;
 using Siov.Fast.PageTables;
 
 namespace Siov.Fast.Iommu;
@@ -281,17 +281,20 @@ public sealed partial class IommuCore
         var done = new List<PciDevice>();
         foreach (PciDevice pci in group.Members.Cast<PciDevice>())
         {
-            if (from != null)
-                Unprogram(pci, from);
+            bool unprogrammed = false;
             try
             {
+                // A driver may refuse the detach (arm-smmu-v3 while aux domains hang on the device's domain).
+                if (from != null)
+                    Unprogram(pci, from);
+                unprogrammed = true;
                 if (to != null)
                     Program(pci, to);
             }
             catch
             {
                 // Put this device and the ones already switched back where they were.
-                if (from != null)
+                if (from != null && unprogrammed)
                     Program(pci, from);
                 foreach (PciDevice back in done)
                 {
@@ -318,9 +321,9 @@ public sealed partial class IommuCore
         try
         {
             if (domain.Stage1 is Stage1Table stage1)
-                driver.SetDevicePasidStage1(pci.RequesterId, null, did, stage1, domain.ProgrammedTable);
+                driver.SetDevicePasidStage1(pci.SourceId, null, did, stage1, domain.ProgrammedTable);
             else
-                driver.AttachDevice(pci.RequesterId, did, domain.PageTable);
+                driver.AttachDevice(pci.SourceId, did, domain.PageTable);
         }
         catch
         {
@@ -333,7 +336,7 @@ public sealed partial class IommuCore
     {
         if (domain.Type == IommuDomainType.Blocked)
             return;
-        State(pci.Unit).Driver.DetachDevice(pci.RequesterId); // invalidates the context/PASID cache and IOTLB
+        State(pci.Unit).Driver.DetachDevice(pci.SourceId); // invalidates the context/PASID cache and IOTLB
         ReleaseDid(domain, pci.Unit);
     }
 
@@ -346,9 +349,9 @@ public sealed partial class IommuCore
         try
         {
             if (domain.Stage1 is Stage1Table stage1)
-                driver.SetDevicePasidStage1(pci.RequesterId, pasid, did, stage1, domain.ProgrammedTable);
+                driver.SetDevicePasidStage1(pci.SourceId, pasid, did, stage1, domain.ProgrammedTable);
             else
-                driver.SetDevicePasid(pci.RequesterId, pasid, did, domain.PageTable);
+                driver.SetDevicePasid(pci.SourceId, pasid, did, domain.PageTable);
         }
         catch
         {
@@ -359,13 +362,13 @@ public sealed partial class IommuCore
 
     private void UnprogramPasid(PciDevice pci, uint pasid, IommuDomain domain)
     {
-        State(pci.Unit).Driver.RemoveDevicePasid(pci.RequesterId, pasid); // invalidates the PASID cache and IOTLB
+        State(pci.Unit).Driver.RemoveDevicePasid(pci.SourceId, pasid); // invalidates the PASID cache and IOTLB
         ReleaseDid(domain, pci.Unit);
     }
 
     /// <summary>The domain's DID on a unit, allocated on first use there (<c>domain_attach_iommu</c>);
     /// the caller binds it with <see cref="IommuDomain.AddBinding"/> and undoes that with <see cref="ReleaseDid"/>.</summary>
-    private ushort AcquireDid(IommuDomain domain, RemappingUnit unit)
+    private ushort AcquireDid(IommuDomain domain, IIommuHardware unit)
     {
         if (domain.Bindings.TryGetValue(unit, out var binding))
             return binding.Did;
@@ -375,7 +378,7 @@ public sealed partial class IommuCore
         return (ushort)did;
     }
 
-    private void ReleaseDid(IommuDomain domain, RemappingUnit unit)
+    private void ReleaseDid(IommuDomain domain, IIommuHardware unit)
     {
         ushort? did = domain.RemoveBinding(unit);
         if (did.HasValue)
@@ -386,7 +389,7 @@ public sealed partial class IommuCore
     private void CheckNormalAttach(IommuDomain domain, PciDevice pci) => State(pci.Unit).Driver.CheckNormalAttach(domain, pci);
 
     /// <summary>Records an attach mode; where the driver says modes stick (SMMUv3), for the domain's life.</summary>
-    private void MarkMode(IommuDomain domain, DomainAttachMode mode, RemappingUnit unit)
+    private void MarkMode(IommuDomain domain, DomainAttachMode mode, IIommuHardware unit)
     {
         if (State(unit).Driver.StickyAttachModes)
             domain.StickyMode |= mode;

@@ -1,6 +1,6 @@
 using Siov.Fast.Ats;
 using Siov.Fast.Drivers.IntelVtd;
-using Siov.Fast.Hardware.Vtd;
+using Siov.Fast.Hardware;
 
 namespace Siov.Fast.Iommu;
 
@@ -12,7 +12,7 @@ public sealed partial class IommuCore
     private const int MaxPartialRequests = 4096;
 
     // Partial groups by (unit, requester id, PASID, PRG index); under _lock.
-    private readonly Dictionary<(RemappingUnit Unit, ushort Rid, uint? Pasid, int Index), List<PageRequest>> _partialGroups = [];
+    private readonly Dictionary<(IIommuHardware Unit, ushort Rid, uint? Pasid, int Index), List<PageRequest>> _partialGroups = [];
     private int _partialRequests;
 
     /// <summary>Page request groups that reached no handler (no device, no domain or no handler) and were answered
@@ -60,7 +60,7 @@ public sealed partial class IommuCore
                 return;
             _partialGroups.Remove(key);
             _partialRequests -= requests.Count;
-            if (_pciDevices.TryGetValue(new PciAddress(state.Segment, request.RequesterId), out PciDevice? device) && device.Unit == state.Unit)
+            if (FindBySourceId(state, request.RequesterId) is PciDevice device)
             {
                 IommuDomain? domain = request.Pasid is uint pasid ? device.PasidDomains.GetValueOrDefault(pasid) : device.Group?.Domain;
                 group = new IopfGroup(state.Driver, device, domain, request.Pasid, request.GroupIndex, requests);

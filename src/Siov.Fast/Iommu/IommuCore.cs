@@ -1,5 +1,5 @@
 using Siov.Fast.Drivers;
-using Siov.Fast.Hardware.Vtd;
+using Siov.Fast.Hardware;
 using Siov.Fast.Memory;
 using Siov.Fast.PageTables;
 
@@ -9,7 +9,7 @@ namespace Siov.Fast.Iommu;
 /// The kernel's IOMMU core (drivers/iommu/iommu.c) over the hardware model: remapping units,
 /// devices, iommu groups, domains, auxiliary domains per PASID, PASID attachments and mediated
 /// devices. Every operation programs the units' context and PASID entries at once, so what
-/// <see cref="RemappingUnit.Translate(in DmaRequest)"/> returns follows each call.
+/// <see cref="IIommuHardware.Translate(in DmaRequest)"/> returns follows each call.
 /// </summary>
 /// <remarks>
 /// <para>Errors are <see cref="IommuException"/>s with the kernel's errno names; a call that throws
@@ -30,9 +30,9 @@ public sealed partial class IommuCore : IDisposable
     private int _allocatedDomains;   // live domains from DomainAlloc, for IommuCoreOptions.MaxDomains
     private long _mapCalls, _unmapCalls; // control path only: each domain counts under its own map lock, so Interlocked
 
-    private sealed class UnitState(RemappingUnit unit, IIommuDriver driver, ushort segment)
+    private sealed class UnitState(IIommuHardware unit, IIommuDriver driver, ushort segment)
     {
-        public readonly RemappingUnit Unit = unit;
+        public readonly IIommuHardware Unit = unit;
         public readonly IIommuDriver Driver = driver;
         public readonly ushort Segment = segment;
         // DID 0 is reserved, as the Linux driver reserves it (and CAP_REG.CM requires).
@@ -65,8 +65,8 @@ public sealed partial class IommuCore : IDisposable
     /// <summary>The settings.</summary>
     public IommuCoreOptions Options { get; }
 
-    /// <summary>The registered remapping units, in registration order.</summary>
-    public IReadOnlyList<RemappingUnit> Units
+    /// <summary>The registered IOMMUs (VT-d remapping units, SMMUv3s), in registration order.</summary>
+    public IReadOnlyList<IIommuHardware> Units
     {
         get
         {
@@ -127,54 +127,50 @@ public sealed partial class IommuCore : IDisposable
         }
     }
 
-    /// <summary>Registers a remapping unit (a DRHD) so that devices can be placed behind it. A driver from
-    /// <see cref="IommuDrivers.Create"/> (intel-iommu, with the SMMUv3 aux-domain rules for <see cref="IommuVendor.ArmSmmuV3"/>)
-    /// takes charge of it through its registers, and every table change goes through that driver.</summary>
-    /// <param name="unit">The unit; its tables must live in <see cref="Memory"/>.</param>
-    /// <param name="vendor">Which driver's aux-domain rules apply to devices behind it.</param>
-    /// <param name="segment">The PCI segment the unit serves.</param>
-    /// <exception cref="IommuException">EINVAL when the unit uses other memory; EEXIST when it is registered already;
-    /// ENOMEM when no frame is left for the driver's root table or invalidation queue.</exception>
-    public void AddUnit(RemappingUnit unit, IommuVendor vendor = IommuVendor.IntelVtd, ushort segment = 0)
+    /// <summary>Registers an IOMMU (a VT-d DRHD, an SMMUv3) so that devices can be placed behind it
+    /// (<c>iommu_device_register</c>). Its driver, by default its vendor's from <see cref="IommuDrivers.Create"/>
+    /// (intel-iommu, arm-smmu-v3), takes charge of it through its registers, and every table change goes through that
+    /// driver.</summary>
+    /// <param name="unit">The IOMMU; its tables must live in <see cref="Memory"/>.</param>
+    /// <param name="segment">The PCI segment it serves.</param>
+    /// <param name="driver">A driver of the caller's (any <see cref="IIommuDriver"/>), or null for the vendor's.</param>
+    /// <exception cref="IommuException">EINVAL when the unit uses other memory, or its driver's page-table format differs
+    /// from the registered units'; EEXIST when it is registered already; ENOMEM when no frame is left for the driver's
+    /// tables and queues; what the driver raises at probe (EOPNOTSUPP for an SMMU without 2-level tables).</exception>
+    public void AddUnit(IIommuHardware unit, ushort segment = 0, IIommuDriver? driver = null)
     {
         ArgumentNullException.ThrowIfNull(unit);
         lock (_lock)
         {
             CheckNewUnit(unit);
             // The driver takes charge of the unit through its registers (a unit already running keeps its root table).
-            RegisterUnit(new UnitState(unit, IommuDrivers.Create(unit, vendor), segment));
-        }
-    }
-
-    /// <summary>Registers a remapping unit with a driver of the caller's (any <see cref="IIommuDriver"/>).</summary>
-    /// <param name="unit">The unit; its tables must live in <see cref="Memory"/>.</param>
-    /// <param name="driver">The driver in charge of it.</param>
-    /// <param name="segment">The PCI segment the unit serves.</param>
-    /// <exception cref="IommuException">EINVAL when the unit uses other memory; EEXIST when it is registered already.</exception>
-    public void AddUnit(RemappingUnit unit, IIommuDriver driver, ushort segment = 0)
-    {
-        ArgumentNullException.ThrowIfNull(unit);
-        ArgumentNullException.ThrowIfNull(driver);
-        lock (_lock)
-        {
-            CheckNewUnit(unit);
+            driver ??= IommuDrivers.Create(unit);
+            CheckTableStage(driver);
             RegisterUnit(new UnitState(unit, driver, segment));
         }
     }
 
-    private void CheckNewUnit(RemappingUnit unit)
+    private void CheckNewUnit(IIommuHardware unit)
     {
         if (!ReferenceEquals(unit.Memory, Memory))
             Throw.Iommu(Errno.EINVAL, "the unit's tables live in another simulated memory than this core's");
         if (_units.Any(u => u.Unit == unit))
-            Throw.Iommu(Errno.EEXIST, $"unit at {Throw.Hex(unit.Options.RegisterBase)} is registered already");
+            Throw.Iommu(Errno.EEXIST, $"unit at {Throw.Hex(unit.RegisterBase)} is registered already");
+    }
+
+    /// <summary>A domain's one table serves every unit it is attached through, so every unit of a core walks one format.</summary>
+    private void CheckTableStage(IIommuDriver driver)
+    {
+        if (_units.Count > 0 && _units[0].Driver.DomainTableStage != driver.DomainTableStage)
+            Throw.Iommu(Errno.EINVAL, $"{driver.Name} walks {driver.DomainTableStage} tables and {_units[0].Driver.Name} of "
+                + $"{_units[0].Driver.UnitName} walks {_units[0].Driver.DomainTableStage}: one core's units share one page-table format");
     }
 
     /// <summary>The driver in charge of a registered unit.</summary>
     /// <param name="unit">The unit.</param>
     /// <returns>Its driver.</returns>
     /// <exception cref="IommuException">ENODEV when the unit is not registered.</exception>
-    public IIommuDriver GetDriver(RemappingUnit unit)
+    public IIommuDriver GetDriver(IIommuHardware unit)
     {
         lock (_lock)
             return State(unit).Driver;
@@ -184,7 +180,7 @@ public sealed partial class IommuCore : IDisposable
     /// <param name="unit">The unit.</param>
     /// <returns>Its vendor.</returns>
     /// <exception cref="IommuException">ENODEV when the unit is not registered.</exception>
-    public IommuVendor GetVendor(RemappingUnit unit)
+    public IommuVendor GetVendor(IIommuHardware unit)
     {
         lock (_lock)
             return State(unit).Driver.StickyAttachModes ? IommuVendor.ArmSmmuV3 : IommuVendor.IntelVtd;
@@ -199,20 +195,26 @@ public sealed partial class IommuCore : IDisposable
     /// <param name="unit">A registered unit of the same segment.</param>
     /// <param name="capabilities">PASID, ATS, PRI; <see cref="PciDeviceCapabilities.None"/> when null.</param>
     /// <param name="group">An existing group (devices that cannot be isolated from each other), or null.</param>
+    /// <param name="sourceId">The id its DMA carries at the unit, from the firmware (<c>iommu_fwspec_add_ids</c>): on
+    /// SMMUv3 the StreamID the IORT root complex node's ID mapping gives its requester id. Null for the requester id.</param>
     /// <returns>The device.</returns>
-    /// <exception cref="IommuException">EEXIST for an address in use; ENODEV for an unregistered unit;
+    /// <exception cref="IommuException">EEXIST for an address in use, or a source id another device of the unit has; ENODEV for an unregistered unit;
     /// EINVAL for a unit of another segment, a PASID width outside 0-20, or a group of mdevs; ENOENT for
     /// a removed group; what attaching to the group's domain raises (ENOSPC out of DIDs, ENOMEM).
     /// Nothing changes on an error.</exception>
-    public PciDevice AddPciDevice(PciAddress address, RemappingUnit unit, PciDeviceCapabilities? capabilities = null, IommuGroup? group = null)
+    public PciDevice AddPciDevice(PciAddress address, IIommuHardware unit, PciDeviceCapabilities? capabilities = null, IommuGroup? group = null,
+        ushort? sourceId = null)
     {
         ArgumentNullException.ThrowIfNull(unit);
         capabilities ??= PciDeviceCapabilities.None;
+        ushort source = sourceId ?? address.RequesterId;
         lock (_lock)
         {
             if (_pciDevices.ContainsKey(address))
                 Throw.Iommu(Errno.EEXIST, $"device {address} exists already");
             UnitState state = State(unit);
+            if (FindBySourceId(state, source) is PciDevice other)
+                Throw.Iommu(Errno.EEXIST, $"{other} reaches {state.Driver.UnitName} with source id {Throw.Hex(source)} already");
             if (state.Segment != address.Segment)
                 Throw.Iommu(Errno.EINVAL, $"device {address} is in segment {address.Segment:x4}, the unit serves segment {state.Segment:x4}");
             if (capabilities.PasidWidth is < 0 or > 20)
@@ -223,12 +225,12 @@ public sealed partial class IommuCore : IDisposable
                 if (group.Members.Any(m => m is MediatedDevice))
                     Throw.Iommu(Errno.EINVAL, $"{group} holds mediated devices; a PCI function cannot join it");
             }
-            var device = new PciDevice(address, unit, capabilities, _lock);
+            var device = new PciDevice(address, unit, source, capabilities, _lock);
             bool newGroup = group == null;
             group ??= NewGroup();
             // ATS (and PRI) before the first attach, so the context entry allows them (the platform cleared Ats where
             // no ATSR or SATC covers the function).
-            bool ats = capabilities.Ats && state.Driver.EnableDeviceAts(device.RequesterId, capabilities.Pri);
+            bool ats = capabilities.Ats && state.Driver.EnableDeviceAts(device.SourceId, capabilities.Pri);
             try
             {
                 JoinGroup(device, group);
@@ -236,7 +238,7 @@ public sealed partial class IommuCore : IDisposable
             catch
             {
                 if (ats)
-                    state.Driver.DisableDeviceAts(device.RequesterId);
+                    state.Driver.DisableDeviceAts(device.SourceId);
                 if (newGroup)
                     _groups.Remove(group.Id);
                 throw;
@@ -407,9 +409,20 @@ public sealed partial class IommuCore : IDisposable
         }
     }
 
-    private UnitState State(RemappingUnit unit) =>
+    /// <summary>The device that reaches a unit with a source id (the requester id on VT-d, the StreamID on SMMUv3).</summary>
+    private PciDevice? FindBySourceId(UnitState state, ushort sourceId)
+    {
+        if (_pciDevices.TryGetValue(new PciAddress(state.Segment, sourceId), out PciDevice? same) && same.Unit == state.Unit && same.SourceId == sourceId)
+            return same;
+        foreach (PciDevice device in _pciDevices.Values)
+            if (device.Unit == state.Unit && device.SourceId == sourceId)
+                return device;
+        return null;
+    }
+
+    private UnitState State(IIommuHardware unit) =>
         _units.Find(u => u.Unit == unit)
-        ?? throw new IommuException(Errno.ENODEV, $"unit at {Throw.Hex(unit.Options.RegisterBase)} is not registered with this core");
+        ?? throw new IommuException(Errno.ENODEV, $"unit at {Throw.Hex(unit.RegisterBase)} is not registered with this core");
 
     private void RequireGroup(IommuGroup group)
     {
@@ -500,6 +513,6 @@ public sealed partial class IommuCore : IDisposable
             sizes &= u.Driver.PageSizes;
             haw = Math.Min(haw, u.Driver.HostAddressWidth);
         }
-        return new SecondLevelFormat { Levels = levels, PageSizes = sizes | PageSizes.Size4K, HostAddressWidth = haw };
+        return new SecondLevelFormat { Levels = levels, PageSizes = sizes | PageSizes.Size4K, HostAddressWidth = haw, Stage = _units[0].Driver.DomainTableStage };
     }
 }

@@ -1,4 +1,4 @@
-using Siov.Fast.Hardware.Vtd;
+using Siov.Fast.Hardware;
 using Siov.Fast.PageTables;
 
 namespace Siov.Fast.Iommu;
@@ -17,7 +17,7 @@ public sealed class IommuDomain
 {
     private readonly Lock _mapLock = new();
     // Unit -> (DID, number of entries programmed with it). Changed under the core lock and _mapLock.
-    internal readonly Dictionary<RemappingUnit, (ushort Did, int Entries, IIommuDriver Driver)> Bindings = [];
+    internal readonly Dictionary<IIommuHardware, (ushort Did, int Entries, IIommuDriver Driver)> Bindings = [];
     internal readonly List<IommuGroup> Groups = [];                 // groups attached normally
     internal readonly Dictionary<PciDevice, int> AuxDevices = [];   // aux attachments, with sub-device refcount
     internal int PasidAttachments;                                   // iommu_attach_device_pasid users
@@ -77,16 +77,16 @@ public sealed class IommuDomain
 
     /// <summary>The DID of the domain on each unit it is used on, a consistent snapshot.</summary>
     /// <returns>Unit and DID pairs, in no particular order.</returns>
-    public IReadOnlyList<KeyValuePair<RemappingUnit, ushort>> GetDomainIds()
+    public IReadOnlyList<KeyValuePair<IIommuHardware, ushort>> GetDomainIds()
     {
         lock (_coreLock)
-            return Bindings.Select(b => new KeyValuePair<RemappingUnit, ushort>(b.Key, b.Value.Did)).ToArray();
+            return Bindings.Select(b => new KeyValuePair<IIommuHardware, ushort>(b.Key, b.Value.Did)).ToArray();
     }
 
     /// <summary>The DID this domain uses on <paramref name="unit"/>, or null when it is not attached there.</summary>
     /// <param name="unit">A remapping unit.</param>
     /// <returns>The DID or null.</returns>
-    public ushort? GetDomainId(RemappingUnit unit)
+    public ushort? GetDomainId(IIommuHardware unit)
     {
         lock (_coreLock)
             return Bindings.TryGetValue(unit, out var binding) ? binding.Did : null;
@@ -343,7 +343,7 @@ public sealed class IommuDomain
     /// <inheritdoc/>
     public override string ToString() => $"domain {Id} ({Type})";
 
-    internal void AddBinding(RemappingUnit unit, ushort did, IIommuDriver driver)
+    internal void AddBinding(IIommuHardware unit, ushort did, IIommuDriver driver)
     {
         lock (_mapLock)
         {
@@ -352,7 +352,7 @@ public sealed class IommuDomain
     }
 
     /// <summary>Drops one entry's use of the unit's DID; returns the DID when it was the last.</summary>
-    internal ushort? RemoveBinding(RemappingUnit unit)
+    internal ushort? RemoveBinding(IIommuHardware unit)
     {
         lock (_mapLock)
         {

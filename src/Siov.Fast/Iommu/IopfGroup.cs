@@ -54,7 +54,7 @@ public sealed class IopfGroup
         if (Interlocked.Exchange(ref _responded, 1) != 0)
             return false;
         Response = code;
-        _driver.PageResponse(new PageGroupResponse(Device.RequesterId, Pasid, GroupIndex, code));
+        _driver.PageResponse(new PageGroupResponse(Device.SourceId, Pasid, GroupIndex, code));
         return true;
     }
 

@@ -1,4 +1,4 @@
-using Siov.Fast.Hardware.Vtd;
+using Siov.Fast.Hardware;
 
 namespace Siov.Fast.Iommu;
 
@@ -11,11 +11,12 @@ public sealed class PciDevice : Device
 
     private readonly Lock _coreLock;
 
-    internal PciDevice(PciAddress address, RemappingUnit unit, PciDeviceCapabilities capabilities, Lock coreLock)
+    internal PciDevice(PciAddress address, IIommuHardware unit, ushort sourceId, PciDeviceCapabilities capabilities, Lock coreLock)
     {
         _coreLock = coreLock;
         Address = address;
         Unit = unit;
+        SourceId = sourceId;
         Capabilities = capabilities;
     }
 
@@ -25,8 +26,13 @@ public sealed class PciDevice : Device
     /// <summary>The requester id (source id) of its DMA.</summary>
     public ushort RequesterId => Address.RequesterId;
 
-    /// <summary>The remapping unit that translates the device's DMA.</summary>
-    public RemappingUnit Unit { get; }
+    /// <summary>The IOMMU that translates the device's DMA (a VT-d remapping unit, an SMMUv3).</summary>
+    public IIommuHardware Unit { get; }
+
+    /// <summary>The id its DMA carries at <see cref="Unit"/> (the kernel's <c>iommu_fwspec</c> id): the requester id behind
+    /// VT-d, the StreamID the IORT's ID mapping gives it behind SMMUv3. Equal to <see cref="RequesterId"/> unless the
+    /// platform maps it.</summary>
+    public ushort SourceId { get; }
 
     /// <summary>PASID, ATS and PRI capabilities.</summary>
     public PciDeviceCapabilities Capabilities { get; }
@@ -43,15 +49,15 @@ public sealed class PciDevice : Device
     public override string Name => Address.ToString();
 
     /// <summary>
-    /// Translates a DMA of this device through its unit: a convenience over
-    /// <see cref="RemappingUnit.Translate(ushort, uint?, ulong, DmaAccess)"/> (hot callers keep a
-    /// <see cref="TranslationPort"/> of the unit per thread, from <see cref="RemappingUnit.OpenPort"/>).
+    /// Translates a DMA of this device through its unit, with its <see cref="SourceId"/>: a convenience over
+    /// <see cref="IIommuHardware.Translate(in DmaRequest)"/> (hot callers keep a port of the unit per thread, such as
+    /// <see cref="Hardware.Vtd.RemappingUnit.OpenPort"/>).
     /// </summary>
     /// <param name="pasid">PASID, or null for an untagged request (RID_PASID).</param>
     /// <param name="iova">Input address.</param>
     /// <param name="access">Read, Write or both.</param>
     /// <returns>The HPA or the fault; never throws.</returns>
-    public TranslationResult Translate(uint? pasid, ulong iova, DmaAccess access) => Unit.Translate(RequesterId, pasid, iova, access);
+    public TranslationResult Translate(uint? pasid, ulong iova, DmaAccess access) => Unit.Translate(new DmaRequest(SourceId, pasid, iova, access));
 
     /// <summary>The PASIDs attached on this device and their domains (aux domains and
     /// <c>iommu_attach_device_pasid</c> attachments), a snapshot.</summary>

@@ -536,7 +536,8 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
     {
         PciDevice pci = device as PciDevice ?? (device as MediatedDevice)?.IommuDevice
             ?? throw new IommuException(Errno.EOPNOTSUPP, $"{device} has no IOMMU of its own (an mdev without iommu_device)");
-        RemappingUnit unit = pci.Unit;
+        if (pci.Unit is not RemappingUnit unit)
+            throw new IommuException(Errno.EOPNOTSUPP, $"{device} is behind an IOMMU whose IOMMU_GET_HW_INFO data (IOMMU_HW_INFO_TYPE_ARM_SMMUV3) is not modelled yet");
         return new IommufdHwInfo(IommufdHwInfo.IntelVtd, IommufdHwInfo.Errata772415Spr17, unit.Capability.Encode(), unit.ExtendedCapability.Encode(),
             unit.IsScalableMode && unit.ExtendedCapability.SecondLevelAccessedDirty);
     }

@@ -64,18 +64,17 @@ public sealed class ModelledPlatform : IDisposable
     /// <param name="capability">CAP_REG.</param>
     /// <param name="extendedCapability">ECAP_REG.</param>
     /// <param name="options">Unit settings (register base, HAW, ...).</param>
-    /// <param name="vendor">Aux-domain rules.</param>
     /// <param name="catchAll">True for the unit that takes every device no other unit claims.</param>
     /// <returns>The unit.</returns>
     /// <exception cref="IommuException">As <see cref="RemappingUnit"/>'s constructor.</exception>
     /// <param name="segment">The PCI segment the unit serves.</param>
     public RemappingUnit AddUnit(CapabilityRegister capability, ExtendedCapabilityRegister extendedCapability,
-        RemappingUnitOptions options, IommuVendor vendor = IommuVendor.IntelVtd, bool catchAll = false, ushort segment = 0)
+        RemappingUnitOptions options, bool catchAll = false, ushort segment = 0)
     {
         var unit = new RemappingUnit(Memory, capability, extendedCapability, options);
         try
         {
-            Core.AddUnit(unit, vendor, segment);
+            Core.AddUnit(unit, segment);
         }
         catch
         {

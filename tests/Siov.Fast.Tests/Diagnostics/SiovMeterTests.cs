@@ -22,10 +22,10 @@ public class SiovMeterTests
         for (int i = 0; i < 10; i++)
             Assert.Equal(FaultReason.None, parent.Translate(pasid, 0x1000UL * (ulong)i, DmaAccess.Read).Fault);
         Assert.Equal(FaultReason.SmPasidEntryNotPresent, parent.Translate(pasid + 1, 0x1234, DmaAccess.Read).Fault);
-        parent.Unit.InvalidateIotlb();
+        ((RemappingUnit)parent.Unit).InvalidateIotlb();
         Dictionary<string, long> after = reader.Collect();
 
-        string unit = "unit=" + SiovMeter.UnitName(platform.Units.ToList().IndexOf(parent.Unit));
+        string unit = "unit=" + SiovMeter.UnitName(platform.Units.ToList().IndexOf((RemappingUnit)parent.Unit));
         Assert.Equal(11, after[$"siov.iommu.translations {unit}"] - before[$"siov.iommu.translations {unit}"]);
         Assert.True(after[$"siov.iommu.iotlb.hits {unit}"] > before[$"siov.iommu.iotlb.hits {unit}"]);
         Assert.True(after[$"siov.iommu.iotlb.misses {unit}"] > before[$"siov.iommu.iotlb.misses {unit}"]);
@@ -56,7 +56,7 @@ public class SiovMeterTests
         // Observable instruments only: a translation pushes no measurement to a listener.
         Assert.Equal(measurementsBefore, reader.Measurements);
         Dictionary<string, long> after = reader.Collect();
-        string unit = "unit=" + SiovMeter.UnitName(platform.Units.ToList().IndexOf(parent.Unit));
+        string unit = "unit=" + SiovMeter.UnitName(platform.Units.ToList().IndexOf((RemappingUnit)parent.Unit));
         var moved = after.Where(kv => !before.TryGetValue(kv.Key, out long b) || b != kv.Value)
             .ToDictionary(kv => kv.Key, kv => kv.Value - before.GetValueOrDefault(kv.Key));
         Assert.Equal(new Dictionary<string, long> { [$"siov.iommu.translations {unit}"] = 1000, [$"siov.iommu.iotlb.hits {unit}"] = 1000 }, moved);

@@ -46,46 +46,104 @@ public sealed class ArmSmmuV3DriverTests : IDisposable
     public void Stage1AttachMapUnmapWithTheTlbInvalidation()
     {
         using SecondLevelPageTable table = Stage1();
-        _driver.AttachStage1(0x0100, asid: 3, table);
+        _driver.AttachDevice(0x0100, 3, table);
         ulong page = _memory.Frames.Allocate();
         table.Map(0x10_0000, page, 0x1000, DmaProtection.ReadWrite);
         Assert.Equal(page + 0x10, Dma(0x0100, null, 0x10_0010, DmaAccess.Write).Hpa);
 
         table.Unmap(0x10_0000, 0x1000);
         Assert.True(Dma(0x0100, null, 0x10_0010).IsSuccess);         // the TLB still holds it: the flush is the driver's job
-        _driver.FlushRange(3, 0x10_0000, 0x1000);
+        _driver.FlushIotlbRange(3, null, 0x10_0000, 0x1000);
         Assert.Equal(SmmuEventType.Translation, Smmu.EventOf(Dma(0x0100, null, 0x10_0010)));
     }
 
     [Fact]
-    public void PasidsGetTheirOwnCdsInTwoLevelCdTables()
+    public void PasidsGetCdsInTheParentDomainsTwoLevelCdTable()
     {
-        using SecondLevelPageTable a = Stage1(), b = Stage1();
+        using SecondLevelPageTable parent = Stage1(), a = Stage1(), b = Stage1();
         ulong pa = _memory.Frames.Allocate(), pb = _memory.Frames.Allocate();
         a.Map(0x1000, pa, 0x1000, DmaProtection.ReadWrite);
         b.Map(0x1000, pb, 0x1000, DmaProtection.ReadWrite);
-        _driver.SetPasid(0x0200, 5, asid: 10, a);
-        _driver.SetPasid(0x0200, 300, asid: 11, b);                      // another level-2 CD table (SSID >> 8 = 1)
+        _driver.AttachDevice(0x0200, 9, parent);
+        _driver.SetDevicePasid(0x0200, 5, 10, a);
+        _driver.SetDevicePasid(0x0200, 300, 11, b);                      // another level-2 CD table (SSID >> 8 = 1)
         Assert.Equal(pa, Dma(0x0200, 5, 0x1000).Hpa);
         Assert.Equal(pb, Dma(0x0200, 300, 0x1000).Hpa);
-        Assert.Equal(Errno.EBUSY, Assert.Throws<IommuException>(() => _driver.SetPasid(0x0200, 5, 12, b)).Code);
+        Assert.Equal(Errno.EBUSY, Assert.Throws<IommuException>(() => _driver.SetDevicePasid(0x0200, 5, 12, b)).Code);
 
         // Clearing a CD: invalid, CMD_CFGI_CD, the ASID's TLB entries gone: the PASID faults with C_BAD_CD.
-        _driver.ClearPasid(0x0200, 5);
+        _driver.RemoveDevicePasid(0x0200, 5);
         Assert.Equal(SmmuEventType.BadCd, Smmu.EventOf(Dma(0x0200, 5, 0x1000)));
         Assert.Equal(pb, Dma(0x0200, 300, 0x1000).Hpa);
-        Assert.Equal(Errno.ENOENT, Assert.Throws<IommuException>(() => _driver.ClearPasid(0x0200, 5)).Code);
+        Assert.Equal(Errno.ENOENT, Assert.Throws<IommuException>(() => _driver.RemoveDevicePasid(0x0200, 5)).Code);
+    }
+
+    /// <summary>Seed 004: the aux domain's CD sits in the parent domain's CD table, so every stream of the parent sees it;
+    /// it is counted per attached device and cleared with the last.</summary>
+    [Fact]
+    public void AnAuxCdIsSharedByTheParentsStreamsAndClearedWithTheLastDevice()
+    {
+        using SecondLevelPageTable parent = Stage1(), aux = Stage1();
+        ulong page = _memory.Frames.Allocate();
+        aux.Map(0x1000, page, 0x1000, DmaProtection.ReadWrite);
+        _driver.AttachDevice(0x0200, 9, parent);
+        _driver.AttachDevice(0x0201, 9, parent);
+        _driver.SetDevicePasid(0x0200, 5, 10, aux);
+        Assert.Equal(page, Dma(0x0201, 5, 0x1000).Hpa);                // through the shared CD table
+        _driver.SetDevicePasid(0x0201, 5, 10, aux);
+        _driver.RemoveDevicePasid(0x0200, 5);
+        Assert.Equal(page, Dma(0x0200, 5, 0x1000).Hpa);                // 0x201 still uses it: the CD stays
+        _driver.RemoveDevicePasid(0x0201, 5);
+        Assert.Equal(SmmuEventType.BadCd, Smmu.EventOf(Dma(0x0200, 5, 0x1000)));
+        Assert.Equal(SmmuEventType.BadCd, Smmu.EventOf(Dma(0x0201, 5, 0x1000)));
     }
 
     [Fact]
-    public void Stage2AndDetach()
+    public void AnAuxCdNeedsAStage1ParentAndHoldsTheStreamAttached()
     {
+        using SecondLevelPageTable parent = Stage1(), aux = Stage1();
+        Assert.Equal(Errno.EINVAL, Assert.Throws<IommuException>(() => _driver.SetDevicePasid(0x0300, 5, 10, aux)).Code);
+        _driver.AttachDevice(0x0301, 0, null);                           // bypass: no CD table
+        Assert.Equal(Errno.EINVAL, Assert.Throws<IommuException>(() => _driver.SetDevicePasid(0x0301, 5, 10, aux)).Code);
+
+        _driver.AttachDevice(0x0300, 9, parent);
+        _driver.SetDevicePasid(0x0300, 5, 10, aux);
+        Assert.Equal(Errno.EBUSY, Assert.Throws<IommuException>(() => _driver.DetachDevice(0x0300)).Code);
+        Assert.True(Dma(0x0300, 5, 0x1000) is { IsSuccess: false } r && Smmu.EventOf(r) == SmmuEventType.Translation);
+        _driver.RemoveDevicePasid(0x0300, 5);
+        _driver.DetachDevice(0x0300);
+        Assert.Equal(Smmu.AbortWithoutEvent, (byte)Smmu.EventOf(Dma(0x0300, null, 0x1000)));
+    }
+
+    /// <summary>The last stream of a domain takes its ASID's TLB entries with it, so the ASID can serve another domain.</summary>
+    [Fact]
+    public void TheLastDetachInvalidatesTheAsidForItsNextDomain()
+    {
+        using SecondLevelPageTable first = Stage1(), second = Stage1();
+        ulong old = _memory.Frames.Allocate(), fresh = _memory.Frames.Allocate();
+        first.Map(0x1000, old, 0x1000, DmaProtection.ReadWrite);
+        second.Map(0x1000, fresh, 0x1000, DmaProtection.ReadWrite);
+        _driver.AttachDevice(0x0100, 3, first);
+        Assert.Equal(old, Dma(0x0100, null, 0x1000).Hpa);              // walked, then cached under ASID 3
+        Assert.Equal(old, Dma(0x0100, null, 0x1000).Hpa);
+        _driver.DetachDevice(0x0100);
+        _driver.AttachDevice(0x0100, 3, second);
+        Assert.Equal(fresh, Dma(0x0100, null, 0x1000).Hpa);            // a walk: the configuration was not cached
+        Assert.Equal(fresh, Dma(0x0100, null, 0x1000).Hpa);            // the TLB under ASID 3
+    }
+
+    [Fact]
+    public void BypassStage2AndDetach()
+    {
+        _driver.AttachDevice(0x0400, 0, null);
+        Assert.Equal(0x1234_5678UL, Dma(0x0400, null, 0x1234_5678).Hpa);
+
         using var table = new SecondLevelPageTable(_memory, new SecondLevelFormat { Stage = PageTableStage.ArmStage2, Levels = 3 });
         ulong page = _memory.Frames.Allocate();
         table.Map(0x4000_0000, page, 0x1000, DmaProtection.Read);
-        _driver.AttachStage2(0x0300, vmid: 7, table);
+        _driver.AttachDevice(0x0300, 7, table);
         Assert.Equal(page + 8, Dma(0x0300, null, 0x4000_0008).Hpa);
-        _driver.Detach(0x0300);
+        _driver.DetachDevice(0x0300);
         Assert.Equal(Smmu.AbortWithoutEvent, (byte)Smmu.EventOf(Dma(0x0300, null, 0x4000_0008)));
     }
 
@@ -93,7 +151,7 @@ public sealed class ArmSmmuV3DriverTests : IDisposable
     public void EventsReachTheLogInLinuxFormat()
     {
         using SecondLevelPageTable table = Stage1();
-        _driver.AttachStage1(0x0100, asid: 3, table);
+        _driver.AttachDevice(0x0100, 3, table);
         Assert.Equal(SmmuEventType.Translation, Smmu.EventOf(Dma(0x0100, null, 0x5000)));
         IReadOnlyList<string> log = _driver.EventLog;
         Assert.Equal(5, log.Count);
@@ -105,12 +163,16 @@ public sealed class ArmSmmuV3DriverTests : IDisposable
     [Fact]
     public void WrongFormatsAndRangesAreRefused()
     {
-        using var s2 = new SecondLevelPageTable(_memory, new SecondLevelFormat { Stage = PageTableStage.ArmStage2 });
+        using var vtd = new SecondLevelPageTable(_memory);
         using SecondLevelPageTable s1 = Stage1();
-        Assert.Equal(Errno.EINVAL, Assert.Throws<IommuException>(() => _driver.AttachStage1(1, 1, s2)).Code);
-        Assert.Equal(Errno.EINVAL, Assert.Throws<IommuException>(() => _driver.AttachStage2(1, 1, s1)).Code);
-        Assert.Equal(Errno.EINVAL, Assert.Throws<IommuException>(() => _driver.SetPasid(1, 1u << 20, 1, s1)).Code);
-        Assert.Equal(Errno.EINVAL, Assert.Throws<IommuException>(() => _driver.FlushRange(1, 0x1000, 0)).Code);
-        Assert.Equal(Errno.ENOENT, Assert.Throws<IommuException>(() => _driver.Detach(0x7700)).Code);
+        Assert.Equal(Errno.EINVAL, Assert.Throws<IommuException>(() => _driver.AttachDevice(1, 1, vtd)).Code);
+        Assert.Equal(Errno.EINVAL, Assert.Throws<IommuException>(() => _driver.AttachDevice(1, 0, s1)).Code);
+        _driver.AttachDevice(1, 1, s1);
+        Assert.Equal(Errno.EBUSY, Assert.Throws<IommuException>(() => _driver.AttachDevice(1, 1, s1)).Code);
+        Assert.Equal(Errno.ERANGE, Assert.Throws<IommuException>(() => _driver.SetDevicePasid(1, 1u << 20, 2, s1)).Code);
+        Assert.Equal(Errno.EINVAL, Assert.Throws<IommuException>(() => _driver.SetDevicePasid(1, 0, 2, s1)).Code);
+        Assert.Equal(Errno.EOPNOTSUPP, Assert.Throws<IommuException>(() => _driver.SetDevicePasid(1, 3, 2, null)).Code);
+        Assert.Equal(Errno.EINVAL, Assert.Throws<IommuException>(() => _driver.FlushIotlbRange(1, null, 0x1000, 0)).Code);
+        Assert.Equal(Errno.ENOENT, Assert.Throws<IommuException>(() => _driver.DetachDevice(0x7700)).Code);
     }
 }

@@ -25,7 +25,7 @@ public class ConcurrencyTests
     public async Task MapUnmapAttachDetach_WhileTranslating_NoStaleOrTornResult()
     {
         using var f = new CoreFixture();
-        RemappingUnit second = f.AddScalableUnit(IommuVendor.IntelVtd, 0xFED9_4000);
+        RemappingUnit second = f.AddScalableUnit(0xFED9_4000);
         PciDevice a = f.Pci("0000:01:00.0");
         PciDevice b = f.Pci("0000:81:00.0", unit: second);
         f.Core.DevEnableFeature(b, IommuDevFeature.Aux);

@@ -1,34 +1,53 @@
+using Siov.Fast.Hardware;
+using Siov.Fast.Hardware.SmmuV3;
 using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Iommu;
 using Siov.Fast.Memory;
 
 namespace Siov.Fast.Tests.Iommu;
 
-/// <summary>A core over fresh memory with one scalable-mode unit (and optionally more), for one test.</summary>
+/// <summary>A core over fresh memory with one IOMMU (and optionally more), for one test: a scalable-mode VT-d unit driven
+/// by intel-iommu, or an SMMUv3 driven by arm-smmu-v3.</summary>
 internal sealed class CoreFixture : IDisposable
 {
     private readonly List<RemappingUnit> _units = [];
+    private readonly List<Smmu> _smmus = [];
 
     public CoreFixture(IommuVendor vendor = IommuVendor.IntelVtd, IommuCoreOptions? options = null)
     {
         Memory = new PhysicalMemory(128UL << 20);
         Core = new IommuCore(Memory, options);
-        Unit = AddScalableUnit(vendor, 0xFED9_0000);
+        Vendor = vendor;
+        Iommu = vendor == IommuVendor.ArmSmmuV3 ? AddSmmu(0x0905_0000) : AddScalableUnit(0xFED9_0000);
     }
 
     public PhysicalMemory Memory { get; }
 
     public IommuCore Core { get; }
 
-    public RemappingUnit Unit { get; }
+    public IommuVendor Vendor { get; }
 
-    public RemappingUnit AddScalableUnit(IommuVendor vendor, ulong registerBase)
+    /// <summary>The first IOMMU, whatever its vendor.</summary>
+    public IIommuHardware Iommu { get; }
+
+    /// <summary>The first IOMMU as a VT-d unit (for VT-d-only tests).</summary>
+    public RemappingUnit Unit => Iommu as RemappingUnit ?? throw new InvalidOperationException("a VT-d-only helper used on " + Vendor);
+
+    public Smmu AddSmmu(ulong registerBase)
+    {
+        var smmu = new Smmu(Memory, new SmmuOptions { RegisterBase = registerBase });
+        _smmus.Add(smmu);
+        Core.AddUnit(smmu);
+        return smmu;
+    }
+
+    public RemappingUnit AddScalableUnit(ulong registerBase)
     {
         var unit = new RemappingUnit(Memory, UnitPresets.ScalableCapability, UnitPresets.ScalableExtendedCapability,
             new RemappingUnitOptions { RegisterBase = registerBase });
         unit.EnableSanitizer(); // every object-model test also checks that our driver leaves no stale translation
         _units.Add(unit);
-        Core.AddUnit(unit, vendor);
+        Core.AddUnit(unit);
         return unit;
     }
 
@@ -43,8 +62,8 @@ internal sealed class CoreFixture : IDisposable
         return unit;
     }
 
-    public PciDevice Pci(string address, bool siov = true, IommuGroup? group = null, RemappingUnit? unit = null) =>
-        Core.AddPciDevice(PciAddress.Parse(address), unit ?? Unit, siov ? PciDeviceCapabilities.ScalableIov : PciDeviceCapabilities.None, group);
+    public PciDevice Pci(string address, bool siov = true, IommuGroup? group = null, IIommuHardware? unit = null) =>
+        Core.AddPciDevice(PciAddress.Parse(address), unit ?? Iommu, siov ? PciDeviceCapabilities.ScalableIov : PciDeviceCapabilities.None, group);
 
     /// <summary>Stale translations the units' sanitizers found (zero for a correct driver).</summary>
     public IReadOnlyList<StaleTranslationReport> StaleTranslations => [.. _units.SelectMany(u => u.Sanitizer?.GetReports() ?? [])];
@@ -55,6 +74,8 @@ internal sealed class CoreFixture : IDisposable
         Core.Dispose();
         foreach (RemappingUnit unit in _units)
             unit.Dispose();
+        foreach (Smmu smmu in _smmus)
+            smmu.Dispose();
         Memory.Dispose();
     }
 }

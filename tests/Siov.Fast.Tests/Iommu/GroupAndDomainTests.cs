@@ -162,7 +162,7 @@ public class GroupAndDomainTests
     public void Unmap_InvalidatesEveryUnitTheDomainIsAttachedOn()
     {
         using var f = new CoreFixture();
-        RemappingUnit second = f.AddScalableUnit(IommuVendor.IntelVtd, 0xFED9_3000);
+        RemappingUnit second = f.AddScalableUnit(0xFED9_3000);
         PciDevice a = f.Pci("0000:01:00.0");
         PciDevice b = f.Pci("0000:81:00.0", unit: second);
         IommuDomain domain = f.Core.DomainAlloc(IommuDomainType.Unmanaged);

@@ -1,3 +1,4 @@
+using Siov.Fast.Hardware.SmmuV3;
 using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Iommu;
 using Siov.Fast.Vfio;
@@ -251,6 +252,7 @@ public class SeedScenarioTests
         Assert.Equal(Vm1Memory + 0x10_0000, nic.Translate(null, 0x10_0000, DmaAccess.Read).Hpa);
         vm.DetachGroup(mdev.Group!);
         Assert.Single(vm.Domains);
-        Assert.Equal(FaultReason.SmPasidEntryNotPresent, parent.Translate(pasid, 0x1010, DmaAccess.Read).Fault);
+        // The aux domain's CD is gone from the parent's CD table: C_BAD_CD.
+        Assert.Equal(SmmuEventType.BadCd, Smmu.EventOf(parent.Translate(pasid, 0x1010, DmaAccess.Read)));
     }
 }

@@ -32,8 +32,8 @@ public class ModelledPlatformTests
         Assert.All(p.Units, u => Assert.False(u.IsScalableMode)); // no boot log: the legacy default profile
 
         PciDevice nic = p.Core.FindPciDevice(PciAddress.Parse("40:05.0"))!;
-        Assert.Equal(0xCF00_0000UL, nic.Unit.Options.RegisterBase);
-        Assert.Equal(0xDF10_0000UL, p.Core.FindPciDevice(PciAddress.Parse("00:1f.2"))!.Unit.Options.RegisterBase);
+        Assert.Equal(0xCF00_0000UL, nic.Unit.RegisterBase);
+        Assert.Equal(0xDF10_0000UL, p.Core.FindPciDevice(PciAddress.Parse("00:1f.2"))!.Unit.RegisterBase);
 
         // RMRR: 00:1a.0's ranges are identity-mapped, read/write, in its default domain (from the .dsl by hand).
         PciDevice usb = p.Core.FindPciDevice(PciAddress.Parse("00:1a.0"))!;

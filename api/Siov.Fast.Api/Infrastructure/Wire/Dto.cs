@@ -1,3 +1,4 @@
+using Siov.Fast.Hardware;
 using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Iommu;
 using Siov.Fast.PageTables;
@@ -12,7 +13,7 @@ internal static class Dto
     private static readonly int[] LevelChoices = [3, 4, 5];
     private static readonly (PageSizes Size, string Name)[] SizeNames = [(PageSizes.Size4K, "4K"), (PageSizes.Size2M, "2M"), (PageSizes.Size1G, "1G")];
 
-    public static string UnitName(ModelledPlatform platform, RemappingUnit unit)
+    public static string UnitName(ModelledPlatform platform, IIommuHardware unit)
     {
         int index = 0;
         foreach (RemappingUnit u in platform.Units)
@@ -21,7 +22,7 @@ internal static class Dto
                 return "dmar" + index;
             index++;
         }
-        return "unit@" + Hex.Format(unit.Options.RegisterBase);
+        return "unit@" + Hex.Format(unit.RegisterBase);
     }
 
     public static UnitDto Unit(ModelledPlatform platform, RemappingUnit u) => new(

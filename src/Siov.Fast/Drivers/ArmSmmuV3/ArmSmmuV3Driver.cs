@@ -1,5 +1,8 @@
+using Siov.Fast.Ats;
 using Siov.Fast.Hardware;
 using Siov.Fast.Hardware.SmmuV3;
+using Siov.Fast.Hardware.Vtd;
+using Siov.Fast.Iommu;
 using Siov.Fast.Memory;
 using Siov.Fast.PageTables;
 using static Siov.Fast.Hardware.SmmuV3.SmmuRegisters;
@@ -8,15 +11,29 @@ namespace Siov.Fast.Drivers.ArmSmmuV3;
 
 /// <summary>
 /// The arm-smmu-v3 driver's role for one SMMUv3 (<c>struct arm_smmu_device</c>): it sees only the SMMU's registers
-/// (<see cref="IMmioRegion"/>) and simulated memory. It brings the SMMU up as Linux does (a 2-level stream table with
-/// SPLIT 8, the command and event queues, GBPA abort, CR0 with the queues then SMMUEN), writes STEs and 2-level CD
-/// tables, and after each change issues the commands the architecture asks for: an STE or CD is made invalid, CMD_CFGI_*
-/// and CMD_SYNC, its words written with word 0 last, then CMD_CFGI_* and CMD_SYNC again; unmaps are followed by
-/// CMD_TLBI_NH_VA (or CMD_TLBI_NH_ASID past 512 pages) and CMD_SYNC.
+/// (<see cref="IMmioRegion"/>) and simulated memory, and implements the core's ops (<see cref="IIommuDriver"/>). It brings
+/// the SMMU up as Linux does (a 2-level stream table with SPLIT 8, the command and event queues, GBPA abort, CR0 with the
+/// queues then SMMUEN), and after each table change issues the commands the architecture asks for: an STE or CD is made
+/// invalid, CMD_CFGI_* and CMD_SYNC, its words written with word 0 last, then CMD_CFGI_* and CMD_SYNC again; unmaps are
+/// followed by CMD_TLBI_NH_VA (or CMD_TLBI_NH_ASID past 512 pages) and CMD_SYNC.
 /// </summary>
-/// <remarks>Calls serialize on one lock. The core's object model does not use this driver yet (it keys units by VT-d
-/// unit); it is driven directly (see the SMMUv3 section of docs/hardware.md).</remarks>
-public sealed class ArmSmmuV3Driver
+/// <remarks>
+/// <para>Domains. A DMA or unmanaged domain is a stage 1 domain whose ASID is the domain id the core gives it on this
+/// SMMU. As in the driver of seed 004's time, a stage 1 domain owns a 2-level CD table: CD 0 holds its own page table and
+/// every stream attached to it points its STE (Config stage 1, S1DSS = substream 0) at that table. An identity domain is
+/// an STE with Config bypass, a blocked or detached stream one with Config abort. A stage 2 table
+/// (<see cref="PageTableStage.ArmStage2"/>) given to <see cref="AttachDevice"/> makes a stage 2 STE with the id as VMID.</para>
+/// <para>Aux domains (seed 004). <see cref="SetDevicePasid"/> writes the aux domain's CD at its SSID in the CD table of the
+/// stream's primary (parent) domain, so it is seen through every stream attached to that parent; the rules
+/// (<see cref="StickyAttachModes"/>, <see cref="CheckAuxAttach"/>) keep an aux domain on one parent. The CD is counted
+/// per attached device: <see cref="RemoveDevicePasid"/> clears it (CMD_CFGI_CD, CMD_TLBI_NH_ASID, CMD_SYNC) with the last
+/// one, and until then only the departing device's ATC would need invalidating.</para>
+/// <para>Not modelled by this driver: nesting and stage 1 tables of a guest (EOPNOTSUPP), dirty tracking (EOPNOTSUPP), ATS
+/// and PRI (the SMMU model has no ATS yet: <see cref="EnableDeviceAts"/> answers false). Events are read into
+/// <see cref="EventLog"/>; <see cref="Faults"/>, a VT-d fault record log, stays empty.</para>
+/// <para>Calls serialize on one lock.</para>
+/// </remarks>
+public sealed class ArmSmmuV3Driver : IIommuDriver
 {
     private const int Split = 8;                   // StreamID bits a level-2 stream table resolves (256 STEs, 16 KiB)
     private const int QueueLog2 = 8;               // 256 commands, 256 events
@@ -27,12 +44,31 @@ public sealed class ArmSmmuV3Driver
     private readonly IMmioRegion _registers;
     private readonly PhysicalMemory _memory;
     private readonly ulong _streamTableL1, _cmdq, _eventq, _syncWord;
-    private readonly Dictionary<uint, ulong> _l2StreamTables = [];             // StreamID >> SPLIT -> level-2 table
-    private readonly Dictionary<uint, ulong> _cdTables = [];                   // StreamID -> level-1 CD table
-    private readonly Dictionary<(uint Sid, uint Index), ulong> _cdLeaves = []; // (StreamID, SSID >> 8) -> level-2 CD table
+    private readonly Dictionary<uint, ulong> _l2StreamTables = [];   // StreamID >> SPLIT -> level-2 table
+    private readonly Dictionary<uint, StreamState> _streams = [];    // attached streams
+    private readonly Dictionary<ushort, CdTable> _cdTables = [];     // stage 1 domain's ASID -> its CD table
+    private readonly HashSet<ushort> _stage2Vmids = [];
+    private readonly Stack<ulong> _spareCdL1 = new(), _spareCdLeaves = new(); // contiguous frames are not reused by the allocator
     private readonly Queue<string> _eventLog = new();
-    private readonly int _cdL1Entries;
+    private readonly int _cdL1Entries, _asidBits;
     private uint _cmdProd, _eventCons, _syncCount;
+
+    /// <summary>What a stream is attached to.</summary>
+    private sealed class StreamState
+    {
+        public ushort Id;                     // ASID (stage 1) or VMID (stage 2); 0 for bypass
+        public int Config;                    // StreamTableEntry.Config*
+        public readonly HashSet<uint> Ssids = []; // SSIDs this stream attached (aux domains, PASID attachments)
+    }
+
+    /// <summary>A stage 1 domain's CD table: CD 0 is the domain's own, others hold aux domains at their SSIDs.</summary>
+    private sealed class CdTable(ulong l1)
+    {
+        public readonly ulong L1 = l1;
+        public readonly Dictionary<uint, ulong> Leaves = [];            // SSID >> 8 -> level-2 CD table
+        public readonly HashSet<uint> Streams = [];
+        public readonly Dictionary<uint, (ushort Asid, int Users)> Substreams = []; // SSID -> aux domain CD, devices using it
+    }
 
     /// <summary>Takes charge of an SMMU at reset: reads the ID registers, allocates the stream table, queues and a sync
     /// word, and enables the SMMU.</summary>
@@ -47,12 +83,16 @@ public sealed class ArmSmmuV3Driver
         ArgumentNullException.ThrowIfNull(memory);
         _registers = registers;
         _memory = memory;
-        Name = name;
-        uint idr0 = (uint)registers.Read(Idr0, 4), idr1 = (uint)registers.Read(Idr1, 4);
+        DeviceName = name;
+        uint idr0 = (uint)registers.Read(Idr0, 4), idr1 = (uint)registers.Read(Idr1, 4), idr5 = (uint)registers.Read(Idr5, 4);
         if (Idr0Fields.StreamTableLevels.Get(idr0) != 1 || !Idr0Fields.Stage1.IsSet(idr0) || !Idr0Fields.TwoLevelCdTables.IsSet(idr0))
             Throw.Iommu(Errno.EOPNOTSUPP, "the SMMU lacks 2-level stream tables, stage 1 or 2-level CD tables, which this driver uses");
         StreamIdBits = (int)Idr1Fields.StreamIdSize.Get(idr1);
         SubstreamIdBits = (int)Idr1Fields.SubstreamIdSize.Get(idr1);
+        _asidBits = Idr0Fields.Asid16.IsSet(idr0) ? 16 : 8;
+        HostAddressWidth = Math.Min(48, Idr5Fields.Bits((int)Idr5Fields.OutputAddressSize.Get(idr5)));
+        RegisterBase = registers is IIommuHardware hardware ? hardware.RegisterBase : 0;
+        UnitName = $"smmu3.0x{RegisterBase:x16}";
         _cdL1Entries = 1 << Math.Max(0, SubstreamIdBits - CdLeafBits);
         _streamTableL1 = _memory.Frames.AllocateContiguous(Frames((1L << Math.Max(0, StreamIdBits - Split)) * 8));
         _cmdq = _memory.Frames.AllocateContiguous(Frames((1L << QueueLog2) * SmmuCommand.Size));
@@ -76,14 +116,53 @@ public sealed class ArmSmmuV3Driver
             smmu.EventRecorded += (_, _) => DrainEvents();
     }
 
-    /// <summary>The device name in log lines.</summary>
-    public string Name { get; }
+    /// <summary>The kernel driver's name: <c>arm-smmu-v3</c>.</summary>
+    public string Name => "arm-smmu-v3";
+
+    /// <summary>The device name in event log lines (Linux: <c>arm-smmu-v3.0.auto</c>).</summary>
+    public string DeviceName { get; }
+
+    /// <summary>The SMMU's register base (from the hardware when it tells it, else 0).</summary>
+    public ulong RegisterBase { get; }
+
+    /// <summary>The name Linux gives the SMMU's <c>iommu_device</c> in sysfs: <c>smmu3.0x</c> and the register base in 16 hex
+    /// digits.</summary>
+    public string UnitName { get; }
 
     /// <summary>StreamID bits (SMMU_IDR1.SIDSIZE).</summary>
     public int StreamIdBits { get; }
 
     /// <summary>SubstreamID bits (SMMU_IDR1.SSIDSIZE): the PASID width the driver offers.</summary>
     public int SubstreamIdBits { get; }
+
+    /// <inheritdoc/>
+    public int PasidWidth => SubstreamIdBits;
+
+    /// <summary>True: an identity domain is an STE with Config bypass.</summary>
+    public bool SupportsIdentityDomain => true;
+
+    /// <summary>4 KiB pages, 2 MiB and 1 GiB blocks (the 4 KiB granule).</summary>
+    public PageSizes PageSizes => PageSizes.All;
+
+    /// <summary><see cref="PageTableStage.ArmStage1"/>: DMA domains are stage 1, as Linux makes them where the SMMU has it.</summary>
+    public PageTableStage DomainTableStage => PageTableStage.ArmStage1;
+
+    /// <summary>The output address size (SMMU_IDR5.OAS), at most 48 bits (the 4 KiB granule's descriptors).</summary>
+    public int HostAddressWidth { get; }
+
+    /// <summary>ASIDs: 65,536 with SMMU_IDR0.ASID16, else 256 (ASID 0 unused).</summary>
+    public int NumberOfDomains => 1 << _asidBits;
+
+    /// <summary>3 or 4 levels (39- or 48-bit input with the 4 KiB granule).</summary>
+    /// <param name="levels">Levels.</param>
+    /// <returns>True for 3 and 4.</returns>
+    public bool SupportsLevels(int levels) => levels is 3 or 4;
+
+    /// <summary>Empty: the SMMU reports faults as events, read into <see cref="EventLog"/>.</summary>
+    public FaultLog Faults { get; } = new(1);
+
+    /// <summary>True: seed 004's rule, a domain's first attach mode (normal or aux) sticks for its life.</summary>
+    public bool StickyAttachModes => true;
 
     /// <summary>The last 256 event log lines, as Linux's <c>arm_smmu_evtq_thread</c> prints an event: <c>event 0xNN
     /// received:</c> then its four words, each <c>\t0x%016llx</c>; oldest first.</summary>
@@ -96,6 +175,13 @@ public sealed class ArmSmmuV3Driver
         }
     }
 
+    /// <summary>Never raised: the SMMU model has no PRI queue yet.</summary>
+    public event EventHandler<PageRequest>? PageRequestReported
+    {
+        add { }
+        remove { }
+    }
+
     private static int Frames(long bytes) => (int)Math.Max(1, (bytes + 4095) / 4096);
 
     private void SetCr0(uint value)
@@ -105,123 +191,252 @@ public sealed class ArmSmmuV3Driver
             throw new InvalidOperationException($"CR0ACK did not follow CR0 {Throw.Hex(value)}: a driver bug");
     }
 
+    /// <summary>False: the SMMU model has no ATS yet, so the STE's EATS stays 0 and no ATC is invalidated.</summary>
+    /// <param name="requesterId">StreamID.</param>
+    /// <param name="pageRequests">Ignored.</param>
+    /// <returns>False.</returns>
+    public bool EnableDeviceAts(ushort requesterId, bool pageRequests) => false;
+
+    /// <summary>Nothing to undo.</summary>
+    /// <param name="requesterId">StreamID.</param>
+    public void DisableDeviceAts(ushort requesterId)
+    {
+    }
+
+    /// <summary>EOPNOTSUPP: no page requests reach this driver.</summary>
+    /// <param name="response">The answer.</param>
+    /// <exception cref="IommuException">EOPNOTSUPP always.</exception>
+    public void PageResponse(in PageGroupResponse response) =>
+        Throw.Iommu(Errno.EOPNOTSUPP, $"{UnitName} takes no page requests (no PRI queue is modelled)");
+
     /// <summary>
-    /// Points the transactions without SubstreamID of <paramref name="streamId"/> at a stage 1 table (Linux's
-    /// <c>arm_smmu_attach_dev</c> with an S1 domain): CD 0 of the stream's CD table (created when absent) gets the table and
-    /// ASID, and the STE says stage 1, S1DSS = SSID0, S1CDMax = SSIDSIZE.
+    /// Points the transactions without SubstreamID of a stream at a domain (<c>arm_smmu_attach_dev</c>): a stage 1 table
+    /// goes in CD 0 of the domain's CD table (created at the domain's first stream) and the STE says stage 1 with S1DSS
+    /// substream 0; a stage 2 table makes a stage 2 STE with <paramref name="domainId"/> as VMID; null makes the STE bypass.
     /// </summary>
-    /// <param name="streamId">The StreamID.</param>
-    /// <param name="asid">The domain's ASID.</param>
-    /// <param name="table">An <see cref="PageTableStage.ArmStage1"/> table of 3 or 4 levels.</param>
-    /// <exception cref="IommuException">EINVAL for a table of another format or a StreamID beyond SIDSIZE; ENOMEM.</exception>
-    public void AttachStage1(uint streamId, ushort asid, SecondLevelPageTable table) => SetPasid(streamId, 0, asid, table);
-
-    /// <summary>Points SubstreamID <paramref name="ssid"/> of <paramref name="streamId"/> at a stage 1 table (an aux domain
-    /// or a PASID attachment: a CD at that SSID), making the stream's STE stage 1 with its CD table first when needed.</summary>
-    /// <param name="streamId">The StreamID.</param>
-    /// <param name="ssid">The SubstreamID (PASID).</param>
-    /// <param name="asid">The domain's ASID.</param>
-    /// <param name="table">An <see cref="PageTableStage.ArmStage1"/> table.</param>
-    /// <exception cref="IommuException">EINVAL for another format, a StreamID beyond SIDSIZE or an SSID beyond SSIDSIZE;
-    /// EBUSY when the CD is valid already; ENOMEM.</exception>
-    public void SetPasid(uint streamId, uint ssid, ushort asid, SecondLevelPageTable table)
+    /// <param name="requesterId">The StreamID.</param>
+    /// <param name="domainId">The ASID (stage 1) or VMID (stage 2).</param>
+    /// <param name="table">An <see cref="PageTableStage.ArmStage1"/> or <see cref="PageTableStage.ArmStage2"/> table of 3
+    /// or 4 levels, or null for bypass.</param>
+    /// <exception cref="IommuException">EBUSY when the stream is attached already; EINVAL for a table of a VT-d format, an
+    /// id 0, a StreamID beyond SIDSIZE, or a table other than the one the ASID's domain already has; ERANGE for an ASID
+    /// beyond the SMMU's; ENOMEM.</exception>
+    public void AttachDevice(ushort requesterId, ushort domainId, SecondLevelPageTable? table)
     {
-        ArgumentNullException.ThrowIfNull(table);
-        if (table.Format.Stage != PageTableStage.ArmStage1)
-            Throw.Iommu(Errno.EINVAL, $"stage 1 needs an ArmStage1 table, not {table.Format.Stage}");
-        if (ssid >= 1u << SubstreamIdBits)
-            Throw.Iommu(Errno.EINVAL, $"SSID {ssid} is beyond the SMMU's {SubstreamIdBits} SubstreamID bits");
+        uint sid = requesterId;
         lock (_lock)
         {
-            ulong cd = CdAddress(streamId, ssid, allocate: true);
-            if (ContextDescriptor.ValidField.IsSet(_memory.ReadUInt64(cd)))
-                Throw.Iommu(Errno.EBUSY, $"SSID {ssid} of StreamID {Throw.Hex(streamId)} has a CD already (clear it first)");
-            var descriptor = ContextDescriptor.Create(table.RootHpa, asid, table.AddressWidth);
-            _memory.WriteUInt64(cd + 8, descriptor.Word1);
-            _memory.WriteUInt64(cd, descriptor.Word0); // V last
-            Submit([CfgiCd(streamId, ssid)]);
-            ulong ste = SteAddress(streamId, allocate: true);
-            if (new StreamTableEntry(_memory.ReadUInt64(ste), 0, 0, 0).Config != StreamTableEntry.ConfigStage1)
-                WriteSte(streamId, StreamTableEntry.Create(StreamTableEntry.ConfigStage1, _cdTables[streamId], SubstreamIdBits,
-                    s1Format: 1, defaultSubstream: 2));
+            CheckStream(sid);
+            if (_streams.ContainsKey(sid))
+                Throw.Iommu(Errno.EBUSY, $"StreamID {Throw.Hex(sid)} is attached already; detach it first");
+            if (table == null)
+            {
+                WriteSte(sid, StreamTableEntry.Create(StreamTableEntry.ConfigBypass));
+                _streams.Add(sid, new StreamState { Config = StreamTableEntry.ConfigBypass });
+                return;
+            }
+            CheckDomainId(domainId);
+            if (table.Format.Stage == PageTableStage.ArmStage2)
+            {
+                WriteSte(sid, StreamTableEntry.Create(StreamTableEntry.ConfigStage2, vmid: domainId, s2Ttb: table.RootHpa,
+                    s2InputBits: table.AddressWidth, s2StartLevel: 4 - table.Levels));
+                _streams.Add(sid, new StreamState { Id = domainId, Config = StreamTableEntry.ConfigStage2 });
+                _stage2Vmids.Add(domainId);
+                return;
+            }
+            CheckStage1(table);
+            CdTable cds = CdTableOf(domainId, table);
+            WriteSte(sid, StreamTableEntry.Create(StreamTableEntry.ConfigStage1, cds.L1, SubstreamIdBits, s1Format: 1, defaultSubstream: 2));
+            cds.Streams.Add(sid);
+            _streams.Add(sid, new StreamState { Id = domainId, Config = StreamTableEntry.ConfigStage1 });
         }
     }
 
-    /// <summary>Clears the CD of <paramref name="ssid"/> (V first, then CMD_CFGI_CD and CMD_SYNC) and invalidates its ASID's
-    /// TLB entries (Linux's <c>arm_smmu_clear_cd</c> and the TLB flush of a detach).</summary>
-    /// <param name="streamId">The StreamID.</param>
-    /// <param name="ssid">The SubstreamID.</param>
-    /// <exception cref="IommuException">ENOENT when it has no valid CD.</exception>
-    public void ClearPasid(uint streamId, uint ssid)
+    /// <summary>Makes the stream abort (an STE with Config abort, as a detached stream is with <c>disable_bypass</c>). The
+    /// last stream of a stage 1 domain takes its CD table with it and invalidates its ASID (CMD_TLBI_NH_ASID), so the ASID
+    /// can serve another domain; a stage 2 domain's last stream invalidates its VMID (CMD_TLBI_S12_VMALL).</summary>
+    /// <param name="requesterId">The StreamID.</param>
+    /// <exception cref="IommuException">ENOENT when the stream is not attached; EBUSY while it has SSIDs attached (aux
+    /// domains hang on its domain's CD table: detach them first).</exception>
+    public void DetachDevice(ushort requesterId)
     {
+        uint sid = requesterId;
         lock (_lock)
         {
-            ulong cd = _cdTables.ContainsKey(streamId) ? CdAddress(streamId, ssid, allocate: false) : 0;
-            ulong word0 = cd == 0 ? 0 : _memory.ReadUInt64(cd);
-            if (!ContextDescriptor.ValidField.IsSet(word0))
-                Throw.Iommu(Errno.ENOENT, $"SSID {ssid} of StreamID {Throw.Hex(streamId)} has no CD");
-            _memory.WriteUInt64(cd, 0);
-            _memory.WriteUInt64(cd + 8, 0);
-            ushort asid = (ushort)ContextDescriptor.AsidField.Get(word0);
-            Submit([CfgiCd(streamId, ssid), TlbiNhAsid(asid)]);
+            if (!_streams.TryGetValue(sid, out StreamState? stream))
+                Throw.Iommu(Errno.ENOENT, $"StreamID {Throw.Hex(sid)} is not attached");
+            if (stream.Ssids.Count > 0)
+                Throw.Iommu(Errno.EBUSY, $"StreamID {Throw.Hex(sid)} has {stream.Ssids.Count} SSID(s) attached in its domain's CD table; detach them first");
+            WriteSte(sid, StreamTableEntry.Create(StreamTableEntry.ConfigAbort));
+            _streams.Remove(sid);
+            if (stream.Config == StreamTableEntry.ConfigStage1)
+            {
+                CdTable cds = _cdTables[stream.Id];
+                cds.Streams.Remove(sid);
+                if (cds.Streams.Count == 0)
+                    ReleaseCdTable(stream.Id, cds);
+            }
+            else if (stream.Config == StreamTableEntry.ConfigStage2 && !_streams.Values.Any(s => s.Config == StreamTableEntry.ConfigStage2 && s.Id == stream.Id))
+            {
+                _stage2Vmids.Remove(stream.Id);
+                Submit([(SmmuCommand.Opcode.Encode(SmmuCommand.TlbiS12Vmall) | SmmuCommand.Vmid.Encode(stream.Id), 0)]);
+            }
         }
     }
 
-    /// <summary>Points a stream at a stage 2 table (a VFIO domain with stage 2 only).</summary>
-    /// <param name="streamId">The StreamID.</param>
-    /// <param name="vmid">The domain's VMID.</param>
-    /// <param name="table">An <see cref="PageTableStage.ArmStage2"/> table.</param>
-    /// <exception cref="IommuException">EINVAL for another format or a StreamID beyond SIDSIZE; ENOMEM.</exception>
-    public void AttachStage2(uint streamId, ushort vmid, SecondLevelPageTable table)
+    /// <summary>
+    /// Attaches an aux domain (or a PASID attachment) at SubstreamID <paramref name="pasid"/> of a stream: its CD goes at
+    /// that SSID of the CD table of the stream's stage 1 domain, its parent (seed 004's <c>arm_smmu_aux_attach_dev</c>).
+    /// A second device of the same parent finds the CD there and only counts itself.
+    /// </summary>
+    /// <param name="requesterId">The StreamID.</param>
+    /// <param name="pasid">The SSID, 1 to 2^SSIDSIZE - 1.</param>
+    /// <param name="domainId">The aux domain's ASID.</param>
+    /// <param name="table">Its <see cref="PageTableStage.ArmStage1"/> table.</param>
+    /// <exception cref="IommuException">EINVAL when the stream has no stage 1 domain (a parent is needed), for SSID 0, a
+    /// table of another format or an ASID already used with another table; ERANGE for an SSID beyond SSIDSIZE or an ASID
+    /// beyond the SMMU's; EBUSY when the stream has that SSID attached already or another domain's CD is there; EOPNOTSUPP
+    /// for a pass-through PASID (a CD always translates); ENOMEM.</exception>
+    public void SetDevicePasid(ushort requesterId, uint pasid, ushort domainId, SecondLevelPageTable? table)
     {
-        ArgumentNullException.ThrowIfNull(table);
-        if (table.Format.Stage != PageTableStage.ArmStage2)
-            Throw.Iommu(Errno.EINVAL, $"stage 2 needs an ArmStage2 table, not {table.Format.Stage}");
+        uint sid = requesterId;
+        if (table == null)
+            Throw.Iommu(Errno.EOPNOTSUPP, $"SSID {pasid}: a CD always translates through a stage 1 table; the SMMU has no pass-through per SubstreamID");
+        if (pasid == 0)
+            Throw.Iommu(Errno.EINVAL, "SSID 0 is CD 0, the parent domain's own; aux domains take SSIDs from 1");
+        if (pasid >= 1u << SubstreamIdBits)
+            Throw.Iommu(Errno.ERANGE, $"SSID {pasid} is beyond the SMMU's {SubstreamIdBits} SubstreamID bits");
+        CheckStage1(table);
         lock (_lock)
         {
-            SteAddress(streamId, allocate: true);
-            WriteSte(streamId, StreamTableEntry.Create(StreamTableEntry.ConfigStage2, vmid: vmid, s2Ttb: table.RootHpa,
-                s2InputBits: table.AddressWidth, s2StartLevel: 4 - table.Levels));
+            CheckDomainId(domainId);
+            if (!_streams.TryGetValue(sid, out StreamState? stream) || stream.Config != StreamTableEntry.ConfigStage1)
+                throw new IommuException(Errno.EINVAL, $"StreamID {Throw.Hex(sid)} has no stage 1 domain whose CD table could hold SSID {pasid}");
+            if (stream.Ssids.Contains(pasid))
+                Throw.Iommu(Errno.EBUSY, $"SSID {pasid} of StreamID {Throw.Hex(sid)} is attached already");
+            CdTable cds = _cdTables[stream.Id];
+            if (cds.Substreams.TryGetValue(pasid, out var aux))
+            {
+                if (aux.Asid != domainId)
+                    Throw.Iommu(Errno.EBUSY, $"SSID {pasid} of the CD table of ASID {stream.Id} holds ASID {aux.Asid}'s CD");
+                cds.Substreams[pasid] = (aux.Asid, aux.Users + 1);
+            }
+            else
+            {
+                if (_cdTables.ContainsKey(domainId))
+                    Throw.Iommu(Errno.EINVAL, $"ASID {domainId} is a primary domain's; an aux domain needs its own ASID");
+                WriteCd(cds, pasid, ContextDescriptor.Create(table.RootHpa, domainId, table.AddressWidth));
+                cds.Substreams.Add(pasid, (domainId, 1));
+            }
+            stream.Ssids.Add(pasid);
         }
     }
 
-    /// <summary>Makes the stream abort (an STE with Config abort: a blocked domain) and drops its CDs' TLB entries.</summary>
-    /// <param name="streamId">The StreamID.</param>
-    /// <exception cref="IommuException">ENOENT when the stream has no STE written.</exception>
-    public void Detach(uint streamId)
+    /// <summary>Stage 1 tables of a guest (nesting) are not modelled by this driver.</summary>
+    /// <param name="requesterId">StreamID.</param>
+    /// <param name="pasid">SSID or null.</param>
+    /// <param name="domainId">ASID.</param>
+    /// <param name="stage1">The guest's table.</param>
+    /// <param name="secondStage">The stage 2 parent.</param>
+    /// <exception cref="IommuException">EOPNOTSUPP always.</exception>
+    public void SetDevicePasidStage1(ushort requesterId, uint? pasid, ushort domainId, Stage1Table stage1, SecondLevelPageTable? secondStage) =>
+        Throw.Iommu(Errno.EOPNOTSUPP, $"{UnitName}: nested stage 1 tables (a guest's CD table over stage 2) are not modelled by this driver");
+
+    /// <summary>
+    /// Detaches SSID <paramref name="pasid"/> from a stream (seed 004's <c>arm_smmu_aux_detach_dev</c>): with the last
+    /// device using that aux domain's CD, the CD is cleared (V first, CMD_CFGI_CD per stream of the parent, then
+    /// CMD_TLBI_NH_ASID and CMD_SYNC, since the aux domain's ASID is no longer reachable); while others remain, the CD stays.
+    /// </summary>
+    /// <param name="requesterId">The StreamID.</param>
+    /// <param name="pasid">The SSID.</param>
+    /// <exception cref="IommuException">ENOENT when the stream has nothing attached at that SSID.</exception>
+    public void RemoveDevicePasid(ushort requesterId, uint pasid)
     {
+        uint sid = requesterId;
         lock (_lock)
         {
-            if (!_l2StreamTables.ContainsKey(streamId >> Split))
-                Throw.Iommu(Errno.ENOENT, $"StreamID {Throw.Hex(streamId)} has no STE");
-            WriteSte(streamId, StreamTableEntry.Create(StreamTableEntry.ConfigAbort));
-            Submit([(SmmuCommand.Opcode.Encode(SmmuCommand.TlbiNsnhAll), 0)]);
+            if (!_streams.TryGetValue(sid, out StreamState? stream) || !stream.Ssids.Contains(pasid))
+                throw new IommuException(Errno.ENOENT, $"SSID {pasid} of StreamID {Throw.Hex(sid)} is not attached");
+            CdTable cds = _cdTables[stream.Id];
+            (ushort asid, int users) = cds.Substreams[pasid];
+            stream.Ssids.Remove(pasid);
+            if (users > 1)
+            {
+                cds.Substreams[pasid] = (asid, users - 1);
+                return; // only this device's ATC would need invalidating; no ATS is modelled
+            }
+            cds.Substreams.Remove(pasid);
+            ClearCd(cds, pasid, asid);
         }
     }
 
-    /// <summary>Invalidates <c>[iova, iova + size)</c> of an ASID after an unmap (<c>arm_smmu_tlb_inv_range_asid</c>):
-    /// CMD_TLBI_NH_VA per 4 KiB page, or one CMD_TLBI_NH_ASID past 512 pages, then CMD_SYNC.</summary>
-    /// <param name="asid">The ASID.</param>
+    /// <summary>Invalidates <c>[iova, iova + size)</c> of a domain after an unmap (<c>arm_smmu_tlb_inv_range_asid</c>):
+    /// CMD_TLBI_NH_VA per 4 KiB page, or one CMD_TLBI_NH_ASID past 512 pages, then CMD_SYNC; for a stage 2 domain,
+    /// CMD_TLBI_S12_VMALL.</summary>
+    /// <param name="domainId">The ASID (or VMID).</param>
+    /// <param name="pasid">Ignored: the ASID tags the domain's entries whatever the SSID.</param>
     /// <param name="iova">First IOVA.</param>
     /// <param name="size">Bytes, at least 1.</param>
     /// <exception cref="IommuException">EINVAL for a zero size or a range that wraps.</exception>
-    public void FlushRange(ushort asid, ulong iova, ulong size)
+    public void FlushIotlbRange(ushort domainId, uint? pasid, ulong iova, ulong size)
     {
         if (size == 0 || iova + size - 1 < iova)
             Throw.Iommu(Errno.EINVAL, $"TLB range [{Throw.Hex(iova)}, +{Throw.Hex(size)}) is empty or wraps");
         ulong first = iova >> 12, last = (iova + size - 1) >> 12;
         lock (_lock)
         {
+            if (_stage2Vmids.Contains(domainId))
+                Submit([(SmmuCommand.Opcode.Encode(SmmuCommand.TlbiS12Vmall) | SmmuCommand.Vmid.Encode(domainId), 0)]);
             if (last - first + 1 > MaxPagesPerRange)
             {
-                Submit([TlbiNhAsid(asid)]);
+                Submit([TlbiNhAsid(domainId)]);
                 return;
             }
-            var commands = new List<(ulong, ulong)>();
+            var commands = new (ulong, ulong)[last - first + 1];
             for (ulong page = first; page <= last; page++)
-                commands.Add((SmmuCommand.Opcode.Encode(SmmuCommand.TlbiNhVa) | SmmuCommand.Asid.Encode(asid), (page << 12) | SmmuCommand.Leaf.Encode(1)));
-            Submit([.. commands]);
+                commands[page - first] = (SmmuCommand.Opcode.Encode(SmmuCommand.TlbiNhVa) | SmmuCommand.Asid.Encode(domainId), (page << 12) | SmmuCommand.Leaf.Encode(1));
+            Submit(commands);
         }
+    }
+
+    /// <summary>EOPNOTSUPP: the SMMU model has no hardware dirty state (HTTU).</summary>
+    /// <param name="domainId">The ASID.</param>
+    /// <param name="enabled">On or off.</param>
+    /// <exception cref="IommuException">EOPNOTSUPP always.</exception>
+    public void SetDirtyTracking(ushort domainId, bool enabled) =>
+        Throw.Iommu(Errno.EOPNOTSUPP, $"{UnitName} has no dirty-bit tracking (SMMU_IDR0.HTTU is not modelled)");
+
+    /// <summary>EPERM when the domain has been an aux domain: it stays one (seed 004).</summary>
+    /// <param name="domain">The domain.</param>
+    /// <param name="device">The device.</param>
+    /// <exception cref="IommuException">EPERM as described.</exception>
+    public void CheckNormalAttach(IommuDomain domain, PciDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(domain);
+        if ((domain.Mode & DomainAttachMode.Aux) != 0)
+            throw new IommuException(Errno.EPERM, $"SMMUv3 rule: {domain} is an aux domain and stays one (the mode is sticky); it cannot be attached normally to {device}");
+    }
+
+    /// <summary>The device's primary domain becomes the aux domain's parent (seed 004): EPERM when the domain has been
+    /// normal or has another parent; EINVAL when the device has no primary domain, or one without a CD table (identity or
+    /// blocked).</summary>
+    /// <param name="domain">The aux domain.</param>
+    /// <param name="device">The parent device.</param>
+    /// <returns>The parent domain.</returns>
+    /// <exception cref="IommuException">EPERM or EINVAL as described.</exception>
+    public IommuDomain? CheckAuxAttach(IommuDomain domain, PciDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(domain);
+        ArgumentNullException.ThrowIfNull(device);
+        if ((domain.Mode & DomainAttachMode.Normal) != 0)
+            throw new IommuException(Errno.EPERM, $"SMMUv3 rule: {domain} has been attached normally and stays a normal domain (the mode is sticky)");
+        IommuDomain parent = device.Group?.Domain
+            ?? throw new IommuException(Errno.EINVAL, $"SMMUv3 rule: {device} has no primary domain to hang the aux domain on");
+        if (parent.PageTable == null || parent.Stage1 != null)
+            Throw.Iommu(Errno.EINVAL, $"SMMUv3 rule: {device}'s primary domain {parent} is not a stage 1 domain with a CD table to hold the aux domain");
+        if (domain.AuxParent != null && domain.AuxParent != parent)
+            Throw.Iommu(Errno.EPERM, $"SMMUv3 rule: {domain} already has parent {domain.AuxParent}; {device} is attached to {parent}");
+        return parent;
     }
 
     /// <summary>The event queue handler (<c>arm_smmu_evtq_thread</c>): reads every event from CONS to PROD into
@@ -238,9 +453,9 @@ public sealed class ArmSmmuV3Driver
             {
                 ulong at = _eventq + (_eventCons & mask) * (ulong)Smmu.EventFields.Size;
                 ulong w0 = _memory.ReadUInt64(at);
-                Log($"{Name}: event 0x{Smmu.EventFields.Type.Get(w0):x2} received:");
+                Log($"{DeviceName}: event 0x{Smmu.EventFields.Type.Get(w0):x2} received:");
                 for (ulong i = 0; i < 4; i++)
-                    Log($"{Name}: \t0x{_memory.ReadUInt64(at + i * 8):x16}");
+                    Log($"{DeviceName}: \t0x{_memory.ReadUInt64(at + i * 8):x16}");
                 _eventCons = (_eventCons + 1) & both;
                 read++;
             }
@@ -258,11 +473,97 @@ public sealed class ArmSmmuV3Driver
         _eventLog.Enqueue(line);
     }
 
+    private void CheckStream(uint sid)
+    {
+        if (sid >= 1u << StreamIdBits)
+            Throw.Iommu(Errno.EINVAL, $"StreamID {Throw.Hex(sid)} is beyond the SMMU's {StreamIdBits} StreamID bits");
+    }
+
+    private void CheckDomainId(ushort id)
+    {
+        if (id == 0)
+            Throw.Iommu(Errno.EINVAL, "ASID/VMID 0 is not given to domains");
+        if (id >= 1 << _asidBits)
+            Throw.Iommu(Errno.ERANGE, $"ASID {id} is beyond the SMMU's {_asidBits} ASID bits");
+    }
+
+    private static void CheckStage1(SecondLevelPageTable table)
+    {
+        if (table.Format.Stage != PageTableStage.ArmStage1)
+            Throw.Iommu(Errno.EINVAL, $"stage 1 needs an ArmStage1 table, not {table.Format.Stage}");
+    }
+
+    /// <summary>The CD table of the stage 1 domain with <paramref name="asid"/>, made with CD 0 at its first stream.</summary>
+    private CdTable CdTableOf(ushort asid, SecondLevelPageTable table)
+    {
+        var descriptor = ContextDescriptor.Create(table.RootHpa, asid, table.AddressWidth);
+        if (_cdTables.TryGetValue(asid, out CdTable? existing))
+        {
+            if (ContextDescriptor.Ttb0Field.Get(_memory.ReadUInt64(CdAddress(existing, 0, allocate: false) + 8)) != ContextDescriptor.Ttb0Field.Get(descriptor.Word1))
+                Throw.Iommu(Errno.EINVAL, $"ASID {asid} belongs to a domain with another page table");
+            return existing;
+        }
+        ulong l1 = _spareCdL1.Count > 0 ? _spareCdL1.Pop() : _memory.Frames.AllocateContiguous(Frames(_cdL1Entries * 8L));
+        var cds = new CdTable(l1);
+        try
+        {
+            WriteCd(cds, 0, descriptor);
+        }
+        catch
+        {
+            _spareCdL1.Push(l1);
+            throw;
+        }
+        _cdTables.Add(asid, cds);
+        return cds;
+    }
+
+    /// <summary>Clears CD 0, invalidates the ASID and keeps the table's frames for the next domain.</summary>
+    private void ReleaseCdTable(ushort asid, CdTable cds)
+    {
+        _memory.WriteUInt64(CdAddress(cds, 0, allocate: false), 0);
+        Submit([TlbiNhAsid(asid)]); // no stream points at the table any more, so no CFGI_CD is owed
+        foreach ((uint index, ulong leaf) in cds.Leaves)
+        {
+            ZeroFrames(leaf, Frames((1L << CdLeafBits) * ContextDescriptor.Size));
+            _memory.WriteUInt64(cds.L1 + index * 8UL, 0);
+            _spareCdLeaves.Push(leaf);
+        }
+        _spareCdL1.Push(cds.L1);
+        _cdTables.Remove(asid);
+    }
+
+    private void ZeroFrames(ulong hpa, int frames)
+    {
+        for (int i = 0; i < frames; i++)
+            _memory.ClearFrame(hpa + (ulong)i * PhysicalMemory.FrameSize);
+    }
+
+    /// <summary>A CD update: V clear is not needed for an invalid CD, so the words go with word 0 last, then CMD_CFGI_CD
+    /// for every stream that points at the table and CMD_SYNC.</summary>
+    private void WriteCd(CdTable cds, uint ssid, ContextDescriptor descriptor)
+    {
+        ulong cd = CdAddress(cds, ssid, allocate: true);
+        _memory.WriteUInt64(cd + 8, descriptor.Word1);
+        _memory.WriteUInt64(cd, descriptor.Word0); // V last
+        if (cds.Streams.Count > 0)
+            Submit([.. cds.Streams.Select(sid => CfgiCd(sid, ssid))]);
+    }
+
+    /// <summary>Clears a CD (V first), CMD_CFGI_CD for every stream of the table, and invalidates the ASID it held.</summary>
+    private void ClearCd(CdTable cds, uint ssid, ushort asid)
+    {
+        ulong cd = CdAddress(cds, ssid, allocate: false);
+        _memory.WriteUInt64(cd, 0);
+        _memory.WriteUInt64(cd + 8, 0);
+        Submit([.. cds.Streams.Select(sid => CfgiCd(sid, ssid)), TlbiNhAsid(asid)]);
+    }
+
     /// <summary>An STE update: invalid first (word 0 with V clear), CMD_CFGI_STE and CMD_SYNC, the other words, word 0
     /// last, then CMD_CFGI_STE and CMD_SYNC again.</summary>
     private void WriteSte(uint streamId, StreamTableEntry entry)
     {
-        ulong ste = SteAddress(streamId, allocate: true);
+        ulong ste = SteAddress(streamId);
         if (StreamTableEntry.ValidField.IsSet(_memory.ReadUInt64(ste)))
         {
             _memory.WriteUInt64(ste, 0);
@@ -275,15 +576,12 @@ public sealed class ArmSmmuV3Driver
         Submit([CfgiSte(streamId)]);
     }
 
-    private ulong SteAddress(uint streamId, bool allocate)
+    private ulong SteAddress(uint streamId)
     {
-        if (streamId >= 1u << StreamIdBits)
-            Throw.Iommu(Errno.EINVAL, $"StreamID {Throw.Hex(streamId)} is beyond the SMMU's {StreamIdBits} StreamID bits");
+        CheckStream(streamId);
         uint index = streamId >> Split;
         if (!_l2StreamTables.TryGetValue(index, out ulong l2))
         {
-            if (!allocate)
-                return 0;
             l2 = _memory.Frames.AllocateContiguous(Frames((1L << Split) * StreamTableEntry.Size));
             _l2StreamTables.Add(index, l2);
             // L1STD: L2Ptr (51:6) and Span = SPLIT + 1; written after the (zeroed) level-2 table.
@@ -292,23 +590,17 @@ public sealed class ArmSmmuV3Driver
         return l2 + (streamId & ((1u << Split) - 1)) * (ulong)StreamTableEntry.Size;
     }
 
-    private ulong CdAddress(uint streamId, uint ssid, bool allocate)
+    private ulong CdAddress(CdTable cds, uint ssid, bool allocate)
     {
-        if (!_cdTables.TryGetValue(streamId, out ulong l1))
-        {
-            if (!allocate)
-                return 0;
-            l1 = _memory.Frames.AllocateContiguous(Frames(_cdL1Entries * 8L));
-            _cdTables.Add(streamId, l1);
-        }
         uint index = ssid >> CdLeafBits;
-        if (!_cdLeaves.TryGetValue((streamId, index), out ulong leaf))
+        if (!cds.Leaves.TryGetValue(index, out ulong leaf))
         {
             if (!allocate)
-                return 0;
-            leaf = _memory.Frames.AllocateContiguous(Frames((1L << CdLeafBits) * ContextDescriptor.Size));
-            _cdLeaves.Add((streamId, index), leaf);
-            _memory.WriteUInt64(l1 + index * 8UL, leaf | 1); // L1CD: L2Ptr (51:12) and V
+                throw new InvalidOperationException($"CD {ssid} has no leaf table: a driver bug");
+            leaf = _spareCdLeaves.Count > 0 ? _spareCdLeaves.Pop()
+                : _memory.Frames.AllocateContiguous(Frames((1L << CdLeafBits) * ContextDescriptor.Size));
+            cds.Leaves.Add(index, leaf);
+            _memory.WriteUInt64(cds.L1 + index * 8UL, leaf | 1); // L1CD: L2Ptr (51:12) and V
         }
         return leaf + (ssid & ((1u << CdLeafBits) - 1)) * (ulong)ContextDescriptor.Size;
     }

@@ -355,6 +355,10 @@ public sealed partial class IntelIommu : IIommuDriver
     /// <summary>ECAP_REG.PT: pass-through is available for identity domains.</summary>
     public bool SupportsIdentityDomain => ExtendedCapability.PassThrough;
 
+    /// <summary><see cref="PageTableStage.SecondLevel"/>: DMA domains are second-level tables (first level is for SVA and
+    /// nested guests' tables).</summary>
+    public PageTableStage DomainTableStage => PageTableStage.SecondLevel;
+
     /// <summary>The DMAR table's host address width given at start-up.</summary>
     public int HostAddressWidth => _hostAddressWidth;
 

@@ -37,11 +37,11 @@ public sealed partial class Smmu
     /// requests ahead); misses take the single path.</summary>
     /// <param name="requests">The transactions.</param>
     /// <param name="results">At least as long as <paramref name="requests"/>.</param>
-    /// <exception cref="ArgumentException"><paramref name="results"/> is shorter.</exception>
+    /// <exception cref="IommuException">EINVAL when <paramref name="results"/> is shorter (nothing is translated).</exception>
     public void Translate(ReadOnlySpan<DmaRequest> requests, Span<TranslationResult> results)
     {
         if (results.Length < requests.Length)
-            throw new ArgumentException($"{results.Length} results for {requests.Length} requests", nameof(results));
+            Throw.Iommu(Errno.EINVAL, $"{results.Length} results for {requests.Length} requests");
         IotlbPipeline.Translate(_tlb, requests, results[..requests.Length], new Spaces(this), _slowPath);
     }
 

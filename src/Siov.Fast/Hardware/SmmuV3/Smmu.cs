@@ -21,7 +21,7 @@ namespace Siov.Fast.Hardware.SmmuV3;
 /// Like the VT-d unit, every invalidation raises a sequence number before it clears anything, and fills made from an
 /// older reading are dropped.</para>
 /// </remarks>
-public sealed partial class Smmu : IDisposable
+public sealed partial class Smmu : IIommuHardware, IDisposable
 {
     /// <summary>The fault code of a transaction aborted without an event (Config abort, GBPA.ABORT).</summary>
     public const byte AbortWithoutEvent = 0xFF;
@@ -63,6 +63,9 @@ public sealed partial class Smmu : IDisposable
 
     /// <summary>The memory it reads.</summary>
     public PhysicalMemory Memory => _memory;
+
+    /// <summary>The physical address of its register region (<see cref="SmmuOptions.RegisterBase"/>).</summary>
+    public ulong RegisterBase => Options.RegisterBase;
 
     /// <summary>StreamID bits (SMMU_IDR1.SIDSIZE).</summary>
     public int StreamIdBits => (int)SmmuRegisters.Idr1Fields.StreamIdSize.Get(Options.Idr1);

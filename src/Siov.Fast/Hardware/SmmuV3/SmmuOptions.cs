@@ -19,6 +19,10 @@ public sealed record SmmuOptions
     /// <summary>SMMU_IDR5. Default: 48-bit output addresses, the 4 KiB granule.</summary>
     public uint Idr5 { get; init; } = (uint)(SmmuRegisters.Idr5Fields.OutputAddressSize.Encode(5) | SmmuRegisters.Idr5Fields.Granule4K.Encode(1));
 
+    /// <summary>The physical address of the register region (the IORT SMMUv3 node's base address), which names the SMMU in
+    /// messages. Default 0x09050000, where QEMU's <c>virt</c> machine puts its SMMUv3.</summary>
+    public ulong RegisterBase { get; init; } = 0x0905_0000;
+
     /// <summary>TLB entries wanted (the shared IOTLB structure, tagged by VMID and ASID). Default 65,536.</summary>
     public int TlbCapacity { get; init; } = 65536;
 

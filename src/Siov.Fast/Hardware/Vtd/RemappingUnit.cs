@@ -32,7 +32,7 @@ namespace Siov.Fast.Hardware.Vtd;
 /// translations, as on hardware: the caches are real caches.</item>
 /// </list>
 /// </remarks>
-public sealed partial class RemappingUnit : IDisposable
+public sealed partial class RemappingUnit : IIommuHardware, IDisposable
 {
     private const int RequesterIdCount = 65536;
 
@@ -150,6 +150,9 @@ public sealed partial class RemappingUnit : IDisposable
 
     /// <summary>The memory holding the unit's tables.</summary>
     public PhysicalMemory Memory => _memory;
+
+    /// <summary>The DRHD's register base address (<see cref="RemappingUnitOptions.RegisterBase"/>).</summary>
+    public ulong RegisterBase => Options.RegisterBase;
 
     /// <summary>True in scalable mode (RTADDR_REG.TTM = 01b), false in legacy mode (TTM = 00b).</summary>
     public bool IsScalableMode { get; private set; }
