@@ -60,7 +60,7 @@ public class IortTableTests
     /// SMMUv3 at 0x09050000 whose StreamIDs 0-0xffff go to the ITS, one root complex of segment 0 whose RIDs
     /// 0-0xffff go to the SMMU as StreamIDs 0-0xffff. 216 bytes.
     /// </summary>
-    private static byte[] QemuVirt()
+    internal static byte[] QemuVirt()
     {
         var t = new Image(216).Header(3, "BOCHS ", "BXPC    ", nodeCount: 3, nodeArrayOffset: 0x30);
         // 0x30: ITS group, 24 bytes: one ITS, identifier 0.
@@ -144,6 +144,9 @@ public class IortTableTests
         t.Node(660, type: 0x42, length: 16, revision: 0, identifier: 19, mappings: 0, mappingOffset: 0);
         return t;
     }
+
+    /// <summary>The bytes of <see cref="Mixed"/>, checksum fixed.</summary>
+    internal static byte[] MixedTable() => Mixed().Table();
 
     private static byte[] Patched(Action<Image> patch)
     {
