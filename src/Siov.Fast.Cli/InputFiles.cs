@@ -12,7 +12,7 @@ internal static class InputFiles
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    /// <summary>Reads a binary ACPI table (DMAR, IVRS), refusing a text file such as iasl's .dsl disassembly.</summary>
+    /// <summary>Reads a binary ACPI table (DMAR, IVRS, IORT), refusing a text file such as iasl's .dsl disassembly.</summary>
     /// <param name="file">The file.</param>
     /// <param name="signature">The table expected, for the message.</param>
     /// <returns>The bytes.</returns>

@@ -18,6 +18,7 @@ public static class SiovCommand
     {
         var dmar = new Option<FileInfo?>("--dmar") { Description = "DMAR table (binary, as /sys/firmware/acpi/tables/DMAR)" };
         var ivrs = new Option<FileInfo?>("--ivrs") { Description = "IVRS table (binary)" };
+        var iort = new Option<FileInfo?>("--iort") { Description = "IORT table (binary, Arm); given alone, prints its nodes and ID mappings" };
         var lspci = new Option<FileInfo?>("--lspci") { Description = "lspci -vvnn output (text)" };
         var dmesg = new Option<FileInfo?>("--dmesg") { Description = "boot log with 'DMAR: dmarN: reg_base_addr ...' lines" };
         var json = new Option<bool>("--json") { Description = "write one JSON document" };
@@ -29,13 +30,16 @@ public static class SiovCommand
         var show = new Command("show", "Print units, scopes, registers, devices and iommu groups of a platform");
         show.Options.Add(dmar);
         show.Options.Add(ivrs);
+        show.Options.Add(iort);
         show.Options.Add(lspci);
         show.Options.Add(dmesg);
         show.Options.Add(json);
         show.Options.Add(tree);
-        show.SetAction(result => Show(
-            result.GetValue(dmar), result.GetValue(ivrs), result.GetValue(lspci), result.GetValue(dmesg), result.GetValue(json),
-            result.GetValue(tree), output, error));
+        show.SetAction(result => result.GetValue(iort) is { } iortFile
+            ? ShowIort(iortFile, result.GetValue(dmar) is not null || result.GetValue(ivrs) is not null || result.GetValue(lspci) is not null
+                || result.GetValue(dmesg) is not null || result.GetValue(json) || result.GetValue(tree), output, error)
+            : Show(result.GetValue(dmar), result.GetValue(ivrs), result.GetValue(lspci), result.GetValue(dmesg), result.GetValue(json),
+                result.GetValue(tree), output, error));
 
         var platform = new Command("platform", "Real platforms: firmware tables and topology");
         platform.Subcommands.Add(show);
@@ -60,6 +64,32 @@ public static class SiovCommand
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
     }
 
+    /// <summary><c>platform show --iort FILE</c>: the IORT's nodes as text; the IORT does not feed a
+    /// <see cref="PlatformDescription"/> (which models VT-d and AMD-Vi platforms), so it takes no other option.</summary>
+    private static int ShowIort(FileInfo iort, bool withOthers, TextWriter output, TextWriter error)
+    {
+        if (withOthers)
+        {
+            error.WriteLine("siov: give --iort alone (it prints the IORT's nodes; --dmar, --ivrs, --lspci, --dmesg, --json and --tree do not apply): EINVAL");
+            return BadInput;
+        }
+        try
+        {
+            output.Write(IortText.Describe(IortTable.Parse(InputFiles.ReadTable(iort, "IORT"))));
+            return 0;
+        }
+        catch (IommuException e)
+        {
+            error.WriteLine(TerminalText.Escape($"siov: {iort.FullName}: {e.Message}"));
+            return BadInput;
+        }
+        catch (InputException e)
+        {
+            error.WriteLine(TerminalText.Escape($"siov: {iort.FullName}: {e.Message}"));
+            return BadInput;
+        }
+    }
+
     private static int Show(FileInfo? dmar, FileInfo? ivrs, FileInfo? lspci, FileInfo? dmesg, bool json, bool tree, TextWriter output, TextWriter error)
     {
         if (json && tree)
@@ -75,7 +105,7 @@ public static class SiovCommand
                 output.Write(PlatformTree.Render(embedded));
                 return 0;
             }
-            error.WriteLine("siov: give --dmar FILE or --ivrs FILE (--tree alone shows the embedded default platform): EINVAL");
+            error.WriteLine("siov: give --dmar FILE, --ivrs FILE or --iort FILE (--tree alone shows the embedded default platform): EINVAL");
             return BadInput;
         }
         FileInfo? current = null;

@@ -6,11 +6,11 @@ namespace Siov.Fast.Platforms;
 
 /// <summary>
 /// The standard 36-byte ACPI system description table header (ACPI spec 6.5, section 5.2.6)
-/// that DMAR and IVRS both start with.
+/// that DMAR, IVRS and IORT start with.
 /// </summary>
 /// <remarks>Layout: Signature 0-3, Length 4-7, Revision 8, Checksum 9, OEMID 10-15,
 /// OEM Table ID 16-23, OEM Revision 24-27, Creator ID 28-31, Creator Revision 32-35.</remarks>
-/// <param name="Signature">Four-character signature, "DMAR" or "IVRS".</param>
+/// <param name="Signature">Four-character signature: "DMAR", "IVRS" or "IORT".</param>
 /// <param name="Length">Length of the whole table in bytes, header included.</param>
 /// <param name="Revision">Table revision.</param>
 /// <param name="Checksum">The checksum byte (the whole table sums to zero modulo 256).</param>

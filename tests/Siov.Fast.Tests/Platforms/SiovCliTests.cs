@@ -319,6 +319,68 @@ public class SiovCliTests
         Assert.Equal(195, text.Split('\n').Count(l => l.Contains("-0000:", StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public void ShowIort_QemuVirt_PrintsNodesAndMappings()
+    {
+        var (code, output, error) = Run("platform", "show", "--iort", TempFile("qemu-virt.iort.dat", IortTableTests.QemuVirt()));
+
+        Assert.Equal(0, code);
+        Assert.Empty(error);
+        Assert.Equal(
+            [
+                "iort revision 3 oem 'BOCHS ' 'BXPC    ' nodes 3 at 0x30",
+                "node 0x30 id 0 rev 1 its-group its [0]",
+                "node 0x48 id 1 rev 4 smmuv3 base 0x9050000 flags 0x1 cohacc-override httu-override 0 model 0 gsiv event 106 pri 107 gerr 109 sync 108",
+                "  map 0x0-0xffff -> node 0x30 from 0x0",
+                "node 0xa0 id 2 rev 3 root-complex segment 0 ats 0x0 address-bits 64 max-pasid-bits 0 cca 1 hints 0x0 memory-flags 0x3",
+                "  map 0x0-0xffff -> node 0x48 from 0x0",
+            ],
+            output.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public void ShowIort_Mixed_NamedComponentRmrAndSkippedNodes()
+    {
+        var (code, output, _) = Run("platform", "show", "--iort", TempFile("mixed.iort.dat", IortTableTests.MixedTable()));
+
+        Assert.Equal(0, code);
+        Assert.Contains("node 0x198 id 15 rev 4 named-component '\\_SB_.ETH0' flags 0x15 stall ssid-bits 10 address-bits 48 cca 1 hints 0x0 memory-flags 0x1", output, StringComparison.Ordinal);
+        Assert.Contains("  map single -> node 0x4c id 0x40", output, StringComparison.Ordinal);
+        Assert.Contains("root-complex segment 0 ats 0x7 ATS PRI PASID-forwarding address-bits 48 max-pasid-bits 20 pasid", output, StringComparison.Ordinal);
+        Assert.Contains("  map 0x100-0x1ff -> node 0xb8 from 0x8000", output, StringComparison.Ordinal);
+        Assert.Contains("smmuv3 base 0x2b400000 flags 0x1d cohacc-override httu-override 2 model 0 gsiv event 0 pri 0 gerr 0 sync 0 proximity-domain 1 deviceid-mapping 1 vatos 0x2b500000", output, StringComparison.Ordinal);
+        Assert.Contains("pmcg page0 0x2b420000 page1 0x2b430000 overflow-gsiv 0 node 0x4c", output, StringComparison.Ordinal);
+        Assert.Contains("rmr flags 0x15 remap-permitted attributes 5", output, StringComparison.Ordinal);
+        Assert.Contains("  range 0x80100000 length 0x200000", output, StringComparison.Ordinal);
+        Assert.Contains("skipped node 0x27c type 3 (SMMUv1/v2) length 24", output, StringComparison.Ordinal);
+        Assert.Contains("skipped node 0x294 type 66 length 16", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ShowIort_Truncated_OneLineEinvalNamingTheFile_Exit2()
+    {
+        string path = TempFile("cut.iort.dat", IortTableTests.QemuVirt()[..100]);
+
+        var (code, output, error) = Run("platform", "show", "--iort", path);
+
+        Assert.Equal(SiovCommand.BadInput, code);
+        Assert.Empty(output);
+        Assert.StartsWith($"siov: {path}: ", error, StringComparison.Ordinal);
+        Assert.Contains("EINVAL", error, StringComparison.Ordinal);
+        Assert.Contains("IORT table truncated at offset 100", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ShowIort_WithOtherInputs_Einval()
+    {
+        string iort = TempFile("qemu.iort.dat", IortTableTests.QemuVirt());
+
+        var (code, _, error) = Run("platform", "show", "--iort", iort, "--dmar", DataFile("asus-q325uar.dmar.dat"));
+        Assert.Equal(SiovCommand.BadInput, code);
+        Assert.Contains("give --iort alone", error, StringComparison.Ordinal);
+        Assert.Equal(SiovCommand.BadInput, Run("platform", "show", "--iort", iort, "--json").Code);
+    }
+
     private static string TempFile(string name, byte[] content)
     {
         string path = Path.Combine(Path.GetTempPath(), $"siov-cli-{Environment.ProcessId}-{Guid.NewGuid():N}-{name}");
