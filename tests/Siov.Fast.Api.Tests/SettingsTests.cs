@@ -47,6 +47,16 @@ public sealed class SettingsTests
         Assert.True(new SiovOptionsValidator().Validate(null, Bind()).Succeeded);
     }
 
+    [Fact]
+    public void Platform_IsAnEmbeddedName_AndNotBesideATable()
+    {
+        Assert.True(new SiovOptionsValidator().Validate(null, Bind(("platform", "arm-demo"))).Succeeded);
+        Assert.Contains(new SiovOptionsValidator().Validate(null, Bind(("platform", "x86-demo"))).Failures!,
+            f => f.StartsWith("Siov:Platform: 'x86-demo' is no embedded platform", StringComparison.Ordinal));
+        Assert.Contains(new SiovOptionsValidator().Validate(null, Bind(("platform", "arm-demo"), ("dmar", "t.dat"))).Failures!,
+            f => f.StartsWith("Siov:Platform: ", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("SIOV__Limits__MaxDomains", "0", "Siov:Limits:MaxDomains")]
     [InlineData("SIOV__Limits__MaxBatchesInFlight", "many", "Siov:Limits:MaxBatchesInFlight")]

@@ -1,3 +1,5 @@
+using Siov.Fast.Drivers.ArmSmmuV3;
+using Siov.Fast.Hardware.SmmuV3;
 using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Siov.Fast.Api.Durability;
@@ -24,11 +26,12 @@ internal static class FaultsApi
 
     public static Results<Ok<FaultLogDto[]>, ContentHttpResult, ProblemHttpResult> List(string? format, PlatformState state)
     {
-        FaultLogDto[] logs = [.. state.Platform.Units.Select(u => Log(state, u, DriverLog(state, u).Peek()))];
+        FaultLogDto[] logs = [.. state.Platform.Units.Select(u => Log(state, u, DriverLog(state, u).Peek())), .. state.Platform.Smmus.Select(s => Events(state, s))];
         return format switch
         {
             null or "json" => TypedResults.Ok(logs),
-            "linux" => TypedResults.Text(string.Concat(logs.SelectMany(l => l.Faults).Select(f => f.Linux + "\n")), "text/plain", Encoding.UTF8),
+            "linux" => TypedResults.Text(string.Concat(logs.SelectMany(l => l.Faults.Select(f => f.Linux).Concat(l.Events ?? [])).Select(line => line + "\n")),
+                "text/plain", Encoding.UTF8),
             _ => Problems.Invalid($"query parameter 'format' is '{format}', expected json or linux"),
         };
     }
@@ -57,6 +60,13 @@ internal static class FaultsApi
         FaultLog faults = DriverLog(state, unit);
         return new FaultLogDto(name, faults.PrimaryFaultOverflow, faults.Recorded, faults.Dropped,
             [.. records.Select(r => Dto.Fault(name, r))]);
+    }
+
+    /// <summary>An SMMUv3's events as its driver logged them (<c>arm_smmu_evtq_thread</c>'s lines), newest 256 lines.</summary>
+    private static FaultLogDto Events(PlatformState state, Smmu smmu)
+    {
+        var driver = (ArmSmmuV3Driver)state.Platform.Core.GetDriver(smmu);
+        return new FaultLogDto(Dto.UnitName(state.Platform, smmu), false, smmu.EventsRecorded, smmu.EventsLost, [], [.. driver.EventLog]);
     }
 
     /// <summary>The faults the unit's driver read from its fault recording registers (dmar_fault), as Linux logs them.</summary>

@@ -102,7 +102,7 @@ internal static class PlatformApi
     {
         var p = state.Platform;
         return TypedResults.Ok(new PlatformDto(p.Name, p.Description, p.Memory.Size, p.Memory.Frames.FreeFrames,
-            [.. p.Units.Select(u => Dto.Unit(p, u))]));
+            [.. p.Iommus.Select(u => Dto.Unit(p, u))]));
     }
 
     public static Ok<DeviceDto[]> ListDevices(PlatformState state) =>

@@ -1,3 +1,4 @@
+using Siov.Fast.Hardware;
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Text.Json;
@@ -50,7 +51,8 @@ internal static class TranslateApi
     public static Results<Ok<TranslateResultDto>, ProblemHttpResult> TranslateOne(string? device, string? iova, uint? pasid, string? access, PlatformState state)
     {
         DmaRequest request = Parse(new TranslateRequest(device, pasid, iova, access), "");
-        return TypedResults.Ok(Dto.Result(state.Platform.UnitFor(request.RequesterId).Translate(request)));
+        IIommuHardware unit = state.Platform.UnitFor(request.RequesterId);
+        return TypedResults.Ok(Dto.Result(unit.Translate(request), unit));
     }
 
     public static async Task<IResult> TranslateBatch(HttpRequest http, PlatformState state, IOptions<JsonOptions> json)
@@ -75,7 +77,7 @@ internal static class TranslateApi
                 for (int i = 0; i < items.Count; i++)
                     requests[i] = Parse(items[i], $"requests[{i}].");
                 Translate(state, requests.AsSpan(0, items.Count), results);
-                await WriteJsonResultsAsync(http.HttpContext.Response, results.AsMemory(0, items.Count), cancellation).ConfigureAwait(false);
+                await WriteJsonResultsAsync(http.HttpContext.Response, state, requests.AsMemory(0, items.Count), results.AsMemory(0, items.Count), cancellation).ConfigureAwait(false);
                 return Results.Empty;
             }
             finally
@@ -91,7 +93,8 @@ internal static class TranslateApi
     }
 
     /// <summary>Writes <c>{"results":[...]}</c> straight into the response, with no object per result.</summary>
-    private static async Task WriteJsonResultsAsync(HttpResponse response, ReadOnlyMemory<TranslationResult> results, CancellationToken cancellation)
+    private static async Task WriteJsonResultsAsync(HttpResponse response, PlatformState state, ReadOnlyMemory<DmaRequest> requests,
+        ReadOnlyMemory<TranslationResult> results, CancellationToken cancellation)
     {
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/json; charset=utf-8";
@@ -113,7 +116,7 @@ internal static class TranslateApi
             {
                 writer.WriteStartObject("fault");
                 writer.WriteString("code", "0x" + ((byte)r.Fault).ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
-                writer.WriteString("reason", FaultReasons.Describe(r.Fault));
+                writer.WriteString("reason", Dto.Describe(r, state.Platform.UnitFor(requests.Span[i].RequesterId)));
                 writer.WriteEndObject();
             }
             writer.WriteEndObject();
@@ -184,7 +187,7 @@ internal static class TranslateApi
         int start = 0;
         while (start < requests.Length)
         {
-            RemappingUnit unit = state.Platform.UnitFor(requests[start].RequesterId);
+            IIommuHardware unit = state.Platform.UnitFor(requests[start].RequesterId);
             int end = start + 1;
             while (end < requests.Length && state.Platform.UnitFor(requests[end].RequesterId) == unit)
                 end++;

@@ -8,8 +8,8 @@ internal static class PlatformLoader
 {
     /// <summary>
     /// <c>--dmar FILE</c> (or <c>--ivrs FILE</c>) with optional <c>--lspci FILE</c> and <c>--dmesg FILE</c>
-    /// loads a real platform (<see cref="ModelledPlatform.FromDescription"/>); with none, the embedded default
-    /// platform (<see cref="ModelledPlatform.CreateDefault"/>). Keys may also be given as <c>Siov:Dmar</c> etc.
+    /// loads a real platform (<see cref="ModelledPlatform.FromDescription"/>); with none, the embedded platform
+    /// <c>--platform NAME</c> names (<see cref="ModelledPlatform.CreateEmbedded"/>), by default siov-demo. Keys may also be given as <c>Siov:Dmar</c> etc.
     /// </summary>
     public static ModelledPlatform Load(SiovOptions settings, IommuCoreOptions? options = null)
     {
@@ -18,7 +18,7 @@ internal static class PlatformLoader
         {
             if (lspci != null || dmesg != null)
                 throw new InvalidOperationException("--lspci and --dmesg describe a platform given with --dmar or --ivrs; give the table too");
-            return ModelledPlatform.CreateDefault(options);
+            return ModelledPlatform.CreateEmbedded(settings.Platform ?? ModelledPlatform.DefaultName, options);
         }
         try
         {

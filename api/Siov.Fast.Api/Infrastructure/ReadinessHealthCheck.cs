@@ -11,8 +11,8 @@ internal sealed class ReadinessHealthCheck(PlatformState state, IOptions<SiovOpt
     /// <inheritdoc/>
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        if (state.Platform.Units.Count == 0)
-            return Task.FromResult(HealthCheckResult.Unhealthy($"platform {state.Platform.Name} has no remapping unit"));
+        if (state.Platform.Iommus.Count == 0)
+            return Task.FromResult(HealthCheckResult.Unhealthy($"platform {state.Platform.Name} has no IOMMU"));
         StateJournal? journal = state.Journal;
         if (journal == null)
         {

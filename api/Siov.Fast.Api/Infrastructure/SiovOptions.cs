@@ -19,6 +19,7 @@ internal sealed class SiovOptions
     /// <summary>Short keys (command-line switches, or bare keys in any source) and the settings they stand for.</summary>
     public static readonly IReadOnlyDictionary<string, string> Aliases = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {
+        ["platform"] = "Platform",
         ["dmar"] = "Dmar",
         ["ivrs"] = "Ivrs",
         ["lspci"] = "Lspci",
@@ -36,6 +37,10 @@ internal sealed class SiovOptions
 
     /// <summary>Switch every unit's invalidation sanitizer on at start.</summary>
     public bool Sanitize { get; set; }
+
+    /// <summary>An embedded platform by name (<c>--platform NAME</c>): <c>siov-demo</c> (the default: two VT-d units) or
+    /// <c>arm-demo</c> (one Arm SMMUv3); not together with a table.</summary>
+    public string? Platform { get; set; }
 
     /// <summary>A DMAR table (acpidump binary) to model (<c>--dmar FILE</c>); with none (and no IVRS) the embedded default platform.</summary>
     public string? Dmar { get; set; }

@@ -16,6 +16,10 @@ internal sealed class SiovOptionsValidator : IValidateOptions<SiovOptions>
         Check(options.State, SiovOptions.Section + ":State", failures);
         if (options.Dmar == null && options.Ivrs == null && (options.Lspci != null || options.Dmesg != null))
             failures.Add("Siov:Lspci, Siov:Dmesg: --lspci and --dmesg describe a platform given with --dmar or --ivrs; give the table too");
+        if (options.Platform != null && (options.Dmar != null || options.Ivrs != null))
+            failures.Add("Siov:Platform: --platform names an embedded platform; --dmar and --ivrs load another; give one of them");
+        if (options.Platform is not (null or Siov.Fast.Platforms.ModelledPlatform.DefaultName or Siov.Fast.Platforms.ModelledPlatform.ArmDemoName))
+            failures.Add($"Siov:Platform: '{options.Platform}' is no embedded platform; they are {Siov.Fast.Platforms.ModelledPlatform.DefaultName} and {Siov.Fast.Platforms.ModelledPlatform.ArmDemoName}");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

@@ -62,7 +62,7 @@ internal static class WireSchemas
         [nameof(FaultDto)] = ["address", "reason_code"],
         [nameof(DomainDto)] = ["mapped_bytes"],
         [nameof(ContainerSummaryDto)] = ["mapped_bytes"],
-        [nameof(UnitDto)] = ["register_base", "cap", "ecap"],
+        [nameof(UnitDto)] = ["register_base", "cap", "ecap", "idr[]"],
         [nameof(DeviceDto)] = ["requester_id"],
         [nameof(IoasMapResult)] = ["iova"],
         [nameof(IoasUnmapResult)] = ["unmapped"],

@@ -1,3 +1,5 @@
+using Siov.Fast.Hardware;
+using Siov.Fast.Hardware.SmmuV3;
 using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Iommu;
 using Siov.Fast.Memory;
@@ -5,13 +7,16 @@ using Siov.Fast.Memory;
 namespace Siov.Fast.Platforms;
 
 /// <summary>
-/// A live modelled machine: simulated memory, its remapping units, and the IOMMU core with the
-/// machine's devices and groups. <see cref="CreateDefault"/> builds the embedded default platform.
+/// A live modelled machine: simulated memory, its IOMMUs (VT-d remapping units or Arm SMMUv3s), and the IOMMU core with
+/// the machine's devices and groups. <see cref="CreateDefault"/> builds the embedded default platform,
+/// <see cref="CreateArmDemo"/> the Arm one.
 /// </summary>
 public sealed class ModelledPlatform : IDisposable
 {
-    private readonly RemappingUnit?[] _unitByRequesterId = new RemappingUnit?[65536];
+    private readonly IIommuHardware?[] _unitByRequesterId = new IIommuHardware?[65536];
     private readonly List<RemappingUnit> _units = [];
+    private readonly List<Smmu> _smmus = [];
+    private readonly List<IIommuHardware> _iommus = [];
 
     /// <summary>Creates an empty platform with <paramref name="memoryBytes"/> of simulated memory for tables.</summary>
     /// <param name="name">Short name, shown by the admin server's <c>/platform</c>.</param>
@@ -53,8 +58,14 @@ public sealed class ModelledPlatform : IDisposable
             ?? "preset: UnitPresets.ScalableCapability / ScalableExtendedCapability (Sapphire Rapids shaped)";
     }
 
-    /// <summary>The remapping units in the order added.</summary>
+    /// <summary>The VT-d remapping units in the order added (empty on an Arm platform).</summary>
     public IReadOnlyList<RemappingUnit> Units => _units;
+
+    /// <summary>The Arm SMMUv3s in the order added (empty on a VT-d platform).</summary>
+    public IReadOnlyList<Smmu> Smmus => _smmus;
+
+    /// <summary>Every IOMMU, whatever its vendor, in the order added.</summary>
+    public IReadOnlyList<IIommuHardware> Iommus => _iommus;
 
     /// <summary>The unit that takes requests of segment 0 from requester ids no device claims (the
     /// INCLUDE_PCI_ALL unit of a DMAR table); the last unit added with <c>catchAll</c>.</summary>
@@ -82,9 +93,34 @@ public sealed class ModelledPlatform : IDisposable
             throw;
         }
         _units.Add(unit);
+        _iommus.Add(unit);
         if (catchAll)
             CatchAllUnit = unit;
         return unit;
+    }
+
+    /// <summary>Creates an SMMUv3 over the platform's memory and registers it with the core, where the arm-smmu-v3 driver
+    /// takes charge of it.</summary>
+    /// <param name="options">Its ID registers, register base and TLB size.</param>
+    /// <param name="segment">The PCI segment it serves.</param>
+    /// <returns>The SMMU.</returns>
+    /// <exception cref="IommuException">As <see cref="Smmu"/>'s constructor and <see cref="IommuCore.AddUnit"/> (EINVAL when the
+    /// platform has VT-d units: one core's IOMMUs walk one page-table format).</exception>
+    public Smmu AddSmmu(SmmuOptions options, ushort segment = 0)
+    {
+        var smmu = new Smmu(Memory, options);
+        try
+        {
+            Core.AddUnit(smmu, segment);
+        }
+        catch
+        {
+            smmu.Dispose();
+            throw;
+        }
+        _smmus.Add(smmu);
+        _iommus.Add(smmu);
+        return smmu;
     }
 
     /// <summary>Adds a PCI device behind a unit (see <see cref="IommuCore.AddPciDevice"/>) and routes its requester id there.</summary>
@@ -94,7 +130,7 @@ public sealed class ModelledPlatform : IDisposable
     /// <param name="group">A group to share, or null for one of its own.</param>
     /// <returns>The device.</returns>
     /// <exception cref="IommuException">As <see cref="IommuCore.AddPciDevice"/>.</exception>
-    public PciDevice AddDevice(PciAddress address, RemappingUnit unit, PciDeviceCapabilities? capabilities = null, IommuGroup? group = null)
+    public PciDevice AddDevice(PciAddress address, IIommuHardware unit, PciDeviceCapabilities? capabilities = null, IommuGroup? group = null)
     {
         PciDevice device = Core.AddPciDevice(address, unit, capabilities, group);
         if (address.Segment == 0)
@@ -102,11 +138,12 @@ public sealed class ModelledPlatform : IDisposable
         return device;
     }
 
-    /// <summary>The unit that translates requests of a segment-0 requester id: the device's unit, else the
-    /// catch-all unit (which faults them: no context entry), else the first unit.</summary>
+    /// <summary>The IOMMU that translates requests of a segment-0 requester id: the device's, else the catch-all unit
+    /// (which faults them: no context entry), else the first IOMMU. The platforms built here map requester ids to
+    /// StreamIDs one to one, so a request goes to an SMMU as it is.</summary>
     /// <param name="requesterId">Requester id.</param>
-    /// <returns>The unit.</returns>
-    public RemappingUnit UnitFor(ushort requesterId) => _unitByRequesterId[requesterId] ?? CatchAllUnit ?? _units[0];
+    /// <returns>The IOMMU.</returns>
+    public IIommuHardware UnitFor(ushort requesterId) => _unitByRequesterId[requesterId] ?? CatchAllUnit ?? _iommus[0];
 
     /// <summary>
     /// The embedded default platform, "siov-demo": a 2023-class server with two scalable-mode VT-d units
@@ -127,7 +164,7 @@ public sealed class ModelledPlatform : IDisposable
     /// <returns>The platform.</returns>
     public static ModelledPlatform CreateDefault(IommuCoreOptions? options = null)
     {
-        var platform = new ModelledPlatform("siov-demo",
+        var platform = new ModelledPlatform(DefaultName,
             "embedded default: two scalable-mode VT-d units (Sapphire Rapids registers), a PASID-capable accelerator with mdev work queues, a NIC, a two-function group, a vGPU parent",
             options: options);
         RemappingUnit gfx = platform.AddUnit(UnitPresets.ScalableCapability, UnitPresets.ScalableExtendedCapability,
@@ -150,6 +187,64 @@ public sealed class ModelledPlatform : IDisposable
             [new MdevTypeSpec("nvidia-63", "GRID P40-1Q", "a vGPU isolated by the GPU's own MMU (vendor-defined)", "vfio-pci", 4, IommuBacked: false)]);
         return platform;
     }
+
+    /// <summary>The name of <see cref="CreateArmDemo"/>'s platform (the server's <c>--platform arm-demo</c>).</summary>
+    public const string ArmDemoName = "arm-demo";
+
+    /// <summary>The name of <see cref="CreateDefault"/>'s platform.</summary>
+    public const string DefaultName = "siov-demo";
+
+    /// <summary>
+    /// The Arm platform, "arm-demo": one SMMUv3 at 0x09050000 (where QEMU's <c>virt</c> machine has it) with the default
+    /// ID registers (stage 1 and 2, 16-bit StreamIDs, 20-bit SubstreamIDs, ATS, PRI, 2-level tables), its root complex
+    /// mapping requester ids to StreamIDs one to one (an IORT ID mapping of RIDs 0-0xffff to StreamIDs 0-0xffff), and the
+    /// devices of <see cref="CreateDefault"/> at the same addresses, so seed 002 runs over the same calls:
+    /// <list type="bullet">
+    /// <item>01:00.0, an accelerator with 20-bit PASIDs (SubstreamIDs), ATS and PRI, offering mdev type <c>idxd-wq</c>
+    /// (8 IOMMU-backed work queues, each an aux domain at an SSID of the parent's CD table);</item>
+    /// <item>02:00.0, a NIC with ATS;</item>
+    /// <item>03:00.0 and 03:00.1, two functions in one group; 00:14.0 (USB), plain.</item>
+    /// </list>
+    /// The arm-smmu-v3 driver's seed 004 rules apply: a domain is aux or normal for its life, and an aux domain has one
+    /// parent, so a VFIO container that holds the NIC and a work queue uses two domains.
+    /// </summary>
+    /// <param name="options">IOMMU core settings.</param>
+    /// <returns>The platform.</returns>
+    public static ModelledPlatform CreateArmDemo(IommuCoreOptions? options = null)
+    {
+        var platform = new ModelledPlatform(ArmDemoName,
+            "embedded Arm platform: one SMMUv3 (QEMU virt's base, 16-bit StreamIDs, 20-bit SSIDs), a PASID-capable accelerator with mdev work queues, a NIC, a two-function group",
+            options: options);
+        try
+        {
+            Smmu smmu = platform.AddSmmu(new SmmuOptions { RegisterBase = 0x0905_0000 });
+            platform.AddDevice(PciAddress.Parse("00:14.0"), smmu);
+            PciDevice accelerator = platform.AddDevice(PciAddress.Parse("01:00.0"), smmu, PciDeviceCapabilities.ScalableIov);
+            platform.AddDevice(PciAddress.Parse("02:00.0"), smmu, new PciDeviceCapabilities { Ats = true });
+            PciDevice fn0 = platform.AddDevice(PciAddress.Parse("03:00.0"), smmu);
+            platform.AddDevice(PciAddress.Parse("03:00.1"), smmu, group: fn0.Group);
+            platform.Core.MdevRegisterParent(accelerator,
+                [new MdevTypeSpec("idxd-wq", "dedicated work queue", "a DSA work queue assigned whole, DMA tagged with a SubstreamID", "vfio-pci", 8, IommuBacked: true)]);
+            return platform;
+        }
+        catch
+        {
+            platform.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>An embedded platform by name: <see cref="DefaultName"/> or <see cref="ArmDemoName"/>.</summary>
+    /// <param name="name">The name.</param>
+    /// <param name="options">IOMMU core settings.</param>
+    /// <returns>The platform.</returns>
+    /// <exception cref="IommuException">ENOENT for another name.</exception>
+    public static ModelledPlatform CreateEmbedded(string name, IommuCoreOptions? options = null) => name switch
+    {
+        DefaultName => CreateDefault(options),
+        ArmDemoName => CreateArmDemo(options),
+        _ => throw new IommuException(Errno.ENOENT, $"no embedded platform is named '{name}' (there are {DefaultName} and {ArmDemoName})"),
+    };
 
     /// <summary>The RMRR ranges each device needs identity-mapped (from a real platform's DMAR); empty for others.</summary>
     public IReadOnlyDictionary<PciAddress, IReadOnlyList<ReservedRegion>> ReservedRegions => _reserved;
@@ -221,12 +316,14 @@ public sealed class ModelledPlatform : IDisposable
         }
     }
 
-    /// <summary>Frees the core's tables, the units' caches and the memory.</summary>
+    /// <summary>Frees the core's tables, the IOMMUs' caches and the memory.</summary>
     public void Dispose()
     {
         Core.Dispose();
         foreach (RemappingUnit unit in _units)
             unit.Dispose();
+        foreach (Smmu smmu in _smmus)
+            smmu.Dispose();
         Memory.Dispose();
     }
 }

@@ -1,5 +1,7 @@
+using Siov.Fast.Hardware.SmmuV3;
 using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Iommu;
+using Siov.Fast.PageTables;
 using Siov.Fast.Platforms;
 
 namespace Siov.Fast.Tests.Platforms;
@@ -19,8 +21,38 @@ public class ModelledPlatformTests
         Assert.Equal(2, fn1.Group!.Devices.Count);
         Assert.Same(p.Units[0], p.UnitFor(0x0010));   // 00:02.0 on dmar0
         Assert.Same(p.Units[1], p.UnitFor(0x7700));   // nobody's: the INCLUDE_PCI_ALL unit, which faults it
-        Assert.Equal(FaultReason.SmRootEntryNotPresent, p.UnitFor(0x7700).Translate(0x7700, null, 0, DmaAccess.Read).Fault);
-        Assert.Equal(FaultReason.SmContextEntryNotPresent, p.UnitFor(0x0108).Translate(0x0108, null, 0, DmaAccess.Read).Fault);
+        Assert.Equal(FaultReason.SmRootEntryNotPresent, p.UnitFor(0x7700).Translate(new DmaRequest(0x7700, null, 0, DmaAccess.Read)).Fault);
+        Assert.Equal(FaultReason.SmContextEntryNotPresent, p.UnitFor(0x0108).Translate(new DmaRequest(0x0108, null, 0, DmaAccess.Read)).Fault);
+    }
+
+    /// <summary>The Arm platform as a library user gets it: one SMMUv3 under arm-smmu-v3, the same devices at the same
+    /// addresses, and seed 004's driver rules (a domain's mode sticks).</summary>
+    [Fact]
+    public void ArmDemo_IsOneSmmuV3WithTheSeedDevices()
+    {
+        using ModelledPlatform p = ModelledPlatform.CreateEmbedded("arm-demo");
+        Smmu smmu = Assert.Single(p.Smmus);
+        Assert.Empty(p.Units);
+        Assert.Same(smmu, Assert.Single(p.Iommus));
+        Assert.Equal(0x0905_0000UL, smmu.RegisterBase);
+        Assert.True(smmu.Enabled);                                        // arm-smmu-v3 brought it up through CR0
+        Assert.Equal("arm-smmu-v3", p.Core.GetDriver(smmu).Name);
+        Assert.Equal(IommuVendor.ArmSmmuV3, p.Core.GetVendor(smmu));
+        PciDevice parent = p.Core.FindPciDevice(PciAddress.Parse("01:00.0"))!;
+        Assert.Same(smmu, parent.Unit);
+        Assert.Equal(parent.RequesterId, parent.SourceId);                // RIDs map to StreamIDs one to one
+        Assert.True(p.Core.DevHasFeature(parent, IommuDevFeature.Aux));
+        Assert.Equal(8, Assert.Single(p.Core.GetMdevTypes(parent)).AvailableInstances);
+        Assert.Equal(2, p.Core.FindPciDevice(PciAddress.Parse("03:00.1"))!.Group!.Devices.Count);
+
+        // The default DMA domain is a stage 1 domain: CD 0 of its CD table; an unmapped IOVA is F_TRANSLATION.
+        IommuDomain dma = p.Core.GetDomainForDevice(parent)!;
+        Assert.Equal(PageTableStage.ArmStage1, dma.PageTable!.Format.Stage);
+        dma.Map(0x1000, 0x8000_0000, 0x1000, DmaProtection.Read);
+        Assert.Equal(0x8000_0010UL, parent.Translate(null, 0x1010, DmaAccess.Read).Hpa);
+        Assert.Equal(SmmuEventType.Translation, Smmu.EventOf(parent.Translate(null, 0x2010, DmaAccess.Read)));
+        Assert.Equal(SmmuEventType.Permission, Smmu.EventOf(parent.Translate(null, 0x1010, DmaAccess.Write)));
+        Assert.Equal(Errno.ENOENT, Assert.Throws<IommuException>(() => ModelledPlatform.CreateEmbedded("riscv-demo")).Code);
     }
 
     [R820LspciFact]

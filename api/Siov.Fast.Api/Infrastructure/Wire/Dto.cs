@@ -1,4 +1,5 @@
 using Siov.Fast.Hardware;
+using Siov.Fast.Hardware.SmmuV3;
 using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Iommu;
 using Siov.Fast.PageTables;
@@ -22,7 +23,26 @@ internal static class Dto
                 return "dmar" + index;
             index++;
         }
-        return "unit@" + Hex.Format(unit.RegisterBase);
+        return platform.Iommus.Contains(unit) ? platform.Core.GetDriver(unit).UnitName : "unit@" + Hex.Format(unit.RegisterBase);
+    }
+
+    public static UnitDto Unit(ModelledPlatform platform, IIommuHardware unit) => unit switch
+    {
+        RemappingUnit vtd => Unit(platform, vtd),
+        Smmu smmu => Unit(platform, smmu),
+        _ => throw new InvalidOperationException($"no wire shape for {unit.GetType().Name}"),
+    };
+
+    /// <summary>An SMMUv3 as <see cref="UnitDto"/>: its ID registers, and what its driver offers domains.</summary>
+    private static UnitDto Unit(ModelledPlatform platform, Smmu s)
+    {
+        IIommuDriver driver = platform.Core.GetDriver(s);
+        return new UnitDto(UnitName(platform, s), Hex.Format(s.RegisterBase), "stage1", "arm-smmuv3",
+            "preset: SmmuOptions.Default (stage 1 and 2, 16-bit StreamIDs, 20-bit SubstreamIDs, ATS, PRI, 2-level tables)", null, null,
+            [.. LevelChoices.Where(driver.SupportsLevels)], 48, driver.HostAddressWidth, driver.NumberOfDomains, driver.PasidWidth,
+            [.. SizeNames.Where(p => (driver.PageSizes & p.Size) != 0).Select(p => p.Name)], s.Tlb.Capacity, 256,
+            [.. new[] { SmmuRegisters.Idr0, SmmuRegisters.Idr1, SmmuRegisters.Idr2, SmmuRegisters.Idr3, SmmuRegisters.Idr4, SmmuRegisters.Idr5 }
+                .Select(offset => Hex.Format(s.Read(offset, 4)))]);
     }
 
     public static UnitDto Unit(ModelledPlatform platform, RemappingUnit u) => new(
@@ -62,7 +82,7 @@ internal static class Dto
             d.PageTable?.Levels, d.PageTable?.AddressWidth, Hex.Format(d.PageTable?.MappedBytes ?? 0),
             d.PageTable?.TablePages, d.PageTable is { TablePageLimit: < int.MaxValue } t ? t.TablePageLimit : null,
             [.. d.AttachedGroups.Select(g => g.Id)], [.. d.AuxAttachedDevices.Select(x => x.Name)],
-            [.. platform.Units.Where(dids.ContainsKey).Select(u => new DomainIdDto(UnitName(platform, u), dids[u]))], d.Owner?.ToString());
+            [.. platform.Iommus.Where(dids.ContainsKey).Select(u => new DomainIdDto(UnitName(platform, u), dids[u]))], d.Owner?.ToString());
     }
 
     public static MappingDto Mapping(ulong iova, ulong hpa, ulong size, DmaProtection prot) =>
@@ -95,8 +115,12 @@ internal static class Dto
         Hex.Format(r.Address), "0x" + ((byte)r.Reason).ToString("x2", System.Globalization.CultureInfo.InvariantCulture),
         FaultReasons.Describe(r.Reason), r.IsWrite, r.ToLinuxString());
 
-    public static TranslateResultDto Result(TranslationResult r) => r.IsSuccess
+    public static TranslateResultDto Result(TranslationResult r, IIommuHardware unit) => r.IsSuccess
         ? new TranslateResultDto(true, Hex.Format(r.Hpa), Hex.Format(r.PageSize), Hex.Protection(r.Permissions), null)
         : new TranslateResultDto(false, null, null, null,
-            new FaultInfoDto("0x" + ((byte)r.Fault).ToString("x2", System.Globalization.CultureInfo.InvariantCulture), FaultReasons.Describe(r.Fault)));
+            new FaultInfoDto("0x" + ((byte)r.Fault).ToString("x2", System.Globalization.CultureInfo.InvariantCulture), Describe(r, unit)));
+
+    /// <summary>A fault's text: the VT-d fault reason as Linux prints it, or the SMMUv3 event's name.</summary>
+    public static string Describe(TranslationResult r, IIommuHardware unit) =>
+        unit is Smmu ? SmmuEventTypes.Describe(Smmu.EventOf(r)) : FaultReasons.Describe(r.Fault);
 }
