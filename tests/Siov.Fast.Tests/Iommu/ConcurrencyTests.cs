@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Siov.Fast.Hardware;
 using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Iommu;
 
@@ -21,11 +22,12 @@ public class ConcurrencyTests
     private const ulong IovaBase = 0x1_0000_0000;
 
 
-    [Fact]
-    public async Task MapUnmapAttachDetach_WhileTranslating_NoStaleOrTornResult()
+    [Theory]
+    [MemberData(nameof(CoreFixture.Vendors), MemberType = typeof(CoreFixture))]
+    public async Task MapUnmapAttachDetach_WhileTranslating_NoStaleOrTornResult(IommuVendor vendor)
     {
-        using var f = new CoreFixture();
-        RemappingUnit second = f.AddScalableUnit(0xFED9_4000);
+        using var f = new CoreFixture(vendor);
+        IIommuHardware second = f.AddIommu(0xFED9_4000);
         PciDevice a = f.Pci("0000:01:00.0");
         PciDevice b = f.Pci("0000:81:00.0", unit: second);
         f.Core.DevEnableFeature(b, IommuDevFeature.Aux);
@@ -48,7 +50,8 @@ public class ConcurrencyTests
             var random = new Random(7);
             while (!stop.IsCancellationRequested)
             {
-                bool aux = random.Next(2) == 0;
+                // Seed 004: on SMMUv3 a domain keeps its first mode, so there the domain is only attached normally.
+                bool aux = vendor == IommuVendor.IntelVtd && random.Next(2) == 0;
                 if (aux)
                     f.Core.AuxAttachDevice(domain, b);
                 else

@@ -33,6 +33,20 @@ internal sealed class CoreFixture : IDisposable
     /// <summary>The first IOMMU as a VT-d unit (for VT-d-only tests).</summary>
     public RemappingUnit Unit => Iommu as RemappingUnit ?? throw new InvalidOperationException("a VT-d-only helper used on " + Vendor);
 
+    /// <summary>Both vendors, for object-model tests that hold on each: <c>[Theory, MemberData(nameof(CoreFixture.Vendors), MemberType = typeof(CoreFixture))]</c>.</summary>
+    public static TheoryData<IommuVendor> Vendors => new() { IommuVendor.IntelVtd, IommuVendor.ArmSmmuV3 };
+
+    /// <summary>The fault code a translation gives on this fixture's vendor: the VT-d fault reason, or the SMMUv3 EventID
+    /// (<see cref="Smmu.AbortWithoutEvent"/> for a stream whose STE aborts: blocked, detached).</summary>
+    public FaultReason Fault(FaultReason vtd, SmmuEventType smmu) => Vendor == IommuVendor.ArmSmmuV3 ? (FaultReason)(byte)smmu : vtd;
+
+    /// <summary>The SMMU's abort without event, as an <see cref="SmmuEventType"/> for <see cref="Fault"/>.</summary>
+    public const SmmuEventType Abort = (SmmuEventType)Smmu.AbortWithoutEvent;
+
+    /// <summary>Another IOMMU of the fixture's vendor.</summary>
+    public IIommuHardware AddIommu(ulong registerBase) =>
+        Vendor == IommuVendor.ArmSmmuV3 ? AddSmmu(registerBase) : AddScalableUnit(registerBase);
+
     public Smmu AddSmmu(ulong registerBase)
     {
         var smmu = new Smmu(Memory, new SmmuOptions { RegisterBase = registerBase });
