@@ -116,4 +116,19 @@ public sealed class ArmDemoApiTests() : ApiTestHost(("Siov:Platform", "arm-demo"
         await ReadJsonAsync(await PostAsync($"/domains/{normal}/attachments", """{"device":"02:00.0"}"""));
         await ReadProblemAsync(await PostAsync($"/domains/{normal}/attachments", """{"device":"01:00.0","aux":true}"""), HttpStatusCode.Conflict, "EPERM", "sticky");
     }
+
+    [Fact]
+    public async Task Iommufd_HwInfo_IsTheSmmusIdRegisters()
+    {
+        int ctx = (await ReadJsonAsync(await PostAsync("/iommufd"), HttpStatusCode.Created)).GetProperty("id").GetInt32();
+        uint nic = (await ReadJsonAsync(await PostAsync($"/iommufd/{ctx}/devices", """{"device":"02:00.0"}"""), HttpStatusCode.Created)).GetProperty("id").GetUInt32();
+        JsonElement info = await GetJsonAsync($"/iommufd/{ctx}/devices/{nic}/hw-info");
+        Assert.Equal("arm_smmuv3", info.GetProperty("type").GetString());
+        Assert.Equal(2u, info.GetProperty("data_type").GetUInt32());               // IOMMU_HW_INFO_TYPE_ARM_SMMUV3
+        Assert.False(info.TryGetProperty("cap_reg", out _));
+        string[] idr = [.. info.GetProperty("idr").EnumerateArray().Select(e => e.GetString()!)];
+        Assert.Equal("0x2730510", idr[1]);                                          // as /platform's SMMU_IDR1 (by hand there)
+        Assert.Equal("0x43b", info.GetProperty("iidr").GetString());               // SMMU_IIDR: implementer Arm (0x43B)
+        Assert.False(info.GetProperty("dirty_tracking").GetBoolean());
+    }
 }

@@ -42,7 +42,7 @@ internal static class IommufdApi
             .WithSummary("Attach a HWPT at a PASID of a bound PCI device: {pt_id}; attached already, it is replaced");
         g.MapPost("/{ctx}/devices/{id}/pasids/{pasid}/detach", DetachPasid).WithName("IommufdDetachPasid").WithJournal()
             .WithSummary("Detach the HWPT at a PASID of a bound device");
-        g.MapGet("/{ctx}/devices/{id}/hw-info", HwInfo).WithName("IommufdGetHwInfo").WithSummary("IOMMU_GET_HW_INFO (VT-d: flags, cap_reg, ecap_reg)");
+        g.MapGet("/{ctx}/devices/{id}/hw-info", HwInfo).WithName("IommufdGetHwInfo").WithSummary("IOMMU_GET_HW_INFO (VT-d: flags, cap_reg, ecap_reg; SMMUv3: idr[6], iidr, aidr)");
         g.MapPost("/{ctx}/hwpts", AllocHwpt).WithName("IommufdHwptAlloc").WithJournal()
             .WithSummary("IOMMU_HWPT_ALLOC: {dev_id, pt_id, flags: [nest_parent, dirty_tracking], fault_id?} or nested {dev_id, pt_id, vtd_s1: {flags, pgtbl_addr, addr_width}, fault_id?}");
         g.MapPost("/{ctx}/faults", AllocFault).WithName("IommufdFaultQueueAlloc").WithJournal()
@@ -177,8 +177,11 @@ internal static class IommufdApi
     public static Ok<HwInfoDto> HwInfo(int ctx, uint id, PlatformState state)
     {
         IommufdHwInfo info = Context(state, ctx).GetHwInfo(id);
-        return TypedResults.Ok(new HwInfoDto("intel_vtd", info.DataType, info.Flags, Hex.Format(info.CapabilityRegister),
-            Hex.Format(info.ExtendedCapabilityRegister), info.DirtyTracking));
+        return TypedResults.Ok(info.DataType == IommufdHwInfo.ArmSmmuV3
+            ? new HwInfoDto("arm_smmuv3", info.DataType, info.Flags, null, null, info.DirtyTracking,
+                [.. info.SmmuIdr.Select(r => Hex.Format(r))], Hex.Format(info.SmmuIidr), Hex.Format(info.SmmuAidr))
+            : new HwInfoDto("intel_vtd", info.DataType, info.Flags, Hex.Format(info.CapabilityRegister),
+                Hex.Format(info.ExtendedCapabilityRegister), info.DirtyTracking));
     }
 
     public static Results<Created<IommufdObjectDto>, ProblemHttpResult> AllocHwpt(int ctx, HwptAllocRequest? request, PlatformState state)

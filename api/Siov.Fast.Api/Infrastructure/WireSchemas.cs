@@ -68,7 +68,7 @@ internal static class WireSchemas
         [nameof(IoasUnmapResult)] = ["unmapped"],
         [nameof(ChangedEntryDto)] = ["hpa", "old", "new"],
         [nameof(StaleReportDto)] = ["iova"],
-        [nameof(HwInfoDto)] = ["cap_reg", "ecap_reg"],
+        [nameof(HwInfoDto)] = ["cap_reg", "ecap_reg", "idr[]", "iidr", "aidr"],
         [nameof(DirtyBitmapDto)] = ["bitmap[]"],
     };
 

@@ -536,8 +536,18 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
     {
         PciDevice pci = device as PciDevice ?? (device as MediatedDevice)?.IommuDevice
             ?? throw new IommuException(Errno.EOPNOTSUPP, $"{device} has no IOMMU of its own (an mdev without iommu_device)");
+        if (pci.Unit is Hardware.SmmuV3.Smmu smmu)
+        {
+            // arm_smmu_hw_info: the ID registers as read, flags 0; no dirty tracking (no HTTU in the model).
+            return new IommufdHwInfo(IommufdHwInfo.ArmSmmuV3, 0, 0, 0, false)
+            {
+                SmmuIdr = [.. Enumerable.Range(0, 6).Select(i => (uint)smmu.Read(Hardware.SmmuV3.SmmuRegisters.Idr0 + (ulong)(4 * i), 4))],
+                SmmuIidr = (uint)smmu.Read(Hardware.SmmuV3.SmmuRegisters.Iidr, 4),
+                SmmuAidr = (uint)smmu.Read(Hardware.SmmuV3.SmmuRegisters.Aidr, 4),
+            };
+        }
         if (pci.Unit is not RemappingUnit unit)
-            throw new IommuException(Errno.EOPNOTSUPP, $"{device} is behind an IOMMU whose IOMMU_GET_HW_INFO data (IOMMU_HW_INFO_TYPE_ARM_SMMUV3) is not modelled yet");
+            throw new IommuException(Errno.EOPNOTSUPP, $"{device} is behind an IOMMU iommufd has no IOMMU_GET_HW_INFO type for");
         return new IommufdHwInfo(IommufdHwInfo.IntelVtd, IommufdHwInfo.Errata772415Spr17, unit.Capability.Encode(), unit.ExtendedCapability.Encode(),
             unit.IsScalableMode && unit.ExtendedCapability.SecondLevelAccessedDirty);
     }
