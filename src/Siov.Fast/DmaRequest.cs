@@ -77,6 +77,12 @@ public readonly struct DmaRequest : IEquatable<DmaRequest>
         _flags = flags;
     }
 
+    /// <summary>The same request carrying another requester id (the StreamID a platform's IORT maps the requester id to):
+    /// PASID, address, access, attributes and AT kept.</summary>
+    /// <param name="requesterId">The id the IOMMU sees.</param>
+    /// <returns>The request.</returns>
+    public DmaRequest WithRequesterId(ushort requesterId) => new(requesterId, HasPasid ? Pasid : null, Iova, (DmaAccess)_access, _flags);
+
     /// <summary>True for a translated request (AT = 10b): <see cref="Iova"/> is then a translated address.</summary>
     public bool IsTranslated => (_flags & TranslatedFlag) != 0;
 

@@ -11,7 +11,7 @@ public sealed class RealPlatformApiTests : ApiTestHost
     }
 
     /// <summary>A table copied into the engine's tests (tests/Siov.Fast.Tests/Platforms/Data), found from the repository root.</summary>
-    private static string DataFile(string name)
+    internal static string DataFile(string name)
     {
         for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

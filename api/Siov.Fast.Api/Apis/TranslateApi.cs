@@ -51,8 +51,7 @@ internal static class TranslateApi
     public static Results<Ok<TranslateResultDto>, ProblemHttpResult> TranslateOne(string? device, string? iova, uint? pasid, string? access, PlatformState state)
     {
         DmaRequest request = Parse(new TranslateRequest(device, pasid, iova, access), "");
-        IIommuHardware unit = state.Platform.UnitFor(request.RequesterId);
-        return TypedResults.Ok(Dto.Result(unit.Translate(request), unit));
+        return TypedResults.Ok(Dto.Result(state.Platform.Translate(request), state.Platform.UnitFor(request.RequesterId)));
     }
 
     public static async Task<IResult> TranslateBatch(HttpRequest http, PlatformState state, IOptions<JsonOptions> json)
@@ -77,7 +76,7 @@ internal static class TranslateApi
                 for (int i = 0; i < items.Count; i++)
                     requests[i] = Parse(items[i], $"requests[{i}].");
                 Translate(state, requests.AsSpan(0, items.Count), results);
-                await WriteJsonResultsAsync(http.HttpContext.Response, state, requests.AsMemory(0, items.Count), results.AsMemory(0, items.Count), cancellation).ConfigureAwait(false);
+                await WriteJsonResultsAsync(http.HttpContext.Response, state, results.AsMemory(0, items.Count), cancellation).ConfigureAwait(false);
                 return Results.Empty;
             }
             finally
@@ -93,8 +92,8 @@ internal static class TranslateApi
     }
 
     /// <summary>Writes <c>{"results":[...]}</c> straight into the response, with no object per result.</summary>
-    private static async Task WriteJsonResultsAsync(HttpResponse response, PlatformState state, ReadOnlyMemory<DmaRequest> requests,
-        ReadOnlyMemory<TranslationResult> results, CancellationToken cancellation)
+    private static async Task WriteJsonResultsAsync(HttpResponse response, PlatformState state, ReadOnlyMemory<TranslationResult> results,
+        CancellationToken cancellation)
     {
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/json; charset=utf-8";
@@ -116,7 +115,7 @@ internal static class TranslateApi
             {
                 writer.WriteStartObject("fault");
                 writer.WriteString("code", "0x" + ((byte)r.Fault).ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
-                writer.WriteString("reason", Dto.Describe(r, state.Platform.UnitFor(requests.Span[i].RequesterId)));
+                writer.WriteString("reason", Dto.Describe(r, state.Platform.Iommus[0])); // one vendor per platform
                 writer.WriteEndObject();
             }
             writer.WriteEndObject();
@@ -181,16 +180,20 @@ internal static class TranslateApi
         }
     }
 
-    /// <summary>Translates runs of requests that go to the same unit with the unit's batch call.</summary>
-    private static void Translate(PlatformState state, ReadOnlySpan<DmaRequest> requests, Span<TranslationResult> results)
+    /// <summary>Translates runs of requests that go to the same unit with the unit's batch call, each request routed as the
+    /// platform routes it (tagged with its StreamID where the IORT maps the requester id). The requests are rewritten.</summary>
+    private static void Translate(PlatformState state, Span<DmaRequest> requests, Span<TranslationResult> results)
     {
         int start = 0;
         while (start < requests.Length)
         {
             IIommuHardware unit = state.Platform.UnitFor(requests[start].RequesterId);
-            int end = start + 1;
+            int end = start;
             while (end < requests.Length && state.Platform.UnitFor(requests[end].RequesterId) == unit)
+            {
+                requests[end] = state.Platform.Routed(requests[end]);
                 end++;
+            }
             unit.Translate(requests[start..end], results[start..end]);
             start = end;
         }

@@ -22,6 +22,7 @@ internal sealed class SiovOptions
         ["platform"] = "Platform",
         ["dmar"] = "Dmar",
         ["ivrs"] = "Ivrs",
+        ["iort"] = "Iort",
         ["lspci"] = "Lspci",
         ["dmesg"] = "Dmesg",
         ["state-dir"] = "State:Directory",
@@ -47,6 +48,10 @@ internal sealed class SiovOptions
 
     /// <summary>An IVRS table to model (<c>--ivrs FILE</c>).</summary>
     public string? Ivrs { get; set; }
+
+    /// <summary>An Arm IORT table to model (<c>--iort FILE</c>): its SMMUv3s, with the functions of <c>--lspci</c> behind them
+    /// at the StreamIDs its root complexes map their requester ids to.</summary>
+    public string? Iort { get; set; }
 
     /// <summary><c>lspci -vvv</c> output describing the platform's functions (<c>--lspci FILE</c>); needs a table.</summary>
     public string? Lspci { get; set; }

@@ -14,6 +14,7 @@ namespace Siov.Fast.Platforms;
 public sealed class ModelledPlatform : IDisposable
 {
     private readonly IIommuHardware?[] _unitByRequesterId = new IIommuHardware?[65536];
+    private readonly ushort[] _sourceIdByRequesterId = CreateIdentityMap(); // segment 0: requester id -> id at its IOMMU
     private readonly List<RemappingUnit> _units = [];
     private readonly List<Smmu> _smmus = [];
     private readonly List<IIommuHardware> _iommus = [];
@@ -130,12 +131,57 @@ public sealed class ModelledPlatform : IDisposable
     /// <param name="group">A group to share, or null for one of its own.</param>
     /// <returns>The device.</returns>
     /// <exception cref="IommuException">As <see cref="IommuCore.AddPciDevice"/>.</exception>
-    public PciDevice AddDevice(PciAddress address, IIommuHardware unit, PciDeviceCapabilities? capabilities = null, IommuGroup? group = null)
+    public PciDevice AddDevice(PciAddress address, IIommuHardware unit, PciDeviceCapabilities? capabilities = null, IommuGroup? group = null) =>
+        AddDevice(address, unit, address.RequesterId, capabilities, group);
+
+    /// <summary>Adds a PCI device whose DMA reaches its IOMMU with <paramref name="sourceId"/> (the StreamID an IORT
+    /// root complex node's ID mapping gives its requester id) and routes its requester id there.</summary>
+    /// <param name="address">The address.</param>
+    /// <param name="unit">Its IOMMU.</param>
+    /// <param name="sourceId">The id its DMA carries at the IOMMU.</param>
+    /// <param name="capabilities">PASID, ATS, PRI.</param>
+    /// <param name="group">A group to share, or null for one of its own.</param>
+    /// <returns>The device.</returns>
+    /// <exception cref="IommuException">As <see cref="IommuCore.AddPciDevice"/>.</exception>
+    public PciDevice AddDevice(PciAddress address, IIommuHardware unit, ushort sourceId, PciDeviceCapabilities? capabilities, IommuGroup? group)
     {
-        PciDevice device = Core.AddPciDevice(address, unit, capabilities, group);
+        PciDevice device = Core.AddPciDevice(address, unit, capabilities, group, sourceId);
         if (address.Segment == 0)
+        {
             _unitByRequesterId[address.RequesterId] = unit;
+            _sourceIdByRequesterId[address.RequesterId] = sourceId;
+        }
         return device;
+    }
+
+    /// <summary>The id a segment-0 requester id's DMA carries at <see cref="UnitFor"/>: the StreamID its device was added
+    /// with, else the requester id itself.</summary>
+    /// <param name="requesterId">Requester id.</param>
+    /// <returns>The source id.</returns>
+    public ushort SourceIdFor(ushort requesterId) => _sourceIdByRequesterId[requesterId];
+
+    /// <summary>Translates a DMA of a segment-0 requester id as the platform routes it: to <see cref="UnitFor"/>, with the
+    /// requester id replaced by <see cref="SourceIdFor"/>.</summary>
+    /// <param name="request">The request, tagged with the requester id.</param>
+    /// <returns>The translation or the fault (vendor codes).</returns>
+    public TranslationResult Translate(in DmaRequest request) =>
+        UnitFor(request.RequesterId).Translate(Routed(request));
+
+    /// <summary>The request as its IOMMU sees it: tagged with the source id instead of the requester id.</summary>
+    /// <param name="request">The request, tagged with the requester id.</param>
+    /// <returns>The same request with <see cref="SourceIdFor"/> as its requester id.</returns>
+    public DmaRequest Routed(in DmaRequest request)
+    {
+        ushort source = _sourceIdByRequesterId[request.RequesterId];
+        return source == request.RequesterId ? request : request.WithRequesterId(source);
+    }
+
+    private static ushort[] CreateIdentityMap()
+    {
+        var map = new ushort[65536];
+        for (int i = 0; i < map.Length; i++)
+            map[i] = (ushort)i;
+        return map;
     }
 
     /// <summary>The IOMMU that translates requests of a segment-0 requester id: the device's, else the catch-all unit
@@ -305,6 +351,75 @@ public sealed class ModelledPlatform : IDisposable
                     ulong start = r.Base & ~0xFFFUL, size = ((r.Limit | 0xFFF) + 1) - start;
                     if (domain is { IsPaging: true } && domain.IovaToPhys(start) == 0)
                         domain.Map(start, start, size, DmaProtection.ReadWrite); // a group member may have mapped it already
+                }
+            }
+            return platform;
+        }
+        catch
+        {
+            platform.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Builds the live Arm machine an IORT describes (with the functions of an <c>lspci -vvnn</c> listing): one SMMUv3 per
+    /// IORT SMMUv3 node (at its base address, serving the segment of the first root complex that maps to it), driven by
+    /// arm-smmu-v3; every function whose requester id a root complex node maps to an SMMUv3 (<see cref="IortTable.MapRequesterId"/>,
+    /// as Linux's <c>iort_iommu_configure_id</c>) behind that SMMU with the StreamID it maps to; PASID width, ATS (where the
+    /// root complex's ATS attribute allows it) and PRI from lspci; iommu groups by Linux's rules
+    /// (<see cref="IommuGrouping.Compute"/>). Without a listing the SMMUs have no devices.
+    /// </summary>
+    /// <param name="iort">The table.</param>
+    /// <param name="topology">The functions, or null.</param>
+    /// <param name="options">IOMMU core settings.</param>
+    /// <returns>The platform.</returns>
+    /// <exception cref="IommuException">ENODEV for an IORT without SMMUv3 nodes; EINVAL for a StreamID beyond the 16 bits
+    /// the model takes, or what the devices raise (ENOSPC, ENOMEM).</exception>
+    public static ModelledPlatform FromIort(IortTable iort, PciTopology? topology = null, IommuCoreOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(iort);
+        if (iort.SmmuV3Nodes.IsEmpty)
+            Throw.Iommu(Errno.ENODEV, "the IORT has no SMMUv3 node (SMMUv1/v2 nodes are parsed, not modelled)");
+        string name = iort.Header.OemTableId.Trim() is { Length: > 0 } oem ? oem : "iort-platform";
+        var platform = new ModelledPlatform(name,
+            $"from ACPI IORT: {iort.SmmuV3Nodes.Length} SMMUv3 node(s), {iort.RootComplexes.Length} root complex(es)"
+                + (topology == null ? ", no lspci listing (no devices)" : $", {topology.Functions.Length} lspci function(s)"),
+            options: options);
+        try
+        {
+            var smmus = new Dictionary<IortSmmuV3, Smmu>();
+            foreach (IortSmmuV3 node in iort.SmmuV3Nodes)
+            {
+                ushort segment = (ushort)(iort.RootComplexes.FirstOrDefault(rc => rc.IdMappings.Any(m => m.OutputReference == node.Offset))?.PciSegmentNumber ?? 0);
+                smmus[node] = platform.AddSmmu(new SmmuOptions { RegisterBase = node.BaseAddress }, segment);
+            }
+            if (topology == null)
+                return platform;
+            var placed = new List<(PciFunction Function, IortStreamMapping Stream, IortRootComplex RootComplex)>();
+            foreach (PciFunction function in topology.Functions)
+            {
+                PciAddress a = function.Address;
+                if (iort.MapRequesterId(a.Segment, a.RequesterId) is not IortStreamMapping stream)
+                    continue; // no SMMU translates it (straight to the ITS, or no root complex)
+                if (stream.StreamId > ushort.MaxValue)
+                    Throw.Iommu(Errno.EINVAL, $"{a} maps to StreamID {Throw.Hex(stream.StreamId)}; the model takes 16-bit StreamIDs");
+                placed.Add((function, stream, iort.RootComplexes.First(rc => rc.PciSegmentNumber == a.Segment)));
+            }
+            var groups = new Dictionary<int, IommuGroup>();
+            foreach (GroupDescription g in IommuGrouping.Compute(placed.Select(p => p.Function.Address), topology))
+            {
+                foreach (PciAddress address in g.Devices)
+                {
+                    (PciFunction f, IortStreamMapping stream, IortRootComplex rc) = placed.First(p => p.Function.Address == address);
+                    var caps = new PciDeviceCapabilities
+                    {
+                        PasidWidth = f.Pasid ? f.MaxPasidWidth : 0,
+                        Ats = f.Ats && (rc.AtsAttribute & 1) != 0,
+                        Pri = f.Pri,
+                    };
+                    PciDevice device = platform.AddDevice(address, smmus[stream.Smmu], (ushort)stream.StreamId, caps, groups.GetValueOrDefault(g.Id));
+                    groups.TryAdd(g.Id, device.Group!);
                 }
             }
             return platform;

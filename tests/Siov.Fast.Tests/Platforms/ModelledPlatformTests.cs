@@ -55,6 +55,37 @@ public class ModelledPlatformTests
         Assert.Equal(Errno.ENOENT, Assert.Throws<IommuException>(() => ModelledPlatform.CreateEmbedded("riscv-demo")).Code);
     }
 
+    /// <summary>An Arm machine from its IORT and lspci: each function behind the SMMU its root complex maps it to, at the
+    /// StreamID the mapping gives (bus 1 goes to SMMU B at 0x8000, by hand from the table), translated with it.</summary>
+    [Fact]
+    public void FromIort_PutsFunctionsBehindTheirSmmusAtTheirStreamIds()
+    {
+        byte[] table = PlatformTestData.Bytes("siov-arm-mixed.iort");
+        Assert.Equal(IortTableTests.MixedTable(), table); // the data file is the hand-written table
+        PciTopology lspci = PciTopology.ParseLspci(File.ReadAllText(Path.Combine(PlatformTestData.DataDirectory, "siov-arm-mixed.lspci.txt")));
+        using ModelledPlatform p = ModelledPlatform.FromIort(IortTable.Parse(table), lspci);
+        Assert.Equal([0x2b40_0000UL, 0x2b60_0000UL], p.Smmus.Select(s => s.RegisterBase));
+        PciDevice nic = p.Core.FindPciDevice(PciAddress.Parse("00:01.0"))!;
+        PciDevice accel = p.Core.FindPciDevice(PciAddress.Parse("01:00.0"))!;
+        Assert.Same(p.Smmus[0], nic.Unit);
+        Assert.Equal((ushort)0x0008, nic.SourceId);                        // bus 0 on SMMU A, StreamID = RID
+        Assert.Same(p.Smmus[1], accel.Unit);
+        Assert.Equal((ushort)0x8000, accel.SourceId);                      // RID 0x100 - 0x100 + 0x8000 on SMMU B
+        Assert.Equal((20, true, true), (accel.Capabilities.PasidWidth, accel.Capabilities.Ats, accel.Capabilities.Pri));
+        Assert.NotSame(nic.Group, accel.Group);
+
+        IommuDomain domain = p.Core.GetDomainForDevice(accel)!;
+        domain.Map(0x4000, 0x9_0000_0000, 0x1000, DmaProtection.ReadWrite);
+        Assert.Equal(0x9_0000_0010UL, accel.Translate(null, 0x4010, DmaAccess.Read).Hpa);
+        Assert.Equal(0x9_0000_0010UL, p.Translate(new DmaRequest(0x0100, null, 0x4010, DmaAccess.Read)).Hpa); // routed by RID
+        // Tagged with the bare requester id, SMMU B has no STE for it (its level-1 descriptor is invalid).
+        Assert.Equal(SmmuEventType.BadStreamId, Smmu.EventOf(p.Smmus[1].Translate(new DmaRequest(0x0100, null, 0x4010, DmaAccess.Read))));
+
+        using ModelledPlatform bare = ModelledPlatform.FromIort(IortTable.Parse(table));
+        Assert.Equal(2, bare.Smmus.Count);
+        Assert.Empty(bare.Core.PciDevices);
+    }
+
     [R820LspciFact]
     public void R820_UnitsDevicesGroupsAndRmrrIdentityMappings()
     {
