@@ -18,7 +18,7 @@ namespace Siov.Fast.Ats;
 /// entries; a fill whose translation request was sent before that is dropped, so once a request is answered no later
 /// translation returns what it removed. The answer follows <see cref="Answers"/>.</para>
 /// <para>The DMA that follows a hit is a translated request (<see cref="DmaRequest.Translated"/>) that the unit lets
-/// through without a walk when the context entry allows ATS; <see cref="Translate(in DmaRequest, out TranslationResult)"/> returns the translated address for it.</para>
+/// through without a walk when the context entry (VT-d) or the STE (SMMUv3, EATS) allows ATS; <see cref="Translate(in DmaRequest, out TranslationResult)"/> returns the translated address for it.</para>
 /// </remarks>
 public sealed class DeviceTlb : IAtsEndpoint, IDisposable
 {

@@ -46,8 +46,8 @@ public interface IIommuDriver
     bool SupportsLevels(int levels);
 
     /// <summary>Enables ATS (and PRI) for a function that has the capabilities and that the platform lets use them, before
-    /// its first attach (<c>iommu_enable_pci_caps</c>): its context entry then allows ATS, and the driver follows IOTLB
-    /// invalidations with device-TLB invalidations.</summary>
+    /// its first attach (<c>iommu_enable_pci_caps</c>): its context entry (VT-d DTE) or STE (SMMUv3 EATS) then allows ATS,
+    /// and the driver follows IOTLB invalidations with device-TLB invalidations (SMMUv3: CMD_ATC_INV).</summary>
     /// <param name="requesterId">Source id.</param>
     /// <param name="pageRequests">Enable PRI too.</param>
     /// <returns>False when the unit cannot (no device-TLB support).</returns>
