@@ -96,6 +96,14 @@ public readonly struct DmaRequest : IEquatable<DmaRequest>
         get => _flags;
     }
 
+    /// <summary>True for an untranslated request without privileged or execute attributes (with or without a PASID): the
+    /// only kind a cache of user-mode translations may answer.</summary>
+    internal bool IsPlain
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => (_flags & ~HasPasidFlag) == 0;
+    }
+
     /// <summary>The input address.</summary>
     public ulong Iova => _iova;
 

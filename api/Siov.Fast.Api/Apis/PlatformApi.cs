@@ -52,7 +52,7 @@ internal static class PlatformApi
             return Problems.Invalid($"group {request.Group} is outside 0-511 (a 9-bit PRG index)");
         if (request.Pasid is >= 1u << 20)
             return Problems.Invalid($"pasid {request.Pasid} does not fit 20 bits");
-        if (!device.AtsEnabled || !device.Capabilities.Pri)
+        if (!device.PriEnabled)
             throw new IommuException(Errno.EOPNOTSUPP, $"{device} has no ATS and PRI enabled: it sends no page requests");
         if (device.Unit is not Siov.Fast.Hardware.Vtd.RemappingUnit unit)
             throw new IommuException(Errno.EOPNOTSUPP, $"{device} is behind an IOMMU without a modelled page request queue");

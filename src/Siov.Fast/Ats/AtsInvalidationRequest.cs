@@ -1,10 +1,11 @@
 namespace Siov.Fast.Ats;
 
 /// <summary>
-/// One ATS invalidation request sent to a function (PCIe ATS "Invalidate Request"), from a VT-d device-TLB or
-/// PASID-based device-TLB invalidation descriptor: the range to drop and, when the request carries one, the PASID. The
-/// function answers it once with <see cref="Complete"/> (the "Invalidate Completion" message); the unit's invalidation
-/// wait descriptors behind it complete only when every request before them is answered.
+/// One ATS invalidation request sent to a function (PCIe ATS "Invalidate Request"), from a VT-d device-TLB or PASID-based
+/// device-TLB invalidation descriptor or an SMMUv3 CMD_ATC_INV: the range to drop and, when the request carries one, the
+/// PASID (SubstreamID). The function answers it once with <see cref="Complete"/> (the "Invalidate Completion" message);
+/// the unit's invalidation wait descriptors (SMMUv3: CMD_SYNC) behind it complete only when every request before them is
+/// answered.
 /// </summary>
 public sealed class AtsInvalidationRequest
 {

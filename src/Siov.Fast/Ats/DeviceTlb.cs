@@ -18,12 +18,12 @@ namespace Siov.Fast.Ats;
 /// entries; a fill whose translation request was sent before that is dropped, so once a request is answered no later
 /// translation returns what it removed. The answer follows <see cref="Answers"/>.</para>
 /// <para>The DMA that follows a hit is a translated request (<see cref="DmaRequest.Translated"/>) that the unit lets
-/// through without a walk when the context entry allows ATS; <see cref="Translate(in DmaRequest, out TranslationResult)"/> returns the translated address for it.</para>
+/// through without a walk when the context entry (VT-d) or the STE (SMMUv3, EATS) allows ATS; <see cref="Translate(in DmaRequest, out TranslationResult)"/> returns the translated address for it.</para>
 /// </remarks>
 public sealed class DeviceTlb : IAtsEndpoint, IDisposable
 {
     private readonly IAtsTranslationAgent _agent;
-    private readonly Hardware.Vtd.RemappingUnit? _unit; // for the invalidation sanitizer's checks of hits
+    private readonly IAtcHitChecker? _checker; // the agent's invalidation sanitizer, which checks hits
     private readonly Iotlb _cache;
     private readonly IotlbSpace _noPasid;
     // PASID -> its cache space, in rows of 64 PASIDs made on first use ([PASID 19:6][PASID 5:0]): two loads, no lock.
@@ -46,7 +46,7 @@ public sealed class DeviceTlb : IAtsEndpoint, IDisposable
     {
         ArgumentNullException.ThrowIfNull(agent);
         _agent = agent;
-        _unit = agent as Hardware.Vtd.RemappingUnit;
+        _checker = agent as IAtcHitChecker;
         _slowPath = SlowPath;
         RequesterId = requesterId;
         _cache = new Iotlb(capacity, path);
@@ -117,8 +117,8 @@ public sealed class DeviceTlb : IAtsEndpoint, IDisposable
     {
         if (TryTranslate(request, out result))
         {
-            if (_unit?.Sanitizer is not null)
-                _unit.CheckDeviceTlbHit(AsFunction(request), result);
+            if (_checker?.ChecksAtcHits == true)
+                _checker.CheckAtcHit(AsFunction(request), result);
             return AtcOutcome.Hit;
         }
         Interlocked.Increment(ref _misses);
@@ -140,7 +140,7 @@ public sealed class DeviceTlb : IAtsEndpoint, IDisposable
         if (results.Length < requests.Length)
             throw new ArgumentException($"{results.Length} results for {requests.Length} requests", nameof(results));
         results = results[..requests.Length];
-        if (_unit?.Sanitizer is not null)
+        if (_checker?.ChecksAtcHits == true)
         {
             // Checking mode: every hit is compared with memory, one request at a time.
             for (int k = 0; k < requests.Length; k++)

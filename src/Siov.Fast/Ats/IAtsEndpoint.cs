@@ -12,7 +12,8 @@ public interface IAtsEndpoint
     /// <summary>
     /// An ATS invalidation request message (PCIe ATS "Invalidate Request"): drop every ATC entry that overlaps the
     /// range for the PASID (or for every PASID), then answer with <see cref="AtsInvalidationRequest.Complete"/>, now or
-    /// later. A request never answered makes the unit's invalidation wait time out (VT-d FSTS_REG.ITE).
+    /// later. A request never answered makes the unit's invalidation wait time out (VT-d FSTS_REG.ITE; SMMUv3: the
+    /// CMD_SYNC fails with CERROR_ATC_INV_SYNC).
     /// </summary>
     /// <param name="request">The request.</param>
     void OnInvalidationRequest(AtsInvalidationRequest request);

@@ -1,13 +1,14 @@
 namespace Siov.Fast.Ats;
 
 /// <summary>
-/// A translation agent as a function's ATC and PRI see it (an IOMMU: a VT-d remapping unit): it answers translation
+/// A translation agent as a function's ATC and PRI see it (an IOMMU: a VT-d remapping unit or an Arm SMMUv3): it answers translation
 /// requests, sends invalidation requests and page group responses to the functions connected to it, and takes their
 /// page requests.
 /// </summary>
 public interface IAtsTranslationAgent
 {
-    /// <summary>Answers a translation request (see <c>RemappingUnit.TranslateForAts</c> for VT-d's rules).</summary>
+    /// <summary>Answers a translation request (see <c>RemappingUnit.TranslateForAts</c> for VT-d's rules,
+    /// <c>Smmu.TranslateForAts</c> for SMMUv3's).</summary>
     /// <param name="request">Requester id, PASID, untranslated address, access (Read alone asks for read only) and attributes.</param>
     /// <returns>The translation completion.</returns>
     AtsCompletion TranslateForAts(in DmaRequest request);

@@ -46,13 +46,17 @@ public interface IIommuDriver
     bool SupportsLevels(int levels);
 
     /// <summary>Enables ATS (and PRI) for a function that has the capabilities and that the platform lets use them, before
-    /// its first attach (<c>iommu_enable_pci_caps</c>): its context entry then allows ATS, and the driver follows IOTLB
-    /// invalidations with device-TLB invalidations.</summary>
+    /// its first attach (<c>iommu_enable_pci_caps</c>): its context entry (VT-d DTE) or STE (SMMUv3 EATS) then allows ATS,
+    /// and the driver follows IOTLB invalidations with device-TLB invalidations (SMMUv3: CMD_ATC_INV).</summary>
     /// <param name="requesterId">Source id.</param>
     /// <param name="pageRequests">Enable PRI too.</param>
     /// <returns>False when the unit cannot (no device-TLB support).</returns>
     /// <exception cref="IommuException">EBUSY when the function is attached already.</exception>
     bool EnableDeviceAts(ushort requesterId, bool pageRequests);
+
+    /// <summary>Whether the unit takes page requests (PRI) from the functions whose ATS it enabled with
+    /// <c>pageRequests</c>: VT-d in scalable mode with ECAP_REG.PRS; false on an SMMUv3 without a modelled PRI queue.</summary>
+    bool SupportsPageRequests { get; }
 
     /// <summary>Undoes <see cref="EnableDeviceAts"/> (a probe that failed, a function that went away).</summary>
     /// <param name="requesterId">Source id.</param>

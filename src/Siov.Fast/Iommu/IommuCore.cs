@@ -244,6 +244,7 @@ public sealed partial class IommuCore : IDisposable
                 throw;
             }
             device.AtsEnabled = ats;
+            device.PriEnabled = ats && capabilities.Pri && state.Driver.SupportsPageRequests;
             _pciDevices.Add(address, device);
             return device;
         }

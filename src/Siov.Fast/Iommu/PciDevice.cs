@@ -42,6 +42,10 @@ public sealed class PciDevice : Device
     /// invalidations for its domains are followed by device-TLB invalidations.</summary>
     public bool AtsEnabled { get; internal set; }
 
+    /// <summary>True when PRI was enabled with ATS at probe: the function has the capability and its unit takes page
+    /// requests (<see cref="IIommuDriver.SupportsPageRequests"/>), so it may send them.</summary>
+    public bool PriEnabled { get; internal set; }
+
     /// <summary>True while <see cref="IommuDevFeature.Aux"/> is enabled (<c>iommu_dev_feature_enabled</c>).</summary>
     public bool AuxEnabled { get; internal set; }
 

@@ -528,7 +528,7 @@ public sealed class IommufdContext(IommuCore core) : IDisposable
         if (hwpt.Fault == null)
             return;
         PciDevice? pci = device.Device as PciDevice ?? (device.Device as MediatedDevice)?.IommuDevice;
-        if (pci is not { AtsEnabled: true, Capabilities.Pri: true })
+        if (pci is not { PriEnabled: true })
             Throw.Iommu(Errno.EOPNOTSUPP, $"{hwpt} reports page faults and {device.Device} cannot send page requests (no ATS and PRI enabled)");
     }
 

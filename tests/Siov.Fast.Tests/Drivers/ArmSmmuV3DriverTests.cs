@@ -1,5 +1,8 @@
+using Microsoft.Extensions.Time.Testing;
+using Siov.Fast.Ats;
 using Siov.Fast.Drivers.ArmSmmuV3;
 using Siov.Fast.Hardware.SmmuV3;
+using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Memory;
 using Siov.Fast.PageTables;
 
@@ -8,22 +11,28 @@ namespace Siov.Fast.Tests.Drivers;
 /// <summary>
 /// The arm-smmu-v3 driver's role over the SMMUv3 model: it boots the SMMU, writes 2-level stream and CD tables and the
 /// AArch64 tables the builder makes, and issues CFGI, TLBI and SYNC where the architecture asks; the SMMU's real caches
-/// would keep serving old translations if it did not. Events reach its log in Linux's format.
+/// would keep serving old translations if it did not. Events reach its log in Linux's format. ATS: EATS in the STEs of
+/// ATS-enabled streams, CMD_ATC_INV after every TLB invalidation of their domains, at their detach, and at seed 004's aux
+/// detach (the departing device's ATC only, every stream of the parent with the last). The SMMU's invalidation sanitizer
+/// is on in every test and must find nothing.
 /// </summary>
 public sealed class ArmSmmuV3DriverTests : IDisposable
 {
     private readonly PhysicalMemory _memory = new(128UL << 20);
     private readonly Smmu _smmu;
     private readonly ArmSmmuV3Driver _driver;
+    private readonly InvalidationSanitizer _sanitizer;
 
     public ArmSmmuV3DriverTests()
     {
         _smmu = new Smmu(_memory);
+        _sanitizer = _smmu.EnableSanitizer(); // our driver must leave no stale translation in any test
         _driver = new ArmSmmuV3Driver(_smmu, _memory);
     }
 
     public void Dispose()
     {
+        Assert.Empty(_sanitizer.GetReports());
         _smmu.Dispose();
         _memory.Dispose();
     }
@@ -174,5 +183,167 @@ public sealed class ArmSmmuV3DriverTests : IDisposable
         Assert.Equal(Errno.EOPNOTSUPP, Assert.Throws<IommuException>(() => _driver.SetDevicePasid(1, 3, 2, null)).Code);
         Assert.Equal(Errno.EINVAL, Assert.Throws<IommuException>(() => _driver.FlushIotlbRange(1, null, 0x1000, 0)).Code);
         Assert.Equal(Errno.ENOENT, Assert.Throws<IommuException>(() => _driver.DetachDevice(0x7700)).Code);
+    }
+
+    // ---- ATS ------------------------------------------------------------------------------------------------------
+
+    private static DmaRequest Read(ushort sid, uint? ssid, ulong iova) => new(sid, ssid, iova, DmaAccess.Read);
+
+    [Fact]
+    public void EnableDeviceAtsPutsEatsInTheStreamsStes()
+    {
+        Assert.NotEqual(0UL, _smmu.Read(SmmuRegisters.Cr0Ack, 4) & SmmuRegisters.Cr0Fields.AtsCheck.Mask); // ATSCHK at boot
+        Assert.True(_driver.EnableDeviceAts(0x0100, pageRequests: true));
+        Assert.True(_driver.IsAtsEnabled(0x0100));
+        using SecondLevelPageTable table = Stage1();
+        ulong page = _memory.Frames.Allocate();
+        table.Map(0x1000, page, 0x1000, DmaProtection.ReadWrite);
+        _driver.AttachDevice(0x0100, 3, table);
+        _driver.AttachDevice(0x0101, 3, table);
+        Assert.Equal(Errno.EBUSY, Assert.Throws<IommuException>(() => _driver.EnableDeviceAts(0x0101, false)).Code);
+
+        Assert.Equal(page | 0b11, _smmu.TranslateForAts(new DmaRequest(0x0100, null, 0x1000, DmaAccess.ReadWrite)).DataEntry);
+        AtsCompletion refused = _smmu.TranslateForAts(new DmaRequest(0x0101, null, 0x1000, DmaAccess.ReadWrite));
+        Assert.Equal((AtsCompletionStatus.UnsupportedRequest, SmmuEventType.BadAtsTranslationRequest), (refused.Status, (SmmuEventType)(byte)refused.Fault));
+        Assert.Equal(page, _smmu.Translate(DmaRequest.Translated(0x0100, null, page, DmaAccess.Write)).Hpa);
+        Assert.Equal(SmmuEventType.TranslationForbidden, Smmu.EventOf(_smmu.Translate(DmaRequest.Translated(0x0101, null, page, DmaAccess.Write))));
+
+        using var memory = new PhysicalMemory(16UL << 20);
+        using var noAts = new Smmu(memory, new SmmuOptions { Idr0 = SmmuOptions.Default.Idr0 & ~(uint)SmmuRegisters.Idr0Fields.Ats.Mask });
+        Assert.False(new ArmSmmuV3Driver(noAts, memory).EnableDeviceAts(0x0100, false));
+    }
+
+    /// <summary>The ATC of an ATS-enabled stream loses an unmapped page with the domain's TLB invalidation
+    /// (<c>arm_smmu_atc_inv_domain</c> after the TLBI). Fails if FlushIotlbRange leaves CMD_ATC_INV out.</summary>
+    [Fact]
+    public void AnUnmappedPageLeavesTheAtcWithFlushIotlbRange()
+    {
+        _driver.EnableDeviceAts(0x0100, false);
+        using SecondLevelPageTable table = Stage1();
+        ulong page = _memory.Frames.Allocate();
+        table.Map(0x10_0000, page, 0x2000, DmaProtection.ReadWrite);
+        _driver.AttachDevice(0x0100, 3, table);
+        using var atc = new DeviceTlb(_smmu, 0x0100, capacity: 64);
+        Assert.Equal(AtcOutcome.Filled, atc.Translate(Read(0x0100, null, 0x10_0000), out _));
+        Assert.Equal(AtcOutcome.Filled, atc.Translate(Read(0x0100, null, 0x10_1000), out _));
+
+        table.Unmap(0x10_1000, 0x1000);
+        Assert.Equal(AtcOutcome.Hit, atc.Translate(Read(0x0100, null, 0x10_1000), out _)); // until the driver flushes
+        long sent = _smmu.AtcInvalidations;
+        _driver.FlushIotlbRange(3, null, 0x10_1000, 0x1000);
+        Assert.Equal(sent + 1, _smmu.AtcInvalidations);
+        Assert.False(atc.TryTranslate(Read(0x0100, null, 0x10_1000), out _));
+        Assert.Equal(AtcOutcome.Hit, atc.Translate(Read(0x0100, null, 0x10_0000), out _)); // a one-page invalidation (Size 0)
+        Assert.Equal(AtcOutcome.NotPresent, atc.Translate(Read(0x0100, null, 0x10_1000), out _));
+        Assert.True(_sanitizer.Comparisons > 0); // the ATC's hits were checked against memory
+    }
+
+    /// <summary>An aux domain's CD is reached through every stream of its parent, so its flush invalidates each of their
+    /// ATCs at its SSID.</summary>
+    [Fact]
+    public void AnAuxDomainsFlushInvalidatesTheParentsStreamsAtItsSsid()
+    {
+        _driver.EnableDeviceAts(0x0200, false);
+        _driver.EnableDeviceAts(0x0201, false);
+        using SecondLevelPageTable parent = Stage1(), aux = Stage1();
+        ulong page = _memory.Frames.Allocate();
+        aux.Map(0x1000, page, 0x1000, DmaProtection.ReadWrite);
+        parent.Map(0x1000, page, 0x1000, DmaProtection.ReadWrite);
+        _driver.AttachDevice(0x0200, 9, parent);
+        _driver.AttachDevice(0x0201, 9, parent);
+        _driver.SetDevicePasid(0x0200, 5, 10, aux);
+        using var a = new DeviceTlb(_smmu, 0x0200, capacity: 64);
+        using var b = new DeviceTlb(_smmu, 0x0201, capacity: 64);
+        Assert.Equal(AtcOutcome.Filled, a.Translate(Read(0x0200, 5, 0x1000), out _));
+        Assert.Equal(AtcOutcome.Filled, b.Translate(Read(0x0201, 5, 0x1000), out _)); // not attached, but through the shared CD
+        Assert.Equal(AtcOutcome.Filled, b.Translate(Read(0x0201, null, 0x1000), out _));
+
+        aux.Unmap(0x1000, 0x1000);
+        _driver.FlushIotlbRange(10, 5, 0x1000, 0x1000);
+        Assert.False(a.TryTranslate(Read(0x0200, 5, 0x1000), out _));
+        Assert.False(b.TryTranslate(Read(0x0201, 5, 0x1000), out _));
+        Assert.True(b.TryTranslate(Read(0x0201, null, 0x1000), out _));     // SSV: the parent's own entry stays
+        _driver.RemoveDevicePasid(0x0200, 5);
+    }
+
+    /// <summary>Seed 004's aux detach: while another device still uses the aux domain's CD, only the departing device's ATC
+    /// is invalidated at its SSID; with the last device the CD is cleared and every stream of the parent loses its ATC
+    /// entries at that SSID, including a stream that refilled through the shared CD after its own detach.</summary>
+    [Fact]
+    public void AuxDetachInvalidatesTheDepartingDevicesAtcAndEveryParentStreamsWithTheLast()
+    {
+        _driver.EnableDeviceAts(0x0200, false);
+        _driver.EnableDeviceAts(0x0201, false);
+        using SecondLevelPageTable parent = Stage1(), aux = Stage1();
+        ulong page = _memory.Frames.Allocate(), own = _memory.Frames.Allocate();
+        aux.Map(0x1000, page, 0x1000, DmaProtection.ReadWrite);
+        parent.Map(0x1000, own, 0x1000, DmaProtection.ReadWrite);
+        _driver.AttachDevice(0x0200, 9, parent);
+        _driver.AttachDevice(0x0201, 9, parent);
+        _driver.SetDevicePasid(0x0200, 5, 10, aux);
+        _driver.SetDevicePasid(0x0201, 5, 10, aux);
+        using var a = new DeviceTlb(_smmu, 0x0200, capacity: 64);
+        using var b = new DeviceTlb(_smmu, 0x0201, capacity: 64);
+        Assert.Equal(AtcOutcome.Filled, a.Translate(Read(0x0200, 5, 0x1000), out _));
+        Assert.Equal(AtcOutcome.Filled, a.Translate(Read(0x0200, null, 0x1000), out _));
+        Assert.Equal(AtcOutcome.Filled, b.Translate(Read(0x0201, 5, 0x1000), out _));
+
+        _driver.RemoveDevicePasid(0x0200, 5);
+        Assert.False(a.TryTranslate(Read(0x0200, 5, 0x1000), out _));       // the departing device's ATC at SSID 5
+        Assert.True(a.TryTranslate(Read(0x0200, null, 0x1000), out _));     // ...only at SSID 5
+        Assert.True(b.TryTranslate(Read(0x0201, 5, 0x1000), out TranslationResult kept)); // the other's survives
+        Assert.Equal(page, kept.Hpa);
+        Assert.Equal(AtcOutcome.Filled, a.Translate(Read(0x0200, 5, 0x1000), out _)); // the CD is still in the parent's table
+
+        _driver.RemoveDevicePasid(0x0201, 5);
+        Assert.False(a.TryTranslate(Read(0x0200, 5, 0x1000), out _));
+        Assert.False(b.TryTranslate(Read(0x0201, 5, 0x1000), out _));
+        Assert.True(a.TryTranslate(Read(0x0200, null, 0x1000), out _));
+        Assert.Equal(AtcOutcome.Unsuccessful, b.Translate(Read(0x0201, 5, 0x1000), out _)); // C_BAD_CD: CA
+    }
+
+    /// <summary>A detach writes the abort STE, then invalidates the stream's whole ATC.</summary>
+    [Fact]
+    public void DetachInvalidatesTheStreamsAtc()
+    {
+        _driver.EnableDeviceAts(0x0100, false);
+        using SecondLevelPageTable table = Stage1();
+        table.Map(0x1000, _memory.Frames.Allocate(), 0x1000, DmaProtection.ReadWrite);
+        _driver.AttachDevice(0x0100, 3, table);
+        using var atc = new DeviceTlb(_smmu, 0x0100, capacity: 64);
+        Assert.Equal(AtcOutcome.Filled, atc.Translate(Read(0x0100, null, 0x1000), out _));
+        _driver.DetachDevice(0x0100);
+        Assert.Equal(0, atc.Count);
+        Assert.Equal(AtcOutcome.Unsuccessful, atc.Translate(Read(0x0100, null, 0x1000), out _)); // abort STE: UR
+    }
+
+    /// <summary>A function that never answers: the CMD_SYNC fails with CERROR_ATC_INV_SYNC, the driver acknowledges it and
+    /// the CMD_SYNC completes when run again; the flush returns.</summary>
+    [Fact]
+    public void AnUnansweredAtcInvalidationIsAcknowledgedAndTheSyncRunsAgain()
+    {
+        var clock = new FakeTimeProvider();
+        using var memory = new PhysicalMemory(32UL << 20);
+        using var smmu = new Smmu(memory, new SmmuOptions { TimeProvider = clock });
+        var driver = new ArmSmmuV3Driver(smmu, memory);
+        driver.EnableDeviceAts(0x0100, false);
+        using var table = new SecondLevelPageTable(memory, new SecondLevelFormat { Stage = PageTableStage.ArmStage1 });
+        driver.AttachDevice(0x0100, 3, table);
+        smmu.ConnectAtsEndpoint(0x0100, new SilentFunction(clock));
+        driver.FlushIotlbRange(3, null, 0x1000, 0x1000);
+        Assert.Equal(1, driver.AtcInvalidationTimeouts);
+        Assert.Equal(1, smmu.AtcInvalidationTimeouts);
+        Assert.Equal(0, smmu.OutstandingAtcInvalidations);
+    }
+
+    /// <summary>A function that never answers; a minute passes while the SMMU waits (the fake clock moves when the request
+    /// arrives, so the test takes no time).</summary>
+    private sealed class SilentFunction(FakeTimeProvider clock) : IAtsEndpoint
+    {
+        public void OnInvalidationRequest(AtsInvalidationRequest request) => clock.Advance(TimeSpan.FromMinutes(2));
+
+        public void OnPageGroupResponse(PageGroupResponse response)
+        {
+        }
     }
 }

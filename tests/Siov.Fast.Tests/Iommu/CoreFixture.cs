@@ -50,6 +50,7 @@ internal sealed class CoreFixture : IDisposable
     public Smmu AddSmmu(ulong registerBase)
     {
         var smmu = new Smmu(Memory, new SmmuOptions { RegisterBase = registerBase });
+        smmu.EnableSanitizer(); // as for VT-d: our arm-smmu-v3 must leave no stale translation
         _smmus.Add(smmu);
         Core.AddUnit(smmu);
         return smmu;
@@ -80,7 +81,8 @@ internal sealed class CoreFixture : IDisposable
         Core.AddPciDevice(PciAddress.Parse(address), unit ?? Iommu, siov ? PciDeviceCapabilities.ScalableIov : PciDeviceCapabilities.None, group);
 
     /// <summary>Stale translations the units' sanitizers found (zero for a correct driver).</summary>
-    public IReadOnlyList<StaleTranslationReport> StaleTranslations => [.. _units.SelectMany(u => u.Sanitizer?.GetReports() ?? [])];
+    public IReadOnlyList<StaleTranslationReport> StaleTranslations =>
+        [.. _units.SelectMany(u => u.Sanitizer?.GetReports() ?? []), .. _smmus.SelectMany(s => s.Sanitizer?.GetReports() ?? [])];
 
     public void Dispose()
     {

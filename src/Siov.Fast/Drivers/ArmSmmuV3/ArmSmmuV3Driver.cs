@@ -15,7 +15,8 @@ namespace Siov.Fast.Drivers.ArmSmmuV3;
 /// the SMMU up as Linux does (a 2-level stream table with SPLIT 8, the command and event queues, GBPA abort, CR0 with the
 /// queues then SMMUEN), and after each table change issues the commands the architecture asks for: an STE or CD is made
 /// invalid, CMD_CFGI_* and CMD_SYNC, its words written with word 0 last, then CMD_CFGI_* and CMD_SYNC again; unmaps are
-/// followed by CMD_TLBI_NH_VA (or CMD_TLBI_NH_ASID past 512 pages) and CMD_SYNC.
+/// followed by CMD_TLBI_NH_VA (or CMD_TLBI_NH_ASID past 512 pages) and CMD_SYNC, then, for the domain's ATS-enabled
+/// streams, CMD_ATC_INV and CMD_SYNC (<c>arm_smmu_tlb_inv_range_domain</c>, <c>arm_smmu_atc_inv_domain</c>).
 /// </summary>
 /// <remarks>
 /// <para>Domains. A DMA or unmanaged domain is a stage 1 domain whose ASID is the domain id the core gives it on this
@@ -27,10 +28,18 @@ namespace Siov.Fast.Drivers.ArmSmmuV3;
 /// stream's primary (parent) domain, so it is seen through every stream attached to that parent; the rules
 /// (<see cref="StickyAttachModes"/>, <see cref="CheckAuxAttach"/>) keep an aux domain on one parent. The CD is counted
 /// per attached device: <see cref="RemoveDevicePasid"/> clears it (CMD_CFGI_CD, CMD_TLBI_NH_ASID, CMD_SYNC) with the last
-/// one, and until then only the departing device's ATC would need invalidating.</para>
-/// <para>Not modelled by this driver: nesting and stage 1 tables of a guest (EOPNOTSUPP), dirty tracking (EOPNOTSUPP), ATS
-/// and PRI (the SMMU model has no ATS yet: <see cref="EnableDeviceAts"/> answers false). Events are read into
-/// <see cref="EventLog"/>; <see cref="Faults"/>, a VT-d fault record log, stays empty.</para>
+/// one and then invalidates the ATC of every ATS-enabled stream of the parent at that SSID; until then only the departing
+/// device's ATC is invalidated at that SSID.</para>
+/// <para>ATS (<c>arm_smmu_enable_ats</c>). Where SMMU_IDR0.ATS is set the driver turns on SMMU_CR0.ATSCHK at boot, and
+/// <see cref="EnableDeviceAts"/> marks a stream before its first attach: every STE written for it from then on has
+/// EATS = 0b01 (in the STE before the function's ATS is used, as Linux orders it), every TLB invalidation of a domain is
+/// followed by CMD_ATC_INV for its ATS-enabled streams (with the SSID for an aux domain's CD), and a detach writes the
+/// abort STE first and then invalidates the stream's whole ATC. A CMD_SYNC that fails with CERROR_ATC_INV_SYNC (a function
+/// that did not answer) is acknowledged and run again, as Linux's <c>arm_smmu_cmdq_skip_err</c> does
+/// (<see cref="AtcInvalidationTimeouts"/>).</para>
+/// <para>Not modelled by this driver: nesting and stage 1 tables of a guest (EOPNOTSUPP), dirty tracking (EOPNOTSUPP), PRI
+/// (the SMMU model has no PRI queue; page requests are not enabled). Events are read into <see cref="EventLog"/>;
+/// <see cref="Faults"/>, a VT-d fault record log, stays empty.</para>
 /// <para>Calls serialize on one lock.</para>
 /// </remarks>
 public sealed class ArmSmmuV3Driver : IIommuDriver
@@ -48,10 +57,13 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
     private readonly Dictionary<uint, StreamState> _streams = [];    // attached streams
     private readonly Dictionary<ushort, CdTable> _cdTables = [];     // stage 1 domain's ASID -> its CD table
     private readonly HashSet<ushort> _stage2Vmids = [];
+    private readonly HashSet<uint> _atsStreams = [];                 // streams whose STEs get EATS = 0b01
     private readonly Stack<ulong> _spareCdL1 = new(), _spareCdLeaves = new(); // contiguous frames are not reused by the allocator
     private readonly Queue<string> _eventLog = new();
     private readonly int _cdL1Entries, _asidBits;
+    private readonly bool _ats;
     private uint _cmdProd, _eventCons, _syncCount;
+    private long _atcTimeouts;
 
     /// <summary>What a stream is attached to.</summary>
     private sealed class StreamState
@@ -90,6 +102,7 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
         StreamIdBits = (int)Idr1Fields.StreamIdSize.Get(idr1);
         SubstreamIdBits = (int)Idr1Fields.SubstreamIdSize.Get(idr1);
         _asidBits = Idr0Fields.Asid16.IsSet(idr0) ? 16 : 8;
+        _ats = Idr0Fields.Ats.IsSet(idr0);
         HostAddressWidth = Math.Min(48, Idr5Fields.Bits((int)Idr5Fields.OutputAddressSize.Get(idr5)));
         RegisterBase = registers is IIommuHardware hardware ? hardware.RegisterBase : 0;
         UnitName = $"smmu3.0x{RegisterBase:x16}";
@@ -107,7 +120,8 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
         registers.Write(CmdqProd, 4, 0);
         registers.Write(EventqCons, 4, 0);
         registers.Write(Gbpa, 4, GbpaFields.Update.Encode(1) | GbpaFields.Abort.Encode(1));
-        uint queues = (uint)(Cr0Fields.EventQueueEnable.Mask | Cr0Fields.CommandQueueEnable.Mask);
+        uint queues = (uint)(Cr0Fields.EventQueueEnable.Mask | Cr0Fields.CommandQueueEnable.Mask)
+            | (_ats ? (uint)Cr0Fields.AtsCheck.Mask : 0); // translated transactions checked against STE.EATS
         SetCr0(queues);
         Submit([(SmmuCommand.Opcode.Encode(SmmuCommand.CfgiSteRange), SmmuCommand.Range.Encode(31)),
             (SmmuCommand.Opcode.Encode(SmmuCommand.TlbiNsnhAll), 0)]);
@@ -191,17 +205,53 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
             throw new InvalidOperationException($"CR0ACK did not follow CR0 {Throw.Hex(value)}: a driver bug");
     }
 
-    /// <summary>False: the SMMU model has no ATS yet, so the STE's EATS stays 0 and no ATC is invalidated.</summary>
+    /// <summary>
+    /// Enables ATS for a stream before its first attach (<c>arm_smmu_enable_ats</c> with <c>arm_smmu_ats_supported</c>):
+    /// every STE the driver writes for it from now on has EATS = 0b01, and the ATC of the function is invalidated
+    /// (CMD_ATC_INV, CMD_SYNC) after every TLB invalidation of its domains and at its detach.
+    /// </summary>
     /// <param name="requesterId">StreamID.</param>
-    /// <param name="pageRequests">Ignored.</param>
-    /// <returns>False.</returns>
-    public bool EnableDeviceAts(ushort requesterId, bool pageRequests) => false;
+    /// <param name="pageRequests">Ignored: the SMMU model has no PRI queue, so PRI stays off.</param>
+    /// <returns>False when the SMMU has no ATS (SMMU_IDR0.ATS clear): EATS stays 0, as in Linux.</returns>
+    /// <exception cref="IommuException">EBUSY when the stream is attached already; EINVAL for a StreamID beyond
+    /// SIDSIZE.</exception>
+    public bool EnableDeviceAts(ushort requesterId, bool pageRequests)
+    {
+        if (!_ats)
+            return false;
+        lock (_lock)
+        {
+            CheckStream(requesterId);
+            if (_streams.ContainsKey(requesterId))
+                Throw.Iommu(Errno.EBUSY, $"StreamID {Throw.Hex(requesterId)} is attached already: ATS is enabled before the first attach");
+            _atsStreams.Add(requesterId);
+            return true;
+        }
+    }
 
-    /// <summary>Nothing to undo.</summary>
+    /// <summary>Forgets a stream's ATS (its probe failed, or the function went away): STEs written later have EATS = 0.</summary>
     /// <param name="requesterId">StreamID.</param>
     public void DisableDeviceAts(ushort requesterId)
     {
+        lock (_lock)
+            _atsStreams.Remove(requesterId);
     }
+
+    /// <summary>Whether the driver enabled ATS for the stream.</summary>
+    /// <param name="requesterId">StreamID.</param>
+    /// <returns>True when enabled.</returns>
+    public bool IsAtsEnabled(ushort requesterId)
+    {
+        lock (_lock)
+            return _atsStreams.Contains(requesterId);
+    }
+
+    /// <summary>CMD_SYNCs that failed with CERROR_ATC_INV_SYNC (a function did not answer an ATC invalidation in time); the
+    /// driver acknowledged each and ran the CMD_SYNC again, as Linux does for a function that is gone.</summary>
+    public long AtcInvalidationTimeouts => Volatile.Read(ref _atcTimeouts);
+
+    /// <summary>False: no PRI queue is modelled, so no page requests reach this driver.</summary>
+    public bool SupportsPageRequests => false;
 
     /// <summary>EOPNOTSUPP: no page requests reach this driver.</summary>
     /// <param name="response">The answer.</param>
@@ -252,9 +302,11 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
         }
     }
 
-    /// <summary>Makes the stream abort (an STE with Config abort, as a detached stream is with <c>disable_bypass</c>). The
-    /// last stream of a stage 1 domain takes its CD table with it and invalidates its ASID (CMD_TLBI_NH_ASID), so the ASID
-    /// can serve another domain; a stage 2 domain's last stream invalidates its VMID (CMD_TLBI_S12_VMALL).</summary>
+    /// <summary>Makes the stream abort (an STE with Config abort, as a detached stream is with <c>disable_bypass</c>), then,
+    /// for an ATS-enabled stream, invalidates its whole ATC (CMD_ATC_INV without SSV, Size 52; CMD_SYNC): after the STE, so
+    /// that no translation request can refill it. The last stream of a stage 1 domain takes its CD table with it and
+    /// invalidates its ASID (CMD_TLBI_NH_ASID), so the ASID can serve another domain; a stage 2 domain's last stream
+    /// invalidates its VMID (CMD_TLBI_S12_VMALL).</summary>
     /// <param name="requesterId">The StreamID.</param>
     /// <exception cref="IommuException">ENOENT when the stream is not attached; EBUSY while it has SSIDs attached (aux
     /// domains hang on its domain's CD table: detach them first).</exception>
@@ -268,6 +320,8 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
             if (stream.Ssids.Count > 0)
                 Throw.Iommu(Errno.EBUSY, $"StreamID {Throw.Hex(sid)} has {stream.Ssids.Count} SSID(s) attached in its domain's CD table; detach them first");
             WriteSte(sid, StreamTableEntry.Create(StreamTableEntry.ConfigAbort));
+            if (_atsStreams.Contains(sid))
+                Submit([AtcInv(sid, null, 0, 0)]);
             _streams.Remove(sid);
             if (stream.Config == StreamTableEntry.ConfigStage1)
             {
@@ -345,7 +399,10 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
     /// <summary>
     /// Detaches SSID <paramref name="pasid"/> from a stream (seed 004's <c>arm_smmu_aux_detach_dev</c>): with the last
     /// device using that aux domain's CD, the CD is cleared (V first, CMD_CFGI_CD per stream of the parent, then
-    /// CMD_TLBI_NH_ASID and CMD_SYNC, since the aux domain's ASID is no longer reachable); while others remain, the CD stays.
+    /// CMD_TLBI_NH_ASID and CMD_SYNC, since the aux domain's ASID is no longer reachable), then the ATC of every ATS-enabled
+    /// stream of the parent is invalidated at that SSID (CMD_ATC_INV with SSV; CMD_SYNC): the TLB needs no more once the CD
+    /// is gone, but ATCs are tagged by SubstreamID, and any stream of the parent could have filled them through the shared
+    /// CD. While other devices still use the CD, it stays, and only the departing stream's ATC is invalidated at that SSID.
     /// </summary>
     /// <param name="requesterId">The StreamID.</param>
     /// <param name="pasid">The SSID.</param>
@@ -363,16 +420,24 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
             if (users > 1)
             {
                 cds.Substreams[pasid] = (asid, users - 1);
-                return; // only this device's ATC would need invalidating; no ATS is modelled
+                if (_atsStreams.Contains(sid))
+                    Submit([AtcInv(sid, pasid, 0, 0)]); // only the departing device's ATC
+                return;
             }
             cds.Substreams.Remove(pasid);
             ClearCd(cds, pasid, asid);
+            (ulong, ulong)[] atcs = [.. cds.Streams.Where(_atsStreams.Contains).Select(s => AtcInv(s, pasid, 0, 0))];
+            if (atcs.Length > 0)
+                Submit(atcs);
         }
     }
 
-    /// <summary>Invalidates <c>[iova, iova + size)</c> of a domain after an unmap (<c>arm_smmu_tlb_inv_range_asid</c>):
+    /// <summary>Invalidates <c>[iova, iova + size)</c> of a domain after an unmap (<c>arm_smmu_tlb_inv_range_domain</c>):
     /// CMD_TLBI_NH_VA per 4 KiB page, or one CMD_TLBI_NH_ASID past 512 pages, then CMD_SYNC; for a stage 2 domain,
-    /// CMD_TLBI_S12_VMALL.</summary>
+    /// CMD_TLBI_S12_VMALL. Then, as <c>arm_smmu_atc_inv_domain</c>, CMD_ATC_INV for every ATS-enabled stream that reaches
+    /// the domain, covering the range with the smallest naturally aligned power of two of pages
+    /// (<c>arm_smmu_atc_inv_to_cmd</c>): without SSV for a domain in CD 0 or a stage 2 STE, with SSV and the SSID for an aux
+    /// domain's CD (every stream of its parent reaches it); and CMD_SYNC.</summary>
     /// <param name="domainId">The ASID (or VMID).</param>
     /// <param name="pasid">Ignored: the ASID tags the domain's entries whatever the SSID.</param>
     /// <param name="iova">First IOVA.</param>
@@ -390,13 +455,46 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
             if (last - first + 1 > MaxPagesPerRange)
             {
                 Submit([TlbiNhAsid(domainId)]);
-                return;
             }
-            var commands = new (ulong, ulong)[last - first + 1];
-            for (ulong page = first; page <= last; page++)
-                commands[page - first] = (SmmuCommand.Opcode.Encode(SmmuCommand.TlbiNhVa) | SmmuCommand.Asid.Encode(domainId), (page << 12) | SmmuCommand.Leaf.Encode(1));
-            Submit(commands);
+            else
+            {
+                var commands = new (ulong, ulong)[last - first + 1];
+                for (ulong page = first; page <= last; page++)
+                    commands[page - first] = (SmmuCommand.Opcode.Encode(SmmuCommand.TlbiNhVa) | SmmuCommand.Asid.Encode(domainId), (page << 12) | SmmuCommand.Leaf.Encode(1));
+                Submit(commands);
+            }
+            // The ATCs after the TLB, each batch with its CMD_SYNC: a translation request answered before the TLBI
+            // completed could otherwise refill an ATC with the old translation.
+            List<(ulong, ulong)> atcs = AtcInvalidationsOf(domainId, iova, size);
+            if (atcs.Count > 0)
+                Submit([.. atcs]);
         }
+    }
+
+    /// <summary>CMD_ATC_INV for every ATS-enabled stream through which a domain's translations can reach an ATC: the
+    /// streams of its CD table (CD 0, no SSV), the streams of every CD table holding it as an aux domain (SSV, its SSID),
+    /// and the stage 2 STEs with its VMID (no SSV).</summary>
+    private List<(ulong, ulong)> AtcInvalidationsOf(ushort domainId, ulong iova, ulong size)
+    {
+        var commands = new List<(ulong, ulong)>();
+        if (_atsStreams.Count == 0)
+            return commands;
+        if (_cdTables.TryGetValue(domainId, out CdTable? own))
+            commands.AddRange(own.Streams.Where(_atsStreams.Contains).Select(sid => AtcInv(sid, null, iova, size)));
+        foreach (CdTable cds in _cdTables.Values)
+        {
+            foreach ((uint ssid, (ushort asid, _)) in cds.Substreams)
+            {
+                if (asid == domainId)
+                    commands.AddRange(cds.Streams.Where(_atsStreams.Contains).Select(sid => AtcInv(sid, ssid, iova, size)));
+            }
+        }
+        foreach ((uint sid, StreamState stream) in _streams)
+        {
+            if (stream.Config == StreamTableEntry.ConfigStage2 && stream.Id == domainId && _atsStreams.Contains(sid))
+                commands.Add(AtcInv(sid, null, iova, size));
+        }
+        return commands;
     }
 
     /// <summary>EOPNOTSUPP: the SMMU model has no hardware dirty state (HTTU).</summary>
@@ -563,6 +661,8 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
     /// last, then CMD_CFGI_STE and CMD_SYNC again.</summary>
     private void WriteSte(uint streamId, StreamTableEntry entry)
     {
+        if (_atsStreams.Contains(streamId))
+            entry = entry with { Word1 = StreamTableEntry.EatsField.With(entry.Word1, StreamTableEntry.EatsFull) };
         ulong ste = SteAddress(streamId);
         if (StreamTableEntry.ValidField.IsSet(_memory.ReadUInt64(ste)))
         {
@@ -615,9 +715,29 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
     private static (ulong, ulong) TlbiNhAsid(ushort asid) =>
         (SmmuCommand.Opcode.Encode(SmmuCommand.TlbiNhAsid) | SmmuCommand.Asid.Encode(asid), 0);
 
+    /// <summary>CMD_ATC_INV for <c>[iova, iova + size)</c> of a stream (the whole address space when <paramref name="size"/>
+    /// is 0), with SSV and the SSID when given. An ATS invalidation covers a naturally aligned power of two of 4 KiB pages:
+    /// the smallest that holds the range, whose Size is the highest bit in which the first and last page numbers differ
+    /// (<c>arm_smmu_atc_inv_to_cmd</c>).</summary>
+    private static (ulong, ulong) AtcInv(uint streamId, uint? ssid, ulong iova, ulong size)
+    {
+        int log2Span = SmmuCommand.AtcSizeAll;
+        ulong address = 0;
+        if (size != 0)
+        {
+            ulong first = iova >> 12, last = (iova + size - 1) >> 12;
+            log2Span = Math.Min(64 - System.Numerics.BitOperations.LeadingZeroCount(first ^ last), SmmuCommand.AtcSizeAll);
+            address = (first & ~((1UL << log2Span) - 1)) << 12;
+        }
+        ulong w0 = SmmuCommand.Opcode.Encode(SmmuCommand.AtcInv) | SmmuCommand.StreamId.Encode(streamId)
+            | (ssid is uint s ? SmmuCommand.SubstreamValid.Encode(1) | SmmuCommand.SubstreamId.Encode(s) : 0);
+        return (w0, (address & SmmuCommand.Address.Mask) | SmmuCommand.AtcSize.Encode((ulong)log2Span));
+    }
+
     /// <summary>Puts the commands and a CMD_SYNC (CS = SIG_IRQ, its MSI write aimed at the sync word) on the queue, moves
-    /// PROD, and checks the sync's write landed (<c>arm_smmu_cmdq_issue_cmdlist</c> with a sync). A stopped queue
-    /// (CERROR_*) is a driver bug.</summary>
+    /// PROD, and waits for the sync's write (<c>arm_smmu_cmdq_issue_cmdlist</c> with a sync): a CMD_SYNC behind ATC
+    /// invalidations completes when the functions answer. CERROR_ATC_INV_SYNC is acknowledged and the CMD_SYNC runs again
+    /// (<see cref="AtcInvalidationTimeouts"/>); any other stopped queue (CERROR_ILL, CERROR_ABT) is a driver bug.</summary>
     private void Submit(ReadOnlySpan<(ulong W0, ulong W1)> commands)
     {
         int room = (1 << QueueLog2) - 1;
@@ -633,11 +753,28 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
         Put(SmmuCommand.Opcode.Encode(SmmuCommand.Sync) | SmmuCommand.SyncCompletionSignal.Encode(1) | SmmuCommand.SyncMsiData.Encode(token),
             _syncWord & SmmuCommand.SyncMsiAddress.Mask, mask, both);
         _registers.Write(CmdqProd, 4, _cmdProd);
-        if ((uint)_memory.ReadUInt64(_syncWord) != token)
+        WaitForSync(token);
+    }
+
+    /// <summary>Polls the sync word, as <c>__arm_smmu_cmdq_poll_until_msi</c> does, handling CERROR_ATC_INV_SYNC as
+    /// <c>arm_smmu_gerror_handler</c> and <c>arm_smmu_cmdq_skip_err</c> do: GERRORN follows GERROR, and CONS, still at the
+    /// CMD_SYNC, runs it again.</summary>
+    private void WaitForSync(uint token)
+    {
+        var spinner = new SpinWait();
+        long deadline = Environment.TickCount64 + (long)TimeSpan.FromMinutes(5).TotalMilliseconds;
+        while ((uint)_memory.ReadUInt64(_syncWord) != token)
         {
-            uint cons = (uint)_registers.Read(CmdqCons, 4);
-            throw new InvalidOperationException(
-                $"CMD_SYNC did not complete (CMDQ_CONS.ERR {CmdqConsFields.Error.Get(cons)}): a driver bug");
+            uint error = (uint)CmdqConsFields.Error.Get(_registers.Read(CmdqCons, 4));
+            if (error == CmdqConsFields.AtcInvalidationSync)
+            {
+                Interlocked.Increment(ref _atcTimeouts);
+                _registers.Write(Gerrorn, 4, _registers.Read(Gerror, 4));
+                continue;
+            }
+            if (error != 0 || Environment.TickCount64 > deadline)
+                throw new InvalidOperationException($"CMD_SYNC did not complete (CMDQ_CONS.ERR {error}): a driver bug");
+            spinner.SpinOnce(sleep1Threshold: 64);
         }
     }
 

@@ -165,6 +165,9 @@ public sealed partial class IntelIommu : IIommuDriver
         }
     }
 
+    /// <summary>True in scalable mode with ECAP_REG.PRS: PRI is enabled with ATS for functions that have it.</summary>
+    public bool SupportsPageRequests => IsScalableMode && ExtendedCapability.PageRequest;
+
     /// <summary>Forgets a function's ATS and PRI (the function went away, or its probe failed).</summary>
     /// <param name="requesterId">The function.</param>
     public void DisableDeviceAts(ushort requesterId)

@@ -5,28 +5,49 @@ namespace Siov.Fast.Hardware.SmmuV3;
 
 /// <summary>The command queue (Arm IHI 0070, chapter 4): commands from CMDQ_CONS to CMDQ_PROD run in order when CMDQEN is
 /// set; an illegal one stops the queue with CMDQ_CONS.ERR = CERROR_ILL and GERROR.CMDQ_ERR until software acknowledges it
-/// through GERRORN (having replaced the command).</summary>
+/// through GERRORN (having replaced the command). A CMD_SYNC behind unanswered ATS invalidation requests stays at CONS until
+/// they are answered (see <see cref="OutstandingAtcInvalidations"/>).</summary>
 public sealed partial class Smmu
 {
-    private const uint ErrorIllegal = 1;
+    /// <summary>Not an error: the CMD_SYNC at CONS waits for answers; the queue goes on from it later.</summary>
+    private const uint Stalled = uint.MaxValue;
 
     /// <summary>Commands executed.</summary>
     public long CommandsExecuted => Volatile.Read(ref _commandsExecuted);
 
     private long _commandsExecuted;
+    private int _commandsRunning; // for the sanitizer: a queue run (and its invalidations) in progress
 
     /// <summary>Runs the queue from CONS to PROD (under the register lock).</summary>
     private void ProcessCommands()
     {
-        if (!Cr0Fields.CommandQueueEnable.IsSet(_cr0) || ((_gerror ^ _gerrorn) & (uint)GerrorFields.CommandQueueError.Mask) != 0)
+        if (!Cr0Fields.CommandQueueEnable.IsSet(_cr0) || ((_gerror ^ _gerrorn) & (uint)GerrorFields.CommandQueueError.Mask) != 0
+            || _syncStalled)
             return;
+        Interlocked.Increment(ref _commandsRunning);
+        try
+        {
+            RunCommands();
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _commandsRunning);
+        }
+    }
+
+    private void RunCommands()
+    {
         int log2 = (int)QueueBaseFields.Log2Size.Get(_cmdqBase);
         uint mask = (1u << log2) - 1, both = (2u << log2) - 1;
         ulong baseHpa = _cmdqBase & QueueBaseFields.Address.Mask;
         while ((_cmdqCons & both) != (_cmdqProd & both))
         {
             ulong at = baseHpa + (_cmdqCons & mask) * (ulong)SmmuCommand.Size;
-            uint error = _memory.Contains(at, SmmuCommand.Size) ? Execute(_memory.ReadUInt64(at), _memory.ReadUInt64(at + 8)) : 2; // CERROR_ABT
+            uint error = _memory.Contains(at, SmmuCommand.Size)
+                ? Execute(_memory.ReadUInt64(at), _memory.ReadUInt64(at + 8))
+                : CmdqConsFields.CommandAbort;
+            if (error == Stalled)
+                return;
             if (error != 0)
             {
                 _cmdqCons = (uint)CmdqConsFields.Error.With(_cmdqCons, error);
@@ -50,6 +71,7 @@ public sealed partial class Smmu
                 return 0; // hints
             case SmmuCommand.CfgiSte:
                 InvalidateStreams(sid, sid);
+                NoteConfigInvalidation(streams: true);
                 return 0;
             case SmmuCommand.CfgiSteRange:
             {
@@ -57,47 +79,65 @@ public sealed partial class Smmu
                 if (range >= 31)
                 {
                     InvalidateStreams(0, uint.MaxValue); // CMD_CFGI_ALL
+                    NoteConfigInvalidation(streams: true);
                     return 0;
                 }
                 uint span = 2u << range;
                 uint first = sid & ~(span - 1);
                 InvalidateStreams(first, first + span - 1);
+                NoteConfigInvalidation(streams: true);
                 return 0;
             }
             case SmmuCommand.CfgiCd:
                 InvalidateCd(sid, (uint)SmmuCommand.SubstreamId.Get(w0));
+                NoteConfigInvalidation(streams: false);
                 return 0;
             case SmmuCommand.CfgiCdAll:
                 InvalidateCd(sid, null);
+                NoteConfigInvalidation(streams: false);
                 return 0;
             case SmmuCommand.TlbiNhAll:
             case SmmuCommand.TlbiS12Vmall:
                 // Every ASID of the VMID: stage 1 tags mix the ASID into the part the TLB selects by, so all go.
                 BeginInvalidation();
                 _tlb.InvalidateAll();
+                NoteTlbInvalidation(null);
                 return 0;
             case SmmuCommand.TlbiNhAsid:
                 BeginInvalidation();
                 ulong asidTag = Stage1Tag(vmid, (ushort)SmmuCommand.Asid.Get(w0));
                 _tlb.InvalidatePasid((ushort)(asidTag >> 32), (uint)asidTag);
+                NoteTlbInvalidation(Stage1Key(vmid, (ushort)SmmuCommand.Asid.Get(w0)));
                 return 0;
             case SmmuCommand.TlbiNhVa:
                 BeginInvalidation();
                 ulong vaTag = Stage1Tag(vmid, (ushort)SmmuCommand.Asid.Get(w0));
                 _tlb.InvalidatePages((ushort)(vaTag >> 32), (uint)vaTag, w1 & SmmuCommand.Address.Mask & 0x000F_FFFF_FFFF_F000UL, 0);
+                NoteTlbInvalidation(Stage1Key(vmid, (ushort)SmmuCommand.Asid.Get(w0)));
                 return 0;
             case SmmuCommand.TlbiS2Ipa:
                 BeginInvalidation();
                 _tlb.InvalidatePages(vmid, Iotlb.NoPasid, w1 & 0x000F_FFFF_FFFF_F000UL, 0);
+                NoteTlbInvalidation(Stage2Key(vmid));
                 return 0;
             case SmmuCommand.TlbiNsnhAll:
                 BeginInvalidation();
                 _tlb.InvalidateAll();
+                NoteTlbInvalidation(null);
                 return 0;
             case SmmuCommand.AtcInv:
-                return 0; // no ATC is connected to this model yet
+                return AtcInvalidate(w0, w1);
             case SmmuCommand.Sync:
-                // Every earlier command is done (they run in order). CS = SIG_IRQ: the MSI write where MSIs exist, then the interrupt.
+                // Every earlier command is done (they run in order), ATS invalidation requests included: while one is
+                // unanswered the CMD_SYNC stays at CONS; one given up fails it with CERROR_ATC_INV_SYNC.
+                if (WaitForAtcAnswers())
+                    return Stalled;
+                if (_atcInvalidationFailed)
+                {
+                    _atcInvalidationFailed = false; // reported once: after the acknowledgement the CMD_SYNC runs again and completes
+                    return CmdqConsFields.AtcInvalidationSync;
+                }
+                // CS = SIG_IRQ: the MSI write where MSIs exist, then the interrupt.
                 if (SmmuCommand.SyncCompletionSignal.Get(w0) == 1)
                 {
                     ulong msiAddress = w1 & SmmuCommand.SyncMsiAddress.Mask;
@@ -107,7 +147,7 @@ public sealed partial class Smmu
                 }
                 return 0;
             default:
-                return ErrorIllegal; // CERROR_ILL: an opcode this SMMU does not know
+                return CmdqConsFields.IllegalCommand; // an opcode this SMMU does not know
         }
     }
 

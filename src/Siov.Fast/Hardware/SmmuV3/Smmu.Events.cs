@@ -52,8 +52,12 @@ public sealed partial class Smmu
     private long _eventsRecorded, _eventsLost;
     private readonly Lock _eventLock = new();
 
+    /// <summary>A configuration event, or an ATS one: F_STE_FETCH and F_CD_FETCH carry the fetch address in word 3;
+    /// F_BAD_ATS_TREQ and F_TRANSL_FORBIDDEN the transaction's address in word 2.</summary>
     private static (ulong, ulong, ulong, ulong) ConfigEvent(SmmuEventType type, in DmaRequest request, ulong fetchAddress) =>
-        (Word0(type, request), 0, 0, type is SmmuEventType.SteFetch or SmmuEventType.CdFetch ? fetchAddress & ~7UL : 0);
+        (Word0(type, request), 0,
+            type is SmmuEventType.BadAtsTranslationRequest or SmmuEventType.TranslationForbidden ? request.Iova : 0,
+            type is SmmuEventType.SteFetch or SmmuEventType.CdFetch ? fetchAddress & ~7UL : 0);
 
     private static (ulong, ulong, ulong, ulong) TranslationEvent(SmmuEventType type, in DmaRequest request, in LpaeWalk walk)
     {

@@ -61,7 +61,8 @@ public sealed partial class Smmu : IMmioRegion
     private void DeliverEvents()
     {
         if (_registerLock.IsHeldByCurrentThread)
-            return;
+            return; // a nested access: the outermost one delivers
+        SendAtcInvalidations();
         if (_pendingEvent)
         {
             _pendingEvent = false;

@@ -20,13 +20,18 @@ public sealed partial class Smmu
     /// <param name="request">The transaction.</param>
     /// <returns>The physical address or the fault.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public TranslationResult Translate(in DmaRequest request)
+    public TranslationResult Translate(in DmaRequest request) =>
+        _sanitizer is null ? TranslateCached(request) : TranslateChecked(request);
+
+    /// <summary>The translation from the caches (a TLB hit takes no lock), or the slow path.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private TranslationResult TranslateCached(in DmaRequest request)
     {
         SmmuStreamCache? stream = Volatile.Read(ref _streams[request.RequesterId & (_streams.Length - 1)]);
         SmmuTarget? target = null;
         if (stream != null && request.RequesterId < _streams.Length)
             target = stream.Lookup(request.HasPasid ? request.Pasid : NoSubstreamKey);
-        if (target != null && request.Attributes == DmaRequestAttributes.None && !target.Bypass
+        if (target != null && request.IsPlain && !target.Bypass
             && _tlb.TryTranslate(request.Iova, target.Space, request.Access, out TranslationResult hit))
             return hit;
         return TranslateSlow(request, target);
@@ -42,6 +47,13 @@ public sealed partial class Smmu
     {
         if (results.Length < requests.Length)
             Throw.Iommu(Errno.EINVAL, $"{results.Length} results for {requests.Length} requests");
+        if (_sanitizer is not null)
+        {
+            // Checking mode: every request is compared with memory, one at a time.
+            for (int i = 0; i < requests.Length; i++)
+                results[i] = TranslateChecked(requests[i]);
+            return;
+        }
         IotlbPipeline.Translate(_tlb, requests, results[..requests.Length], new Spaces(this), _slowPath);
     }
 
@@ -51,7 +63,7 @@ public sealed partial class Smmu
         public bool TryGetSpace(in DmaRequest request, out IotlbSpace space)
         {
             SmmuStreamCache? stream = Volatile.Read(ref smmu._streams[request.RequesterId & (smmu._streams.Length - 1)]);
-            if (stream != null && request.Attributes == DmaRequestAttributes.None && request.RequesterId < smmu._streams.Length
+            if (stream != null && request.IsPlain && request.RequesterId < smmu._streams.Length
                 && stream.Lookup(request.HasPasid ? request.Pasid : NoSubstreamKey) is { Bypass: false } target)
             {
                 space = target.Space;
@@ -62,7 +74,7 @@ public sealed partial class Smmu
         }
     }
 
-    private TranslationResult SlowPath(in DmaRequest request) => Translate(request);
+    private TranslationResult SlowPath(in DmaRequest request) => TranslateCached(request);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private TranslationResult TranslateSlow(in DmaRequest request, SmmuTarget? target)
@@ -73,6 +85,25 @@ public sealed partial class Smmu
                 ? TranslationResult.Faulted((Hardware.Vtd.FaultReason)AbortWithoutEvent)
                 : new TranslationResult(request.Iova, 12, DmaProtection.ReadWrite, Hardware.Vtd.FaultReason.None);
         }
+        if (request.IsTranslated)
+            return TranslatedTransaction(request);
+        if (_sanitizer is null)
+            return ResolveWalkAndFill(request, target);
+        // With the sanitizer on, a fill in progress makes every comparison inconclusive (a racing fill may install an
+        // entry from an older reading for the moment before it takes it back).
+        Interlocked.Increment(ref _fillsInFlight);
+        try
+        {
+            return ResolveWalkAndFill(request, target);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _fillsInFlight);
+        }
+    }
+
+    private TranslationResult ResolveWalkAndFill(in DmaRequest request, SmmuTarget? target)
+    {
         long sequence = Volatile.Read(ref _invalidationSequence);
         using EpochScope scope = _memory.Reclaimer.Protect();
         if (target == null)
@@ -88,21 +119,10 @@ public sealed partial class Smmu
         }
         if (target.Bypass)
             return new TranslationResult(request.Iova, 12, DmaProtection.ReadWrite, Hardware.Vtd.FaultReason.None);
-        var access = new LpaeWalker.Access((request.Access & DmaAccess.Write) != 0,
-            (request.Attributes & DmaRequestAttributes.Privileged) != 0, (request.Attributes & DmaRequestAttributes.Execute) != 0);
-        LpaeWalk walk = target.Stage1
-            ? _walker.WalkStage1(target.S1, request.Iova, access, target.S2, nested: target.Stage2)
-            : _walker.WalkStage2(target.S2, request.Iova, access.Write, access.Execute);
+        LpaeWalk walk = Walk(target, request, AccessOf(request));
         if (!walk.IsSuccess)
         {
-            SmmuEventType type = walk.Status switch
-            {
-                LpaeWalkStatus.AddressSize => SmmuEventType.AddressSize,
-                LpaeWalkStatus.AccessFlag => SmmuEventType.Access,
-                LpaeWalkStatus.Permission => SmmuEventType.Permission,
-                LpaeWalkStatus.ExternalAbort => SmmuEventType.WalkExternalAbort,
-                _ => SmmuEventType.Translation,
-            };
+            SmmuEventType type = EventOfWalk(walk.Status);
             RecordEvent(TranslationEvent(type, request, walk));
             return TranslationResult.Faulted((Hardware.Vtd.FaultReason)type);
         }
@@ -112,29 +132,68 @@ public sealed partial class Smmu
             Hardware.Vtd.FaultReason.None);
     }
 
+    private static LpaeWalker.Access AccessOf(in DmaRequest request) => new((request.Access & DmaAccess.Write) != 0,
+        (request.Attributes & DmaRequestAttributes.Privileged) != 0, (request.Attributes & DmaRequestAttributes.Execute) != 0);
+
+    /// <summary>The walk of a translating target's tables: stage 1 (nested under stage 2 when both are on) or stage 2.</summary>
+    private LpaeWalk Walk(SmmuTarget target, in DmaRequest request, LpaeWalker.Access access) => target.Stage1
+        ? _walker.WalkStage1(target.S1, request.Iova, access, target.S2, nested: target.Stage2)
+        : _walker.WalkStage2(target.S2, request.Iova, access.Write, access.Execute);
+
+    /// <summary>The event of a walk that did not translate.</summary>
+    private static SmmuEventType EventOfWalk(LpaeWalkStatus status) => status switch
+    {
+        LpaeWalkStatus.AddressSize => SmmuEventType.AddressSize,
+        LpaeWalkStatus.AccessFlag => SmmuEventType.Access,
+        LpaeWalkStatus.Permission => SmmuEventType.Permission,
+        LpaeWalkStatus.ExternalAbort => SmmuEventType.WalkExternalAbort,
+        _ => SmmuEventType.Translation,
+    };
+
     /// <summary>The configuration of the transaction's (StreamID, SubstreamID), from the caches or memory (then cached).</summary>
     private SmmuEventType ResolveTarget(in DmaRequest request, long sequence, out SmmuTarget? target, out ulong fetchAddress)
     {
         target = null;
-        fetchAddress = 0;
-        uint sid = request.RequesterId;
-        SmmuStreamCache? stream = sid < (uint)_streams.Length ? Volatile.Read(ref _streams[sid]) : null;
+        SmmuEventType steProblem = ResolveStream(request.RequesterId, sequence, out SmmuStreamCache? stream, out fetchAddress);
         if (stream == null)
-        {
-            SmmuEventType steProblem = ReadSte(sid, out StreamTableEntry ste, out fetchAddress);
-            if (steProblem != SmmuEventType.None)
-                return steProblem;
-            stream = new SmmuStreamCache(ste);
-            Install(ref _streams[sid], stream, sequence);
-        }
-        StreamTableEntry e = stream.Ste;
+            return steProblem;
+        SmmuEventType problem = TargetOf(stream.Ste, request, out SmmuTarget? resolved, out uint key, out fetchAddress);
+        if (resolved != null)
+            target = CacheTarget(stream, key, resolved, sequence);
+        return problem;
+    }
+
+    /// <summary>The configuration cache entry of a StreamID, or its STE read from memory (then cached).</summary>
+    private SmmuEventType ResolveStream(uint sid, long sequence, out SmmuStreamCache? stream, out ulong fetchAddress)
+    {
+        fetchAddress = 0;
+        stream = sid < (uint)_streams.Length ? Volatile.Read(ref _streams[sid]) : null;
+        if (stream != null)
+            return SmmuEventType.None;
+        SmmuEventType steProblem = ReadSte(sid, out StreamTableEntry ste, out fetchAddress);
+        if (steProblem != SmmuEventType.None)
+            return steProblem;
+        stream = new SmmuStreamCache(ste);
+        Install(ref _streams[sid], stream, sequence);
+        return SmmuEventType.None;
+    }
+
+    /// <summary>
+    /// What an STE (and for stage 1 the CD it selects, read from memory) says for the transaction's SubstreamID: the target
+    /// and its configuration cache key, or the event. Caches nothing and records nothing.
+    /// </summary>
+    private SmmuEventType TargetOf(in StreamTableEntry e, in DmaRequest request, out SmmuTarget? target, out uint key, out ulong fetchAddress)
+    {
+        target = null;
+        key = NoSubstreamKey;
+        fetchAddress = 0;
         if (e.Config == StreamTableEntry.ConfigAbort)
             return (SmmuEventType)AbortWithoutEvent;
         if (e.Config == StreamTableEntry.ConfigBypass)
         {
             if (request.HasPasid)
                 return SmmuEventType.BadSubstreamId;
-            target = CacheTarget(stream, NoSubstreamKey, new SmmuTarget(true, false, false, default, default, 0, 0, default), sequence);
+            target = new SmmuTarget(true, false, false, default, default, 0, 0, default);
             return SmmuEventType.None;
         }
         LpaeStage s2 = e.Stage2 ? Stage2Of(e) : default;
@@ -143,8 +202,7 @@ public sealed partial class Smmu
         {
             if (request.HasPasid)
                 return SmmuEventType.BadSubstreamId;
-            target = CacheTarget(stream, NoSubstreamKey,
-                new SmmuTarget(false, false, true, default, s2, vmid, 0, _tlb.SpaceOf(Stage2Tag(vmid))), sequence);
+            target = new SmmuTarget(false, false, true, default, s2, vmid, 0, _tlb.SpaceOf(Stage2Tag(vmid)));
             return SmmuEventType.None;
         }
         uint ssid;
@@ -161,9 +219,9 @@ public sealed partial class Smmu
                 case 0:
                     return SmmuEventType.StreamDisabled;
                 case 1: // stage 1 bypassed: stage 2 alone, or nothing
-                    target = CacheTarget(stream, NoSubstreamKey, e.Stage2
+                    target = e.Stage2
                         ? new SmmuTarget(false, false, true, default, s2, vmid, 0, _tlb.SpaceOf(Stage2Tag(vmid)))
-                        : new SmmuTarget(true, false, false, default, default, 0, 0, default), sequence);
+                        : new SmmuTarget(true, false, false, default, default, 0, 0, default);
                     return SmmuEventType.None;
                 case 2:
                     ssid = 0;
@@ -182,8 +240,8 @@ public sealed partial class Smmu
         int ipsBits = Math.Min(Idr5Fields.Bits((int)ContextDescriptor.IpsField.Get(cd.Word0)), _outputBits);
         var s1 = new LpaeStage(cd.Ttb0, cd.InputBits, LpaeStage.StartLevelFor(cd.InputBits), e.Stage2 ? 48 : ipsBits,
             ContextDescriptor.AffdField.IsSet(cd.Word0));
-        var resolved = new SmmuTarget(false, true, e.Stage2, s1, s2, vmid, cd.Asid, _tlb.SpaceOf(Stage1Tag(vmid, cd.Asid)));
-        target = CacheTarget(stream, request.HasPasid ? ssid : NoSubstreamKey, resolved, sequence);
+        target = new SmmuTarget(false, true, e.Stage2, s1, s2, vmid, cd.Asid, _tlb.SpaceOf(Stage1Tag(vmid, cd.Asid)), cd);
+        key = request.HasPasid ? ssid : NoSubstreamKey;
         return SmmuEventType.None;
     }
 

@@ -39,7 +39,8 @@ public sealed partial class Smmu : IIommuHardware, IDisposable
     /// <param name="memory">The memory its tables and queues are in.</param>
     /// <param name="options">ID registers and settings; <see cref="SmmuOptions.Default"/> when null.</param>
     /// <exception cref="IommuException">EINVAL when the ID registers name no AArch64 tables, no 4 KiB granule, more than 16
-    /// StreamID bits (the model's configuration cache is an array), or a bad TLB capacity.</exception>
+    /// StreamID bits (the model's configuration cache is an array), a bad TLB capacity, or an ATC invalidation timeout
+    /// below 1 ms.</exception>
     public Smmu(PhysicalMemory memory, SmmuOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(memory);
@@ -50,6 +51,9 @@ public sealed partial class Smmu : IIommuHardware, IDisposable
             Throw.Iommu(Errno.EINVAL, "SMMU_IDR5.GRAN4K is clear: the 4 KiB granule is the only one modelled");
         if (StreamIdBits > 16)
             Throw.Iommu(Errno.EINVAL, $"SMMU_IDR1.SIDSIZE {StreamIdBits}: the model takes at most 16 StreamID bits");
+        if (Options.AtcInvalidationTimeout < TimeSpan.FromMilliseconds(1))
+            Throw.Iommu(Errno.EINVAL, $"ATC invalidation timeout {Options.AtcInvalidationTimeout} is below 1 ms");
+        ArgumentNullException.ThrowIfNull(Options.TimeProvider);
         _memory = memory;
         _walker = new LpaeWalker(memory);
         _tlb = new Iotlb(Options.TlbCapacity, Options.TlbProbePath);
@@ -98,6 +102,9 @@ public sealed partial class Smmu : IIommuHardware, IDisposable
             if (_disposed)
                 return;
             _disposed = true;
+            foreach (ITimer timer in _outstanding.Values)
+                timer.Dispose();
+            _outstanding.Clear();
             _tlb.Dispose();
         }
     }

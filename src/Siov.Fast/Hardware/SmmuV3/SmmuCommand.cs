@@ -42,7 +42,8 @@ public static class SmmuCommand
     /// <summary>CMD_TLBI_NSNH_ALL: every non-secure, non-hypervisor entry.</summary>
     public const int TlbiNsnhAll = 0x30;
 
-    /// <summary>CMD_ATC_INV: invalidate a function's ATC.</summary>
+    /// <summary>CMD_ATC_INV: an ATS invalidation request to the function of SID (with SubstreamID SSID when SSV; Global;
+    /// a range from Size and Address); CMD_SYNC waits for its answer.</summary>
     public const int AtcInv = 0x40;
 
     /// <summary>CMD_SYNC: completes when every earlier command has; optionally signals (CS) with an MSI write.</summary>
@@ -53,6 +54,9 @@ public static class SmmuCommand
 
     /// <summary>SSV, word 0 bit 11 (ATC_INV: the SubstreamID is valid).</summary>
     public static readonly RegisterField SubstreamValid = new(11, 1);
+
+    /// <summary>Global, word 0 bit 9 (ATC_INV with SSV: entries of every SubstreamID in the range go).</summary>
+    public static readonly RegisterField AtcGlobal = new(9, 1);
 
     /// <summary>SubstreamID, word 0 bits 31:12 (CFGI_CD, ATC_INV).</summary>
     public static readonly RegisterField SubstreamId = new(12, 20);
@@ -74,6 +78,13 @@ public static class SmmuCommand
 
     /// <summary>Address, word 1 bits 63:12 (TLBI_NH_VA, TLBI_S2_IPA: bits 51:12, ATC_INV).</summary>
     public static readonly RegisterField Address = new(12, 52);
+
+    /// <summary>Size, word 1 bits 5:0 of CMD_ATC_INV: the range is 2^Size 4 KiB pages at Address (aligned to it; lower
+    /// address bits are ignored); <see cref="AtcSizeAll"/> is the whole address space, larger values are illegal.</summary>
+    public static readonly RegisterField AtcSize = new(0, 6);
+
+    /// <summary>The Size of a CMD_ATC_INV for every address (Linux's <c>ATC_INV_SIZE_ALL</c>): 2^52 pages of 4 KiB.</summary>
+    public const int AtcSizeAll = 52;
 
     /// <summary>CS, word 0 bits 13:12 of CMD_SYNC: 0 none, 1 IRQ (an MSI write of MSIData to MSIAddr where MSIs exist), 2 SEV.</summary>
     public static readonly RegisterField SyncCompletionSignal = new(12, 2);

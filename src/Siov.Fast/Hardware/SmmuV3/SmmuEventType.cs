@@ -15,8 +15,16 @@ public enum SmmuEventType : byte
     /// <summary>C_BAD_STE: the STE is invalid (V clear) or malformed.</summary>
     BadSte = 0x04,
 
+    /// <summary>F_BAD_ATS_TREQ: an ATS translation request for a stream whose STE does not allow ATS (EATS other than
+    /// 0b01, or Config abort or bypass); it is answered with UR.</summary>
+    BadAtsTranslationRequest = 0x05,
+
     /// <summary>F_STREAM_DISABLED: a transaction without SubstreamID met S1DSS = terminate.</summary>
     StreamDisabled = 0x06,
+
+    /// <summary>F_TRANSL_FORBIDDEN: a translated (ATS) transaction, with SMMU_CR0.ATSCHK set, from a stream whose STE does
+    /// not allow ATS.</summary>
+    TranslationForbidden = 0x07,
 
     /// <summary>C_BAD_SUBSTREAMID: a SubstreamID the STE does not allow, or an invalid level-1 CD descriptor.</summary>
     BadSubstreamId = 0x08,

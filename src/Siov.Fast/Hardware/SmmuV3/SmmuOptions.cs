@@ -29,6 +29,13 @@ public sealed record SmmuOptions
     /// <summary>The TLB's probe. Default <see cref="IotlbProbePath.Auto"/>.</summary>
     public IotlbProbePath TlbProbePath { get; init; } = IotlbProbePath.Auto;
 
+    /// <summary>How long a CMD_SYNC waits for a function to answer an ATS invalidation request (CMD_ATC_INV) before it
+    /// fails with CERROR_ATC_INV_SYNC (PCIe's invalidation completion timeout is one minute). Default 60 s; at least 1 ms.</summary>
+    public TimeSpan AtcInvalidationTimeout { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The clock of that timeout (a fake one in tests). Default <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
     /// <summary>The defaults.</summary>
     public static SmmuOptions Default { get; } = new();
 }

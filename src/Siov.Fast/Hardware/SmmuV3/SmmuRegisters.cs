@@ -236,6 +236,17 @@ public static class SmmuRegisters
     {
         /// <summary>ERR, bits 30:24: 0 none, 1 CERROR_ILL, 2 CERROR_ABT, 3 CERROR_ATC_INV_SYNC.</summary>
         public static readonly RegisterField Error = new(24, 7);
+
+        /// <summary>ERR value CERROR_ILL: an illegal command (an unknown opcode, or a field out of range).</summary>
+        public const uint IllegalCommand = 1;
+
+        /// <summary>ERR value CERROR_ABT: the command could not be fetched.</summary>
+        public const uint CommandAbort = 2;
+
+        /// <summary>ERR value CERROR_ATC_INV_SYNC: a CMD_SYNC could not complete an earlier CMD_ATC_INV (a function did not
+        /// answer its invalidation request in time). CONS stays at the CMD_SYNC, which runs again once software
+        /// acknowledges GERROR.CMDQ_ERR.</summary>
+        public const uint AtcInvalidationSync = 3;
     }
 
     /// <summary>SMMU_EVENTQ_PROD and CONS fields: the index (with its wrap bit above LOG2SIZE), and the overflow flags.</summary>

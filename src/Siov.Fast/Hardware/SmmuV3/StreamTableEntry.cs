@@ -60,6 +60,10 @@ public readonly record struct StreamTableEntry(ulong Word0, ulong Word1, ulong W
     /// <summary>S2TTB, word 3 bits 51:4.</summary>
     public static readonly RegisterField S2TtbField = new(4, 48);
 
+    /// <summary>The EATS values: 0b00 ATS translation requests and translated transactions are refused, 0b01 full ATS
+    /// (the SMMU answers with the whole translation), 0b10 split-stage ATS (not modelled: treated as 0b00).</summary>
+    public const int EatsNone = 0, EatsFull = 1, EatsSplitStage = 2;
+
     /// <summary>The Config values.</summary>
     public const int ConfigAbort = 0, ConfigBypass = 4, ConfigStage1 = 5, ConfigStage2 = 6, ConfigNested = 7;
 

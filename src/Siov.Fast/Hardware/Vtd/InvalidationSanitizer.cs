@@ -1,7 +1,9 @@
 namespace Siov.Fast.Hardware.Vtd;
 
 /// <summary>
-/// The invalidation sanitizer of one unit (switched on with <see cref="RemappingUnit.EnableSanitizer"/>): every
+/// The invalidation sanitizer of one unit (switched on with <see cref="RemappingUnit.EnableSanitizer"/>, or
+/// <see cref="SmmuV3.Smmu.EnableSanitizer"/> for an SMMUv3, whose TLB, configuration cache and connected ATCs it checks the
+/// same way and names the missing commands: CMD_TLBI_*, CMD_CFGI_STE, CMD_CFGI_CD, CMD_ATC_INV, each with CMD_SYNC): every
 /// translation is compared with a fresh walk of memory; a difference is a stale translation when the driver has, since
 /// the changed table entry was written, issued an invalidation of that cache (for the IOTLB: of the same domain, or a
 /// global one) and still left the stale entry cached: the invalidation that would have dropped
@@ -15,10 +17,12 @@ public sealed class InvalidationSanitizer
 {
     private readonly Lock _lock = new();
     private readonly Queue<StaleTranslationReport> _reports = new();
-    // The memory write number at the latest invalidation of each cache, per domain (or device) and globally.
-    private readonly Dictionary<(StaleCache Cache, ushort DomainId), long> _domainSync = [];
-    private readonly long[] _globalSync = new long[4];
-    private readonly long[] _anySync = new long[4];
+    // The memory write number at the latest invalidation of each cache, per domain (or device) and globally. A domain is
+    // a VT-d DID, or an SMMU's TLB space (a key the SMMU makes of VMID and ASID).
+    private readonly Dictionary<(StaleCache Cache, ulong Domain), long> _domainSync = [];
+    private readonly long[] _globalSync = new long[CacheKinds];
+    private readonly long[] _anySync = new long[CacheKinds];
+    private const int CacheKinds = (int)StaleCache.ContextDescriptorCache + 1;
     // Device-TLB invalidations by the function they went to.
     private readonly Dictionary<ushort, long> _deviceSync = [];
     private long _count;
@@ -55,14 +59,14 @@ public sealed class InvalidationSanitizer
 
     /// <summary>An invalidation of <paramref name="cache"/> ran after memory write number <paramref name="writeSequence"/>:
     /// for a domain (IOTLB, PASID cache, context cache by DID), a device (context cache by requester id), or all.</summary>
-    internal void NoteInvalidation(StaleCache cache, ushort? domainId, ushort? sourceId, long writeSequence)
+    internal void NoteInvalidation(StaleCache cache, ulong? domainId, ushort? sourceId, long writeSequence)
     {
         lock (_lock)
         {
             _anySync[(int)cache] = writeSequence;
             if (domainId is null && sourceId is null)
                 _globalSync[(int)cache] = writeSequence;
-            if (domainId is ushort did)
+            if (domainId is ulong did)
                 _domainSync[(cache, did)] = writeSequence;
             if (cache == StaleCache.DeviceTlb && sourceId is ushort sid)
                 _deviceSync[sid] = writeSequence;
@@ -79,7 +83,7 @@ public sealed class InvalidationSanitizer
 
     /// <summary>True when an invalidation that closes the change's window came after write <paramref name="writeSequence"/>:
     /// the driver had done its invalidations since the change, and still the cache served the old entry.</summary>
-    internal bool InvalidatedSince(StaleCache cache, long writeSequence, ushort domainId)
+    internal bool InvalidatedSince(StaleCache cache, long writeSequence, ulong domainId)
     {
         lock (_lock)
         {

@@ -6,8 +6,12 @@ using Siov.Fast.PageTables;
 namespace Siov.Fast.Hardware.Vtd;
 
 /// <summary>The invalidation sanitizer's side of the unit: a fresh walk of memory per translation, and the comparison.</summary>
-public sealed partial class RemappingUnit
+public sealed partial class RemappingUnit : Ats.IAtcHitChecker
 {
+    bool Ats.IAtcHitChecker.ChecksAtcHits => _sanitizer is not null;
+
+    void Ats.IAtcHitChecker.CheckAtcHit(in DmaRequest request, TranslationResult cached) => CheckDeviceTlbHit(request, cached);
+
     private InvalidationSanitizer? _sanitizer; // set once, under the register lock; a translation may see it a little late
     private int _fillsInFlight;                // cache fills running, counted only while the sanitizer is on
 

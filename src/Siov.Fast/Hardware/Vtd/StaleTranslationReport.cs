@@ -18,10 +18,15 @@ namespace Siov.Fast.Hardware.Vtd;
 public sealed record StaleTranslationReport(DmaRequest Request, TranslationResult Cached, TranslationResult InMemory, StaleCache Cache,
     ushort DomainId, uint? Pasid, Memory.MemoryWrite? ChangedEntry, string MissingInvalidation)
 {
+    /// <summary>What the changed entry is, in the specification's words (e.g. "stage 1 descriptor", "STE", "CD"); null
+    /// for VT-d, whose entry follows from <see cref="Cache"/> (second-level PTE, PASID entry, context entry). On SMMUv3
+    /// <see cref="DomainId"/> is the ASID (stage 1) or the VMID (stage 2), and <see cref="Pasid"/> the SubstreamID.</summary>
+    public string? EntryKind { get; init; }
+
     /// <inheritdoc/>
     public override string ToString()
     {
-        string what = Cache switch
+        string what = EntryKind ?? Cache switch
         {
             StaleCache.Iotlb => "second-level PTE",
             StaleCache.PasidCache => "PASID entry",

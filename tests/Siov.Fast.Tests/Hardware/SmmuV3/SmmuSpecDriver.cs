@@ -14,7 +14,7 @@ internal sealed class SmmuSpecDriver
     public const ulong Cr0 = 0x20, Cr0Ack = 0x24, Gbpa = 0x44, Gerror = 0x60, Gerrorn = 0x64;
     public const ulong StrtabBase = 0x80, StrtabBaseCfg = 0x88, CmdqBase = 0x90, CmdqProd = 0x98, CmdqCons = 0x9C;
     public const ulong EventqBase = 0xA0, EventqProd = 0x100A8, EventqCons = 0x100AC;
-    public const uint SmmuEn = 1, EvtqEn = 1 << 2, CmdqEn = 1 << 3;
+    public const uint SmmuEn = 1, EvtqEn = 1 << 2, CmdqEn = 1 << 3, AtsChk = 1 << 4;
     private const int QueueLog2 = 6; // 64 entries
 
     private readonly IMmioRegion _mmio;
@@ -73,14 +73,15 @@ internal sealed class SmmuSpecDriver
 
     // ---- stream table and context descriptors (IHI 0070 5.2, 5.4) ---------------------------------------------
 
-    /// <summary>STE word 0: V bit 0, Config 3:1, S1Fmt 5:4, S1ContextPtr 51:6, S1CDMax 63:59; word 1: S1DSS 1:0;
-    /// word 2: S2VMID 15:0, S2T0SZ 37:32, S2SL0 39:38, S2TG 47:46, S2PS 50:48, S2AA64 51, S2AFFD 53; word 3: S2TTB 51:4.</summary>
+    /// <summary>STE word 0: V bit 0, Config 3:1, S1Fmt 5:4, S1ContextPtr 51:6, S1CDMax 63:59; word 1: S1DSS 1:0, EATS 29:28
+    /// (0b01 full ATS); word 2: S2VMID 15:0, S2T0SZ 37:32, S2SL0 39:38, S2TG 47:46, S2PS 50:48, S2AA64 51, S2AFFD 53;
+    /// word 3: S2TTB 51:4.</summary>
     public void WriteSte(uint sid, uint config, ulong cdTable = 0, int cdMax = 0, int s1dss = 0, ushort vmid = 0, ulong s2ttb = 0,
-        int s2InputBits = 40, int s2sl0 = 1, bool s2affd = false, bool valid = true)
+        int s2InputBits = 40, int s2sl0 = 1, bool s2affd = false, bool valid = true, int eats = 0)
     {
         ulong at = _streamTable + sid * 64UL;
         ulong w2 = vmid | (ulong)(uint)(64 - s2InputBits) << 32 | (ulong)s2sl0 << 38 | 5UL << 48 | 1UL << 51 | (s2affd ? 1UL << 53 : 0);
-        _memory.WriteUInt64(at + 8, (ulong)s1dss);
+        _memory.WriteUInt64(at + 8, (uint)s1dss | (ulong)(uint)eats << 28);
         _memory.WriteUInt64(at + 16, config is 6 or 7 ? w2 : vmid);
         _memory.WriteUInt64(at + 24, s2ttb & 0x000F_FFFF_FFFF_FFF0UL);
         _memory.WriteUInt64(at, (valid ? 1UL : 0) | (ulong)config << 1 | (cdTable & 0x000F_FFFF_FFFF_FFC0UL) | (ulong)cdMax << 59);
@@ -110,6 +111,12 @@ internal sealed class SmmuSpecDriver
 
     public static (ulong, ulong) TlbiS12Vmall(ushort vmid) => (0x28 | (ulong)vmid << 32, 0);
 
+    /// <summary>CMD_ATC_INV (opcode 0x40): word 0 Global bit 9, SSV bit 11, SSID 31:12, SID 63:32; word 1 Size 5:0 (2^Size
+    /// pages of 4 KiB; 52 = everything), Address 63:12.</summary>
+    public static (ulong, ulong) AtcInv(uint sid, ulong address, int size, uint? ssid = null, bool global = false) =>
+        (0x40 | (global ? 1UL << 9 : 0) | (ssid is uint s ? 1UL << 11 | (ulong)s << 12 : 0) | (ulong)sid << 32,
+            (address & ~0xFFFUL) | (uint)size);
+
     /// <summary>CMD_SYNC with CS = SIG_IRQ (bits 13:12 = 01), MSIData 63:32 and MSIAddr 51:2 in word 1.</summary>
     public static (ulong, ulong) Sync(ulong msiAddress, uint msiData) => (0x46 | 1UL << 12 | (ulong)msiData << 32, msiAddress & 0x000F_FFFF_FFFF_FFFCUL);
 
@@ -129,9 +136,61 @@ internal sealed class SmmuSpecDriver
     /// <summary>Commands, then a CMD_SYNC whose MSI write lands in a status word; true when it did.</summary>
     public bool SubmitAndSync(params (ulong W0, ulong W1)[] commands)
     {
+        ulong status = SubmitWithSync(commands);
+        return SyncDone(status);
+    }
+
+    /// <summary>Commands, then a CMD_SYNC whose MSI write will land in the status word returned (not waited for).</summary>
+    public ulong SubmitWithSync(params (ulong W0, ulong W1)[] commands)
+    {
         ulong status = _memory.Frames.Allocate();
         Submit([.. commands, Sync(status, 0xC0FFEE)]);
-        return (uint)_memory.ReadUInt64(status) == 0xC0FFEE;
+        return status;
+    }
+
+    /// <summary>Whether the CMD_SYNC of <see cref="SubmitWithSync"/> has written its status word.</summary>
+    public bool SyncDone(ulong status) => (uint)_memory.ReadUInt64(status) == 0xC0FFEE;
+
+    /// <summary>CMDQ_CONS.ERR, bits 30:24.</summary>
+    public uint CommandError => (Read32(CmdqCons) >> 24) & 0x7F;
+
+    /// <summary>CMDQ_CONS's index and wrap bit (6:0 for 64 entries).</summary>
+    public uint CommandConsumer => Read32(CmdqCons) & 127;
+
+    /// <summary>GERROR.CMDQ_ERR is active: it differs from GERRORN.CMDQ_ERR (bit 0).</summary>
+    public bool CommandQueueErrorActive => ((Read32(Gerror) ^ Read32(Gerrorn)) & 1) != 0;
+
+    /// <summary>Acknowledges every active global error: GERRORN = GERROR.</summary>
+    public void AcknowledgeGlobalErrors() => Write32(Gerrorn, Read32(Gerror));
+
+    // ---- translation tables (Arm ARM VMSAv8-64, 4 KiB granule) -----------------------------------------------
+
+    /// <summary>Writes a leaf descriptor at <paramref name="leafLevel"/> for <paramref name="va"/>, making the tables on the
+    /// way (a table descriptor is 0b11 and the next table's address 47:12; 9 index bits per level from bit 39 down).</summary>
+    public void Map(ulong root, int startLevel, ulong va, int leafLevel, ulong leaf)
+    {
+        ulong table = root;
+        for (int level = startLevel; level < leafLevel; level++)
+        {
+            ulong slot = table + ((va >> (12 + 9 * (3 - level))) & 511) * 8;
+            ulong entry = _memory.ReadUInt64(slot);
+            if ((entry & 1) == 0)
+            {
+                entry = _memory.Frames.Allocate() | 0b11;
+                _memory.WriteUInt64(slot, entry);
+            }
+            table = entry & 0xFFFF_FFFF_F000;
+        }
+        _memory.WriteUInt64(table + ((va >> (12 + 9 * (3 - leafLevel))) & 511) * 8, leaf);
+    }
+
+    /// <summary>The address of the level-<paramref name="level"/> descriptor of <paramref name="va"/> (the tables exist).</summary>
+    public ulong DescriptorAddress(ulong root, int startLevel, ulong va, int level)
+    {
+        ulong table = root;
+        for (int l = startLevel; l < level; l++)
+            table = _memory.ReadUInt64(table + ((va >> (12 + 9 * (3 - l))) & 511) * 8) & 0xFFFF_FFFF_F000;
+        return table + ((va >> (12 + 9 * (3 - level))) & 511) * 8;
     }
 
     // ---- events (IHI 0070 7.3) --------------------------------------------------------------------------------
