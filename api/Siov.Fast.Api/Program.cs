@@ -134,8 +134,7 @@ api.MapSanitizerApi();
 
 if (settings.Sanitize)
 {
-    foreach (Siov.Fast.Hardware.Vtd.RemappingUnit unit in app.Services.GetRequiredService<PlatformState>().Platform.Units)
-        unit.EnableSanitizer();
+    Siov.Fast.Api.Apis.SanitizerApi.EnableAll(app.Services.GetRequiredService<PlatformState>().Platform);
 }
 
 // Durable state: take the state directory's lock, replay its journal into the fresh platform, then journal every

@@ -131,4 +131,24 @@ public sealed class ArmDemoApiTests() : ApiTestHost(("Siov:Platform", "arm-demo"
         Assert.Equal("0x43b", info.GetProperty("iidr").GetString());               // SMMU_IIDR: implementer Arm (0x43B)
         Assert.False(info.GetProperty("dirty_tracking").GetBoolean());
     }
+
+    [Fact]
+    public async Task Sanitizer_CoversTheSmmu_AndFindsNothingStaleInSeed004()
+    {
+        JsonElement[] on = [.. (await ReadJsonAsync(await PostAsync("/sanitizer"))).EnumerateArray()];
+        Assert.Equal("smmu3.0x0000000009050000", Assert.Single(on).GetProperty("unit").GetString());
+        Assert.True(on[0].GetProperty("enabled").GetBoolean());
+        await ReadJsonAsync(await PostAsync("/devices/01:00.0/features/aux"));
+        int aux = (await ReadJsonAsync(await PostAsync("/domains", """{"type":"UNMANAGED"}"""), HttpStatusCode.Created)).GetProperty("id").GetInt32();
+        uint pasid = (await ReadJsonAsync(await PostAsync($"/domains/{aux}/attachments", """{"device":"01:00.0","aux":true}"""))).GetProperty("pasid").GetUInt32();
+        await ReadJsonAsync(await PostAsync($"/domains/{aux}/mappings", """{"iova":"0x1000","hpa":"0x80000000","size":"0x1000","prot":"rw"}"""), HttpStatusCode.Created);
+        for (int i = 0; i < 3; i++)
+            Assert.Equal("0x80000010", (await TranslateAsync("01:00.0", pasid, 0x1010)).GetProperty("hpa").GetString());
+        using (HttpResponseMessage unmapped = await DeleteAsync($"/domains/{aux}/mappings?iova=0x1000&size=0x1000"))
+            Assert.True(unmapped.IsSuccessStatusCode);
+        Assert.Equal(("0x10", "F_TRANSLATION"), FaultOf(await TranslateAsync("01:00.0", pasid, 0x1010)));
+        JsonElement after = Assert.Single((await GetJsonAsync("/sanitizer")).EnumerateArray());
+        Assert.True(after.GetProperty("comparisons").GetInt64() > 0);
+        Assert.Equal(0, after.GetProperty("stale_translations").GetInt64());
+    }
 }

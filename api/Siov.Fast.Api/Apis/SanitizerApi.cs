@@ -1,7 +1,10 @@
 using Siov.Fast.Api.Durability;
 using Siov.Fast.Api.Infrastructure;
 using Siov.Fast.Api.Infrastructure.Wire;
+using Siov.Fast.Hardware;
+using Siov.Fast.Hardware.SmmuV3;
 using Siov.Fast.Hardware.Vtd;
+using Siov.Fast.Platforms;
 
 namespace Siov.Fast.Api.Apis;
 
@@ -18,22 +21,38 @@ internal static class SanitizerApi
         return app;
     }
 
-    public static SanitizerDto[] Get(PlatformState state) => [.. state.Platform.Units.Select(u => Dto(state, u))];
+    public static SanitizerDto[] Get(PlatformState state) => [.. state.Platform.Iommus.Select(u => Dto(state, u))];
 
     public static SanitizerDto[] Enable(PlatformState state)
     {
-        foreach (RemappingUnit unit in state.Platform.Units)
-            unit.EnableSanitizer();
+        EnableAll(state.Platform);
         return Get(state);
     }
 
-    private static SanitizerDto Dto(PlatformState state, RemappingUnit unit)
+    /// <summary>Switches the sanitizer on for every IOMMU of the platform, VT-d unit or SMMUv3.</summary>
+    public static void EnableAll(ModelledPlatform platform)
     {
-        InvalidationSanitizer? s = unit.Sanitizer;
+        foreach (RemappingUnit unit in platform.Units)
+            unit.EnableSanitizer();
+        foreach (Smmu smmu in platform.Smmus)
+            smmu.EnableSanitizer();
+    }
+
+    private static SanitizerDto Dto(PlatformState state, IIommuHardware unit)
+    {
+        InvalidationSanitizer? s = unit switch { RemappingUnit vtd => vtd.Sanitizer, Smmu smmu => smmu.Sanitizer, _ => null };
         return new SanitizerDto(Infrastructure.Wire.Dto.UnitName(state.Platform, unit), s != null, s?.Comparisons ?? 0, s?.StaleTranslations ?? 0,
             [.. (s?.GetReports() ?? []).Select(r => new StaleReportDto(
                 RequesterIds.Format(r.Request.RequesterId), r.Request.HasPasid ? r.Request.Pasid : null, Hex.Format(r.Request.Iova),
-                r.Cache switch { StaleCache.Iotlb => "iotlb", StaleCache.PasidCache => "pasid-cache", StaleCache.DeviceTlb => "device-tlb", _ => "context-cache" },
+                r.Cache switch
+                {
+                    StaleCache.Iotlb => "iotlb",
+                    StaleCache.PasidCache => "pasid-cache",
+                    StaleCache.DeviceTlb => "device-tlb",
+                    StaleCache.StreamTableEntryCache => "ste-cache",
+                    StaleCache.ContextDescriptorCache => "cd-cache",
+                    _ => "context-cache",
+                },
                 r.DomainId, r.MissingInvalidation,
                 r.ChangedEntry is { } w ? new ChangedEntryDto(Hex.Format(w.Hpa), Hex.Format(w.OldValue), Hex.Format(w.NewValue), w.Sequence) : null,
                 r.ToString()))]);

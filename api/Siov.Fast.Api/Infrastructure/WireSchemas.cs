@@ -95,7 +95,7 @@ internal static class WireSchemas
         [(nameof(PageResponseRequest), "code")] = ["success", "invalid"],
         [(nameof(PageResponseDto), "code")] = ["success", "invalid", "failure"],
         [(nameof(AttachmentDto), "kind")] = ["group", "aux", "aux-group", "pasid"],
-        [(nameof(StaleReportDto), "cache")] = ["iotlb", "pasid-cache", "device-tlb", "context-cache"],
+        [(nameof(StaleReportDto), "cache")] = ["iotlb", "pasid-cache", "device-tlb", "context-cache", "ste-cache", "cd-cache"],
     };
 
     /// <summary>The wire records by their schema name (the CLR type name, as the document names them).</summary>
