@@ -83,6 +83,25 @@ public abstract class ApiTestHost : IDisposable
 
     protected async Task<JsonElement> GetJsonAsync(string url) => await ReadJsonAsync(await GetAsync(url));
 
+    /// <summary><c>GET /translate</c> for one DMA.</summary>
+    protected async Task<JsonElement> TranslateAsync(string device, uint? pasid, ulong iova, string access = "read") =>
+        await GetJsonAsync($"/translate?device={device}&iova=0x{iova:x}&access={access}" + (pasid is uint p ? $"&pasid={p}" : ""));
+
+    /// <summary>The HPA of a successful translation (asserting it succeeded).</summary>
+    protected static string HpaOf(JsonElement result)
+    {
+        Assert.True(result.GetProperty("ok").GetBoolean(), result.ToString());
+        return result.GetProperty("hpa").GetString()!;
+    }
+
+    /// <summary>The fault code and reason of a failed translation (asserting it failed).</summary>
+    protected static (string Code, string Reason) FaultOf(JsonElement result)
+    {
+        Assert.False(result.GetProperty("ok").GetBoolean(), result.ToString());
+        JsonElement fault = result.GetProperty("fault");
+        return (fault.GetProperty("code").GetString()!, fault.GetProperty("reason").GetString()!);
+    }
+
     /// <summary>Creates an UNMANAGED domain and returns its id.</summary>
     protected async Task<int> CreateDomainAsync(string type = "unmanaged") =>
         (await ReadJsonAsync(await PostAsync("/domains", $$"""{"type":"{{type}}"}"""), HttpStatusCode.Created)).GetProperty("id").GetInt32();

@@ -14,22 +14,6 @@ public sealed class ArmDemoApiTests() : ApiTestHost(("Siov:Platform", "arm-demo"
     private const ulong Vm2Memory = 0x50_0000_0000;
     private const ulong GuestRam = 64UL << 20;
 
-    private async Task<JsonElement> TranslateAsync(string device, uint? pasid, ulong iova, string access = "read") =>
-        await GetJsonAsync($"/translate?device={device}&iova=0x{iova:x}&access={access}" + (pasid is uint p ? $"&pasid={p}" : ""));
-
-    private static string HpaOf(JsonElement result)
-    {
-        Assert.True(result.GetProperty("ok").GetBoolean(), result.ToString());
-        return result.GetProperty("hpa").GetString()!;
-    }
-
-    private static (string Code, string Reason) FaultOf(JsonElement result)
-    {
-        Assert.False(result.GetProperty("ok").GetBoolean(), result.ToString());
-        JsonElement fault = result.GetProperty("fault");
-        return (fault.GetProperty("code").GetString()!, fault.GetProperty("reason").GetString()!);
-    }
-
     [Fact]
     public async Task Platform_IsOneSmmuV3WithItsIdRegisters()
     {
