@@ -13,60 +13,31 @@ namespace Siov.Fast.Hardware.SmmuV3;
 /// </summary>
 public sealed partial class Smmu : IAtsTranslationAgent
 {
-    // Under _registerLock.
-    private readonly Dictionary<ushort, IAtsEndpoint> _atsEndpoints = [];
-    private readonly Dictionary<AtsInvalidationRequest, ITimer> _outstanding = [];
-    private readonly List<(IAtsEndpoint Endpoint, AtsInvalidationRequest Request)> _toSend = [];
-    private bool _syncStalled;        // CONS is at a CMD_SYNC that waits for answers
-    private bool _atcInvalidationFailed; // a request timed out; the next CMD_SYNC fails with CERROR_ATC_INV_SYNC
-    private volatile bool _sendPending;
-    private long _atcInvalidations, _atcTimeouts;
+    private readonly AtcInvalidationTracker _atc;
+    private bool _atcInvalidationFailed; // a request timed out; the next CMD_SYNC fails with CERROR_ATC_INV_SYNC (under _registerLock)
 
     /// <summary>ATS invalidation requests sent to functions (CMD_ATC_INV with a connected endpoint).</summary>
-    public long AtcInvalidations => Volatile.Read(ref _atcInvalidations);
+    public long AtcInvalidations => _atc.Sent;
 
     /// <summary>ATS invalidation requests given up after <see cref="SmmuOptions.AtcInvalidationTimeout"/>.</summary>
-    public long AtcInvalidationTimeouts => Volatile.Read(ref _atcTimeouts);
+    public long AtcInvalidationTimeouts => _atc.GivenUp;
 
     /// <summary>Invalidation requests sent and not answered yet.</summary>
-    public int OutstandingAtcInvalidations
-    {
-        get
-        {
-            lock (_registerLock)
-                return _outstanding.Count;
-        }
-    }
+    public int OutstandingAtcInvalidations => _atc.Outstanding;
 
     /// <inheritdoc/>
     public void ConnectAtsEndpoint(ushort requesterId, IAtsEndpoint endpoint)
     {
-        ArgumentNullException.ThrowIfNull(endpoint);
-        lock (_registerLock)
-        {
-            if (!_atsEndpoints.TryAdd(requesterId, endpoint))
-                Throw.Iommu(Errno.EEXIST, $"StreamID {Throw.Hex(requesterId)} already has an ATS endpoint on the SMMU at {Throw.Hex(RegisterBase)}");
-        }
+        if (!_atc.TryConnect(requesterId, endpoint))
+            Throw.Iommu(Errno.EEXIST, $"StreamID {Throw.Hex(requesterId)} already has an ATS endpoint on the SMMU at {Throw.Hex(RegisterBase)}");
     }
 
     /// <inheritdoc/>
-    public void DisconnectAtsEndpoint(ushort requesterId)
-    {
-        try
-        {
-            lock (_registerLock)
-            {
-                if (!_atsEndpoints.Remove(requesterId))
-                    return;
-                foreach (AtsInvalidationRequest request in _outstanding.Keys.Where(r => r.RequesterId == requesterId).ToList())
-                    Answered(request);
-            }
-        }
-        finally
-        {
-            DeliverEvents();
-        }
-    }
+    public void DisconnectAtsEndpoint(ushort requesterId) => _atc.Disconnect(requesterId);
+
+    /// <summary>The bookkeeping of the ATC invalidations: a CMD_SYNC resumes the queue when answered, fails on a timeout.</summary>
+    private AtcInvalidationTracker NewAtcTracker() => new(_registerLock, Options.TimeProvider, Options.AtcInvalidationTimeout,
+        ProcessCommands, OnAtcInvalidationTimeout, DeliverEvents);
 
     /// <summary>
     /// Takes a page request. The model has no PRI queue: the SMMU answers the last request of a group itself with a
@@ -77,10 +48,8 @@ public sealed partial class Smmu : IAtsTranslationAgent
     {
         if (!request.LastInGroup)
             return;
-        IAtsEndpoint? endpoint;
-        lock (_registerLock)
-            _atsEndpoints.TryGetValue(request.RequesterId, out endpoint);
-        endpoint?.OnPageGroupResponse(new PageGroupResponse(request.RequesterId, request.Pasid, request.GroupIndex, PageResponseCode.ResponseFailure));
+        _atc.Endpoint(request.RequesterId)?.OnPageGroupResponse(
+            new PageGroupResponse(request.RequesterId, request.Pasid, request.GroupIndex, PageResponseCode.ResponseFailure));
     }
 
     /// <summary>CMD_ATC_INV (under the register lock): CERROR_ILL without SMMU_IDR0.ATS or with a Size above 52; otherwise
@@ -96,97 +65,21 @@ public sealed partial class Smmu : IAtsTranslationAgent
         int sizeShift = size + 12;
         ulong address = sizeShift >= 64 ? 0 : w1 & SmmuCommand.Address.Mask & ~((1UL << sizeShift) - 1);
         _sanitizer?.NoteInvalidation(Hardware.Vtd.StaleCache.DeviceTlb, null, (ushort)sid, _memory.WriteLog?.Sequence ?? 0);
-        if (sid > ushort.MaxValue || !_atsEndpoints.TryGetValue((ushort)sid, out IAtsEndpoint? endpoint))
-            return 0;
-        var request = new AtsInvalidationRequest((ushort)sid, ssv ? (uint)SmmuCommand.SubstreamId.Get(w0) : null,
-            ssv && SmmuCommand.AtcGlobal.IsSet(w0), address, sizeShift, OnAtcInvalidationAnswered);
-        ITimer timer = Options.TimeProvider.CreateTimer(OnAtcInvalidationTimeout, request, Options.AtcInvalidationTimeout, Timeout.InfiniteTimeSpan);
-        _outstanding.Add(request, timer);
-        _toSend.Add((endpoint, request));
-        _sendPending = true;
-        Interlocked.Increment(ref _atcInvalidations);
+        if (sid <= ushort.MaxValue)
+        {
+            _atc.Invalidate((ushort)sid, ssv ? (uint)SmmuCommand.SubstreamId.Get(w0) : null, ssv && SmmuCommand.AtcGlobal.IsSet(w0),
+                address, sizeShift);
+        }
         return 0;
     }
 
-    /// <summary>Whether a CMD_SYNC must stay at CONS: invalidation requests sent before it are unanswered (under the lock).</summary>
-    private bool WaitForAtcAnswers()
+    /// <summary>A request went unanswered (under the lock, from the tracker, which has given up every outstanding request,
+    /// a late answer being ignored, and lifted the stall): the CMD_SYNC that waits, or the next one, fails with
+    /// CERROR_ATC_INV_SYNC.</summary>
+    private void OnAtcInvalidationTimeout(AtsInvalidationRequest request, bool syncStalled)
     {
-        if (_outstanding.Count == 0)
-            return false;
-        _syncStalled = true;
-        return true;
-    }
-
-    /// <summary>Removes an answered request; the last answer lets a stalled CMD_SYNC complete and the queue go on. Under the lock.</summary>
-    private void Answered(AtsInvalidationRequest request)
-    {
-        if (!_outstanding.Remove(request, out ITimer? timer))
-            return;
-        timer.Dispose();
-        if (_outstanding.Count == 0 && _syncStalled)
-        {
-            _syncStalled = false;
-            ProcessCommands();
-        }
-    }
-
-    private void OnAtcInvalidationAnswered(AtsInvalidationRequest request)
-    {
-        try
-        {
-            lock (_registerLock)
-                Answered(request);
-        }
-        finally
-        {
-            DeliverEvents();
-        }
-    }
-
-    /// <summary>A request went unanswered: every outstanding request is given up (a late answer is ignored) and the
-    /// CMD_SYNC that waits, or the next one, fails with CERROR_ATC_INV_SYNC.</summary>
-    private void OnAtcInvalidationTimeout(object? state)
-    {
-        var request = (AtsInvalidationRequest)state!;
-        try
-        {
-            lock (_registerLock)
-            {
-                if (!_outstanding.ContainsKey(request))
-                    return;
-                foreach (ITimer timer in _outstanding.Values)
-                    timer.Dispose();
-                Interlocked.Add(ref _atcTimeouts, _outstanding.Count);
-                _outstanding.Clear();
-                _atcInvalidationFailed = true;
-                if (_syncStalled)
-                {
-                    _syncStalled = false;
-                    ProcessCommands(); // the CMD_SYNC at CONS fails now
-                }
-            }
-        }
-        finally
-        {
-            DeliverEvents();
-        }
-    }
-
-    /// <summary>Sends the invalidation requests queued under the lock, with no lock held (an endpoint may answer at once,
-    /// which may run the queue further and queue more).</summary>
-    private void SendAtcInvalidations()
-    {
-        while (_sendPending)
-        {
-            (IAtsEndpoint Endpoint, AtsInvalidationRequest Request)[] batch;
-            lock (_registerLock)
-            {
-                batch = [.. _toSend];
-                _toSend.Clear();
-                _sendPending = false;
-            }
-            foreach ((IAtsEndpoint endpoint, AtsInvalidationRequest request) in batch)
-                endpoint.OnInvalidationRequest(request);
-        }
+        _atcInvalidationFailed = true;
+        if (syncStalled)
+            ProcessCommands(); // the CMD_SYNC at CONS fails now
     }
 }

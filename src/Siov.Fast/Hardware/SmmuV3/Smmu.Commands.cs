@@ -22,7 +22,7 @@ public sealed partial class Smmu
     private void ProcessCommands()
     {
         if (!Cr0Fields.CommandQueueEnable.IsSet(_cr0) || ((_gerror ^ _gerrorn) & (uint)GerrorFields.CommandQueueError.Mask) != 0
-            || _syncStalled)
+            || _atc.Stalled)
             return;
         Interlocked.Increment(ref _commandsRunning);
         try
@@ -130,7 +130,7 @@ public sealed partial class Smmu
             case SmmuCommand.Sync:
                 // Every earlier command is done (they run in order), ATS invalidation requests included: while one is
                 // unanswered the CMD_SYNC stays at CONS; one given up fails it with CERROR_ATC_INV_SYNC.
-                if (WaitForAtcAnswers())
+                if (_atc.StallIfOutstanding())
                     return Stalled;
                 if (_atcInvalidationFailed)
                 {

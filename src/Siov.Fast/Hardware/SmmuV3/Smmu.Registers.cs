@@ -62,7 +62,7 @@ public sealed partial class Smmu : IMmioRegion
     {
         if (_registerLock.IsHeldByCurrentThread)
             return; // a nested access: the outermost one delivers
-        SendAtcInvalidations();
+        _atc.SendQueued();
         if (_pendingEvent)
         {
             _pendingEvent = false;

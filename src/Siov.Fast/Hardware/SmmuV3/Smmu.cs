@@ -55,6 +55,7 @@ public sealed partial class Smmu : IIommuHardware, IDisposable
             Throw.Iommu(Errno.EINVAL, $"ATC invalidation timeout {Options.AtcInvalidationTimeout} is below 1 ms");
         ArgumentNullException.ThrowIfNull(Options.TimeProvider);
         _memory = memory;
+        _atc = NewAtcTracker();
         _walker = new LpaeWalker(memory);
         _tlb = new Iotlb(Options.TlbCapacity, Options.TlbProbePath);
         _streams = new SmmuStreamCache?[1 << StreamIdBits];
@@ -102,9 +103,7 @@ public sealed partial class Smmu : IIommuHardware, IDisposable
             if (_disposed)
                 return;
             _disposed = true;
-            foreach (ITimer timer in _outstanding.Values)
-                timer.Dispose();
-            _outstanding.Clear();
+            _atc.CancelAll();
             _tlb.Dispose();
         }
     }

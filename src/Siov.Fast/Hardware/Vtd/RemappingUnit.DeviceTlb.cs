@@ -12,56 +12,27 @@ namespace Siov.Fast.Hardware.Vtd;
 /// </summary>
 public sealed partial class RemappingUnit : IAtsTranslationAgent
 {
-    // Under _registerLock.
-    private readonly Dictionary<ushort, IAtsEndpoint> _atsEndpoints = [];
-    private readonly Dictionary<AtsInvalidationRequest, ITimer> _outstanding = [];
-    private readonly List<(IAtsEndpoint Endpoint, AtsInvalidationRequest Request)> _toSend = [];
-    private bool _waitStalled;        // IQH is at a wait descriptor that waits for answers
-    private volatile bool _sendPending;
-    private long _deviceTlbInvalidations;
+    private readonly AtcInvalidationTracker _atc;
 
     /// <summary>Device-TLB invalidation requests sent to functions.</summary>
-    public long DeviceTlbInvalidations => Volatile.Read(ref _deviceTlbInvalidations);
+    public long DeviceTlbInvalidations => _atc.Sent;
 
     /// <summary>Invalidation requests sent and not answered yet.</summary>
-    public int OutstandingDeviceTlbInvalidations
-    {
-        get
-        {
-            lock (_registerLock)
-                return _outstanding.Count;
-        }
-    }
+    public int OutstandingDeviceTlbInvalidations => _atc.Outstanding;
 
     /// <inheritdoc/>
     public void ConnectAtsEndpoint(ushort requesterId, IAtsEndpoint endpoint)
     {
-        ArgumentNullException.ThrowIfNull(endpoint);
-        lock (_registerLock)
-        {
-            if (!_atsEndpoints.TryAdd(requesterId, endpoint))
-                Throw.Iommu(Errno.EEXIST, $"{RequesterIds.Format(requesterId)} already has an ATS endpoint on this unit");
-        }
+        if (!_atc.TryConnect(requesterId, endpoint))
+            Throw.Iommu(Errno.EEXIST, $"{RequesterIds.Format(requesterId)} already has an ATS endpoint on this unit");
     }
 
     /// <inheritdoc/>
-    public void DisconnectAtsEndpoint(ushort requesterId)
-    {
-        try
-        {
-            lock (_registerLock)
-            {
-                if (!_atsEndpoints.Remove(requesterId))
-                    return;
-                foreach (AtsInvalidationRequest request in _outstanding.Keys.Where(r => r.RequesterId == requesterId).ToList())
-                    Answered(request);
-            }
-        }
-        finally
-        {
-            DeliverEvents();
-        }
-    }
+    public void DisconnectAtsEndpoint(ushort requesterId) => _atc.Disconnect(requesterId);
+
+    /// <summary>The bookkeeping of the device-TLB invalidations: a wait resumes the queue when answered, ITE on a timeout.</summary>
+    private AtcInvalidationTracker NewAtcTracker() => new(_registerLock, Options.TimeProvider, Options.DeviceTlbInvalidationTimeout,
+        ProcessInvalidationQueue, OnInvalidationTimeout, DeliverEvents);
 
     /// <summary>A device-TLB (type 3) or PASID-based device-TLB (type 8) descriptor: checks its reserved bits and queues the
     /// invalidation request for the function, if one is connected for SID (a function with no ATC has nothing to drop).</summary>
@@ -92,112 +63,31 @@ public sealed partial class RemappingUnit : IAtsTranslationAgent
             size = InvalidationDescriptors.DeviceTlbSize.IsSet(w1);
         }
         _sanitizer?.NoteInvalidation(StaleCache.DeviceTlb, null, sid, _memory.WriteLog?.Sequence ?? 0);
-        if (!_atsEndpoints.TryGetValue(sid, out IAtsEndpoint? endpoint))
-            return InvalidationQueueError.None;
         (ulong address, int sizeShift) = AtsAddressRange.Decode(w1, size);
-        var request = new AtsInvalidationRequest(sid, pasid, global, address, sizeShift, OnInvalidationAnswered);
-        ITimer timer = Options.TimeProvider.CreateTimer(OnInvalidationTimeout, request, Options.DeviceTlbInvalidationTimeout, Timeout.InfiniteTimeSpan);
-        _outstanding.Add(request, timer);
-        _toSend.Add((endpoint, request));
-        _sendPending = true;
-        Interlocked.Increment(ref _deviceTlbInvalidations);
+        _atc.Invalidate(sid, pasid, global, address, sizeShift);
         return InvalidationQueueError.None;
-    }
-
-    /// <summary>An invalidation wait with requests outstanding stays at IQH until they are answered (or time out).</summary>
-    private bool WaitForDevices()
-    {
-        if (_outstanding.Count == 0)
-            return false;
-        _waitStalled = true;
-        return true;
-    }
-
-    /// <summary>Removes an answered request; the last answer lets a stalled wait complete and the queue go on. Under the lock.</summary>
-    private void Answered(AtsInvalidationRequest request)
-    {
-        if (!_outstanding.Remove(request, out ITimer? timer))
-            return;
-        timer.Dispose();
-        if (_outstanding.Count == 0 && _waitStalled)
-        {
-            _waitStalled = false;
-            ProcessInvalidationQueue();
-        }
-    }
-
-    private void OnInvalidationAnswered(AtsInvalidationRequest request)
-    {
-        try
-        {
-            lock (_registerLock)
-                Answered(request);
-        }
-        finally
-        {
-            DeliverEvents();
-        }
     }
 
     /// <summary>ITE (VT-d spec 6.5.2.10): the outstanding requests are given up (a late answer is ignored), a wait held by
     /// them is discarded (IQH moves past it, no status write), ITESID names the function, and the queue stops until
-    /// software clears FSTS_REG.ITE. A fault event follows when no other event status was set.</summary>
-    private void OnInvalidationTimeout(object? state)
+    /// software clears FSTS_REG.ITE. A fault event follows when no other event status was set. Under the lock, from the
+    /// tracker, which has given up the requests and lifted the stall.</summary>
+    private void OnInvalidationTimeout(AtsInvalidationRequest request, bool waitStalled)
     {
-        var request = (AtsInvalidationRequest)state!;
-        try
+        if (waitStalled)
         {
-            lock (_registerLock)
-            {
-                if (!_outstanding.ContainsKey(request))
-                    return;
-                foreach (ITimer timer in _outstanding.Values)
-                    timer.Dispose();
-                _outstanding.Clear();
-                if (_waitStalled)
-                {
-                    _waitStalled = false;
-                    (_, ulong descriptorBytes, ulong queueBytes) = QueueGeometry();
-                    _queueHead = (_queueHead + descriptorBytes) % queueBytes;
-                }
-                bool newEvent;
-                lock (_faultRecords)
-                {
-                    newEvent = (StatusLocked() & EventStatusBits) == 0;
-                    _faultStatus |= (uint)FaultStatus.InvalidationTimeoutError.Mask;
-                }
-                _queueErrorRecord = InvalidationTimeoutSourceId.With(_queueErrorRecord, request.RequesterId);
-                if (newEvent)
-                    RaiseFaultEvent();
-            }
+            (_, ulong descriptorBytes, ulong queueBytes) = QueueGeometry();
+            _queueHead = (_queueHead + descriptorBytes) % queueBytes;
         }
-        finally
+        bool newEvent;
+        lock (_faultRecords)
         {
-            DeliverEvents();
+            newEvent = (StatusLocked() & EventStatusBits) == 0;
+            _faultStatus |= (uint)FaultStatus.InvalidationTimeoutError.Mask;
         }
-    }
-
-    /// <summary>Sends the invalidation requests and page group responses queued under the lock, with no lock held (an
-    /// endpoint may answer at once, which may run the queue further and queue more).</summary>
-    private void SendInvalidationRequests()
-    {
-        while (_sendPending)
-        {
-            (IAtsEndpoint Endpoint, AtsInvalidationRequest Request)[] batch;
-            (IAtsEndpoint Endpoint, PageGroupResponse Response)[] responses;
-            lock (_registerLock)
-            {
-                batch = [.. _toSend];
-                _toSend.Clear();
-                responses = [.. _responsesToSend];
-                _responsesToSend.Clear();
-                _sendPending = false;
-            }
-            foreach ((IAtsEndpoint endpoint, AtsInvalidationRequest request) in batch)
-                endpoint.OnInvalidationRequest(request);
-            foreach ((IAtsEndpoint endpoint, PageGroupResponse response) in responses)
-                endpoint.OnPageGroupResponse(response);
-        }
+        _queueErrorRecord = InvalidationTimeoutSourceId.With(_queueErrorRecord, request.RequesterId);
+        if (newEvent)
+            RaiseFaultEvent();
     }
 
     /// <summary>The queue's base, descriptor size and size in bytes, from IQA_REG.</summary>

@@ -13,7 +13,6 @@ namespace Siov.Fast.Hardware.Vtd;
 public sealed partial class RemappingUnit
 {
     private const uint PendingPageRequestBit = 1, PageRequestOverflowBit = 2; // PRS_REG.PPR, PRO
-    private readonly List<(IAtsEndpoint Endpoint, PageGroupResponse Response)> _responsesToSend = []; // under _registerLock
     private volatile bool _pendingPageRequestEvent;
     private long _pageRequests, _pageRequestsAnswered;
 
@@ -107,15 +106,7 @@ public sealed partial class RemappingUnit
     {
         Interlocked.Increment(ref _pageRequestsAnswered);
         if (request.LastInGroup)
-            QueueResponse(new PageGroupResponse(request.RequesterId, request.Pasid, request.GroupIndex, code));
-    }
-
-    private void QueueResponse(in PageGroupResponse response)
-    {
-        if (!_atsEndpoints.TryGetValue(response.RequesterId, out IAtsEndpoint? endpoint))
-            return; // no function listens: the message goes nowhere
-        _responsesToSend.Add((endpoint, response));
-        _sendPending = true;
+            _atc.Respond(new PageGroupResponse(request.RequesterId, request.Pasid, request.GroupIndex, code));
     }
 
     /// <summary>A page group response descriptor (type 9): passes the response to the function.</summary>
@@ -131,7 +122,7 @@ public sealed partial class RemappingUnit
         if (code is not (PageResponseCode.Success or PageResponseCode.InvalidRequest or PageResponseCode.ResponseFailure))
             return InvalidationQueueError.ReservedField;
         uint? pasid = PageRequestDescriptor.ResponsePasidPresentField.IsSet(w0) ? (uint)PageRequestDescriptor.ResponsePasidField.Get(w0) : null;
-        QueueResponse(new PageGroupResponse((ushort)PageRequestDescriptor.ResponseRequesterIdField.Get(w0), pasid,
+        _atc.Respond(new PageGroupResponse((ushort)PageRequestDescriptor.ResponseRequesterIdField.Get(w0), pasid,
             (int)PageRequestDescriptor.ResponseGroupIndexField.Get(w1), code));
         return InvalidationQueueError.None;
     }

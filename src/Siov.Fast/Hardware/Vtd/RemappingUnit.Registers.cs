@@ -89,7 +89,7 @@ public sealed partial class RemappingUnit : IMmioRegion
     {
         if (_registerLock.IsHeldByCurrentThread)
             return; // a nested access: the outermost one delivers
-        SendInvalidationRequests();
+        _atc.SendQueued();
         DeliverPageRequestEvent();
         if (_pendingFaultEvent)
         {
@@ -459,7 +459,7 @@ public sealed partial class RemappingUnit : IMmioRegion
     private void ProcessInvalidationQueue()
     {
         if (!GlobalCommand.QueuedInvalidationEnable.IsSet(_globalStatus) || FaultStatus.InvalidationQueueError.IsSet(_faultStatus)
-            || FaultStatus.InvalidationTimeoutError.IsSet(_faultStatus) || _waitStalled)
+            || FaultStatus.InvalidationTimeoutError.IsSet(_faultStatus) || _atc.Stalled)
             return;
         (ulong baseHpa, ulong descriptorBytes, ulong queueBytes) = QueueGeometry();
         bool wide = descriptorBytes == 32;
@@ -491,7 +491,7 @@ public sealed partial class RemappingUnit : IMmioRegion
                 StopQueue(error);
                 return;
             }
-            if (_waitStalled)
+            if (_atc.Stalled)
                 return; // a wait for device-TLB answers: IQH stays on it until they come
             _queueHead = (_queueHead + descriptorBytes) % queueBytes;
         }
@@ -580,7 +580,8 @@ public sealed partial class RemappingUnit : IMmioRegion
             case InvalidationDescriptors.Wait:
                 if ((w0 & ~(typeBits | 0xF0 | 0xFFFF_FFFF_0000_0000UL)) != 0 || (w1 & 3) != 0)
                     return InvalidationQueueError.ReservedField;
-                if (!WaitForDevices())
+                // With device-TLB invalidation requests outstanding the wait stays at IQH until they are answered (or time out).
+                if (!_atc.StallIfOutstanding())
                     CompleteWait(w0, w1);
                 return InvalidationQueueError.None;
 

@@ -96,6 +96,7 @@ public sealed partial class RemappingUnit : IIommuHardware, IDisposable
         Capability = capability;
         ExtendedCapability = extendedCapability;
         Options = options;
+        _atc = NewAtcTracker();
         _hostAddressWidth = options.HostAddressWidth;
         _reservedAboveHaw = RootEntry.PointerMask & ~((1UL << _hostAddressWidth) - 1);
         IsScalableMode = extendedCapability.ScalableMode && options.ScalableMode;
