@@ -604,10 +604,23 @@ public sealed unsafe class Iotlb : IDisposable
     /// <param name="address">First address; aligned to the range size by the caller.</param>
     /// <param name="addressMask">AM: the range is 2^AM 4 KiB pages.</param>
     /// <returns>Entries removed.</returns>
-    public int InvalidatePages(ushort domainId, uint? pasidTag, ulong address, int addressMask)
+    public int InvalidatePages(ushort domainId, uint? pasidTag, ulong address, int addressMask) =>
+        InvalidateRange(domainId, pasidTag, address, address + (PageTables.VtdPaging.PageSize << addressMask) - 1);
+
+    /// <summary>
+    /// Invalidates every entry of the domain (and PASID, when given) that overlaps <c>[first, last]</c>, a range of any
+    /// length (an SMMUv3 range invalidation, CMD_TLBI_NH_VA with TG and NUM/SCALE): a superpage that overlaps it goes
+    /// whole. Visits the set of each page of each cached size, or sweeps when the range has more pages than the IOTLB
+    /// has sets, so the work is bounded by the IOTLB whatever the range. Allocates nothing.
+    /// </summary>
+    /// <param name="domainId">DID.</param>
+    /// <param name="pasidTag">PASID tag to match, or null for every PASID of the domain.</param>
+    /// <param name="first">First byte of the range.</param>
+    /// <param name="last">Last byte of the range, at least <paramref name="first"/>.</param>
+    /// <returns>Entries removed.</returns>
+    public int InvalidateRange(ushort domainId, uint? pasidTag, ulong first, ulong last)
     {
-        var filter = new SweepFilter(false, domainId, pasidTag, address,
-            address + (PageTables.VtdPaging.PageSize << addressMask) - 1);
+        var filter = new SweepFilter(false, domainId, pasidTag, first, last);
         ulong salt = (ulong)domainId << 40;
         ulong[] asidTags = Volatile.Read(ref _asidTags);
         int removed = 0;

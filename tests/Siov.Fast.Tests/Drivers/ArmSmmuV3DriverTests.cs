@@ -66,6 +66,26 @@ public sealed class ArmSmmuV3DriverTests : IDisposable
         Assert.Equal(SmmuEventType.Translation, Smmu.EventOf(Dma(0x0100, null, 0x10_0010)));
     }
 
+    /// <summary>With SMMU_IDR3.RIL the driver cuts an unmap into range CMD_TLBI_NH_VA commands as Linux does: 37 pages are
+    /// 5 pages (SCALE 0, NUM 4) then 32 (SCALE 5, NUM 0), two commands and a CMD_SYNC instead of 37.</summary>
+    [Fact]
+    public void UnmapsAreInvalidatedWithRangeCommands()
+    {
+        Assert.True(_driver.RangeInvalidation);
+        using SecondLevelPageTable table = Stage1();
+        _driver.AttachDevice(0x0100, 3, table);
+        ulong frames = _memory.Frames.AllocateContiguous(37);
+        table.Map(0x40_0000, frames, 37 * 0x1000, DmaProtection.ReadWrite);
+        for (ulong p = 0; p < 37; p++)
+            Assert.Equal(frames + p * 0x1000, Dma(0x0100, null, 0x40_0000 + p * 0x1000).Hpa);
+        table.Unmap(0x40_0000, 37 * 0x1000);
+        long before = _smmu.CommandsExecuted;
+        _driver.FlushIotlbRange(3, null, 0x40_0000, 37 * 0x1000);
+        Assert.Equal(3, _smmu.CommandsExecuted - before);
+        for (ulong p = 0; p < 37; p++)
+            Assert.Equal(SmmuEventType.Translation, Smmu.EventOf(Dma(0x0100, null, 0x40_0000 + p * 0x1000)));
+    }
+
     [Fact]
     public void PasidsGetCdsInTheParentDomainsTwoLevelCdTable()
     {

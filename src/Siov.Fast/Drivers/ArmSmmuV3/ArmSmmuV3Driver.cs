@@ -100,6 +100,7 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
         if (Idr0Fields.StreamTableLevels.Get(idr0) != 1 || !Idr0Fields.Stage1.IsSet(idr0) || !Idr0Fields.TwoLevelCdTables.IsSet(idr0))
             Throw.Iommu(Errno.EOPNOTSUPP, "the SMMU lacks 2-level stream tables, stage 1 or 2-level CD tables, which this driver uses");
         StreamIdBits = (int)Idr1Fields.StreamIdSize.Get(idr1);
+        RangeInvalidation = Idr3Fields.RangeInvalidation.IsSet((uint)registers.Read(Idr3, 4));
         SubstreamIdBits = (int)Idr1Fields.SubstreamIdSize.Get(idr1);
         _asidBits = Idr0Fields.Asid16.IsSet(idr0) ? 16 : 8;
         _ats = Idr0Fields.Ats.IsSet(idr0);
@@ -142,6 +143,10 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
     /// <summary>The name Linux gives the SMMU's <c>iommu_device</c> in sysfs: <c>smmu3.0x</c> and the register base in 16 hex
     /// digits.</summary>
     public string UnitName { get; }
+
+    /// <summary>Whether the SMMU has range invalidation (SMMU_IDR3.RIL): unmaps are then invalidated with range
+    /// CMD_TLBI_NH_VA commands instead of one per page.</summary>
+    public bool RangeInvalidation { get; }
 
     /// <summary>StreamID bits (SMMU_IDR1.SIDSIZE).</summary>
     public int StreamIdBits { get; }
@@ -452,7 +457,11 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
         {
             if (_stage2Vmids.Contains(domainId))
                 Submit([(SmmuCommand.Opcode.Encode(SmmuCommand.TlbiS12Vmall) | SmmuCommand.Vmid.Encode(domainId), 0)]);
-            if (last - first + 1 > MaxPagesPerRange)
+            if (RangeInvalidation)
+            {
+                Submit([.. RangeTlbi(domainId, first, last - first + 1)]);
+            }
+            else if (last - first + 1 > MaxPagesPerRange)
             {
                 Submit([TlbiNhAsid(domainId)]);
             }
@@ -469,6 +478,26 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
             if (atcs.Count > 0)
                 Submit([.. atcs]);
         }
+    }
+
+    /// <summary>Range CMD_TLBI_NH_VA for <paramref name="pages"/> 4 KiB pages from page <paramref name="firstPage"/>, as
+    /// Linux's <c>arm_smmu_tlb_inv_range_cmdq</c> cuts a range with SMMU_IDR3.RIL: each command covers NUM + 1 (up to 32)
+    /// chunks of 2^SCALE pages, SCALE the lowest set bit of the pages left, TG 4 KiB; a few commands cover any range.</summary>
+    private static List<(ulong, ulong)> RangeTlbi(ushort asid, ulong firstPage, ulong pages)
+    {
+        var commands = new List<(ulong, ulong)>();
+        ulong page = firstPage;
+        while (pages > 0)
+        {
+            int scale = System.Numerics.BitOperations.TrailingZeroCount(pages);
+            ulong num = (pages >> scale) & 31;
+            commands.Add((SmmuCommand.Opcode.Encode(SmmuCommand.TlbiNhVa) | SmmuCommand.Asid.Encode(asid)
+                    | SmmuCommand.TlbiNum.Encode(num - 1) | SmmuCommand.TlbiScale.Encode((ulong)scale),
+                (page << 12) | SmmuCommand.TlbiGranule.Encode(1) | SmmuCommand.Leaf.Encode(1)));
+            page += num << scale;
+            pages -= num << scale;
+        }
+        return commands;
     }
 
     /// <summary>CMD_ATC_INV for every ATS-enabled stream through which a domain's translations can reach an ATC: the

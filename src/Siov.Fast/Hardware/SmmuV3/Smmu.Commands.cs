@@ -112,12 +112,14 @@ public sealed partial class Smmu
             case SmmuCommand.TlbiNhVa:
                 BeginInvalidation();
                 ulong vaTag = Stage1Tag(vmid, (ushort)SmmuCommand.Asid.Get(w0));
-                _tlb.InvalidatePages((ushort)(vaTag >> 32), (uint)vaTag, w1 & SmmuCommand.Address.Mask & 0x000F_FFFF_FFFF_F000UL, 0);
+                (ulong vaFirst, ulong vaLast) = TlbiRange(w0, w1, w1 & SmmuCommand.Address.Mask & 0x000F_FFFF_FFFF_F000UL);
+                _tlb.InvalidateRange((ushort)(vaTag >> 32), (uint)vaTag, vaFirst, vaLast);
                 NoteTlbInvalidation(Stage1Key(vmid, (ushort)SmmuCommand.Asid.Get(w0)));
                 return 0;
             case SmmuCommand.TlbiS2Ipa:
                 BeginInvalidation();
-                _tlb.InvalidatePages(vmid, Iotlb.NoPasid, w1 & 0x000F_FFFF_FFFF_F000UL, 0);
+                (ulong ipaFirst, ulong ipaLast) = TlbiRange(w0, w1, w1 & 0x000F_FFFF_FFFF_F000UL);
+                _tlb.InvalidateRange(vmid, Iotlb.NoPasid, ipaFirst, ipaLast);
                 NoteTlbInvalidation(Stage2Key(vmid));
                 return 0;
             case SmmuCommand.TlbiNsnhAll:
@@ -197,5 +199,24 @@ public sealed partial class Smmu
         {
             stream.Clear();
         }
+    }
+
+    /// <summary>The addresses a CMD_TLBI_NH_VA or CMD_TLBI_S2_IPA covers: with range invalidation (SMMU_IDR3.RIL) and a
+    /// nonzero TG, (NUM + 1) * 2^SCALE translation granules of TG's size from the address (IHI 0070, 4.4.1.1); otherwise the
+    /// address's page (TG 0, or an SMMU without RIL, where the range fields are ignored). The range is capped at the end
+    /// of the address space.</summary>
+    private (ulong First, ulong Last) TlbiRange(ulong w0, ulong w1, ulong address)
+    {
+        ulong tg = SmmuCommand.TlbiGranule.Get(w1);
+        if (tg == 0 || !SmmuRegisters.Idr3Fields.RangeInvalidation.IsSet(Options.Idr3))
+            return (address, address | 0xFFF);
+        int granuleShift = 12 + 2 * (int)(tg - 1);
+        int shift = granuleShift + (int)SmmuCommand.TlbiScale.Get(w0);
+        ulong granules = SmmuCommand.TlbiNum.Get(w0) + 1;
+        ulong first = address & ~((1UL << granuleShift) - 1);
+        // (NUM + 1) << (SCALE + granule) bytes: up to 32 * 2^47 with 64 KiB granules, so the end may pass 2^64.
+        ulong length = shift >= 59 ? ulong.MaxValue : granules << shift;
+        ulong last = length > ulong.MaxValue - first ? ulong.MaxValue : first + length - 1;
+        return (first, last);
     }
 }

@@ -87,6 +87,7 @@ public sealed partial class Smmu : IMmioRegion
     {
         Idr0 => Options.Idr0,
         Idr1 => Options.Idr1,
+        Idr3 => Options.Idr3,
         Idr5 => Options.Idr5,
         Iidr => 0x0000_043B, // implementer Arm (0x43B), revision 0
         Aidr => 0,

@@ -73,6 +73,21 @@ public static class SmmuCommand
     /// <summary>Leaf, word 1 bit 0 (CFGI_STE, CFGI_CD, TLBI_NH_VA, TLBI_S2_IPA).</summary>
     public static readonly RegisterField Leaf = new(0, 1);
 
+    /// <summary>NUM, word 0 bits 16:12 of TLBI_NH_VA and TLBI_S2_IPA: with a nonzero <see cref="TlbiGranule"/>, the range
+    /// is (NUM + 1) * 2^SCALE granules (SMMU_IDR3.RIL).</summary>
+    public static readonly RegisterField TlbiNum = new(12, 5);
+
+    /// <summary>SCALE, word 0 bits 24:20 of TLBI_NH_VA and TLBI_S2_IPA (range invalidation).</summary>
+    public static readonly RegisterField TlbiScale = new(20, 5);
+
+    /// <summary>TTL, word 1 bits 9:8 of TLBI_NH_VA and TLBI_S2_IPA: the level of the leaves invalidated, 0 for any
+    /// (a hint the model does not need).</summary>
+    public static readonly RegisterField TlbiTtl = new(8, 2);
+
+    /// <summary>TG, word 1 bits 11:10 of TLBI_NH_VA and TLBI_S2_IPA: the range's granule, 0 for no range (one address),
+    /// 1 for 4 KiB, 2 for 16 KiB, 3 for 64 KiB.</summary>
+    public static readonly RegisterField TlbiGranule = new(10, 2);
+
     /// <summary>Range, word 1 bits 4:0 (CFGI_STE_RANGE).</summary>
     public static readonly RegisterField Range = new(0, 5);
 

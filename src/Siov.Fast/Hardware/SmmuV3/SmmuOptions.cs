@@ -16,6 +16,9 @@ public sealed record SmmuOptions
     public uint Idr1 { get; init; } = (uint)(SmmuRegisters.Idr1Fields.StreamIdSize.Encode(16) | SmmuRegisters.Idr1Fields.SubstreamIdSize.Encode(20)
         | SmmuRegisters.Idr1Fields.EventQueueSize.Encode(19) | SmmuRegisters.Idr1Fields.CommandQueueSize.Encode(19));
 
+    /// <summary>SMMU_IDR3. Default: RIL (range invalidation), as SMMUv3.2 and later implement it.</summary>
+    public uint Idr3 { get; init; } = (uint)SmmuRegisters.Idr3Fields.RangeInvalidation.Encode(1);
+
     /// <summary>SMMU_IDR5. Default: 48-bit output addresses, the 4 KiB granule.</summary>
     public uint Idr5 { get; init; } = (uint)(SmmuRegisters.Idr5Fields.OutputAddressSize.Encode(5) | SmmuRegisters.Idr5Fields.Granule4K.Encode(1));
 

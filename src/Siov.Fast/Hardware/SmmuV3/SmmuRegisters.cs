@@ -141,6 +141,13 @@ public static class SmmuRegisters
         public static readonly RegisterField CommandQueueSize = new(21, 5);
     }
 
+    /// <summary>SMMU_IDR3 fields.</summary>
+    public static class Idr3Fields
+    {
+        /// <summary>RIL, bit 10: range invalidation (TG, NUM and SCALE in CMD_TLBI_NH_VA and CMD_TLBI_S2_IPA).</summary>
+        public static readonly RegisterField RangeInvalidation = new(10, 1);
+    }
+
     /// <summary>SMMU_IDR5 fields.</summary>
     public static class Idr5Fields
     {

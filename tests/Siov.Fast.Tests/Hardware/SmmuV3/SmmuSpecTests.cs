@@ -16,8 +16,8 @@ public sealed class SmmuSpecTests : IDisposable
     private const uint S1 = 5, S2 = 6, Nested = 7, Bypass = 4, Abort = 0;
     private const ushort Sid = 0x12;
     private readonly PhysicalMemory _memory = new(64UL << 20);
-    private readonly Smmu _smmu;
-    private readonly SmmuSpecDriver _driver;
+    private Smmu _smmu;
+    private SmmuSpecDriver _driver;
 
     public SmmuSpecTests()
     {
@@ -199,6 +199,42 @@ public sealed class SmmuSpecTests : IDisposable
         _driver.Write32(SmmuSpecDriver.Gerrorn, gerror);
         Assert.Equal(0u, (_driver.Read32(SmmuSpecDriver.CmdqCons) >> 24) & 0x7F);
         Assert.True(_driver.SubmitAndSync());
+    }
+
+    /// <summary>CMD_TLBI_NH_VA with TG, NUM and SCALE (SMMU_IDR3.RIL, bit 10, set by default): (NUM + 1) * 2^SCALE
+    /// granules from the address. Here TG 1 (4 KiB), NUM 2, SCALE 1: six pages from page 1, so pages 1-6 see the new
+    /// tables and pages 0 and 7 keep their stale TLB entries. Without RIL the range fields are ignored: one page.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void RangeTlbiInvalidatesNumPlusOneTimesTwoToTheScaleGranules(bool ril)
+    {
+        if (!ril)
+        {
+            _smmu.Dispose();
+            _smmu = new Smmu(_memory, new SmmuOptions { Idr3 = 0 });
+            _driver = new SmmuSpecDriver(_smmu, _memory);
+        }
+        Assert.Equal(ril ? 1u << 10 : 0, _driver.Read32(0x0C) & (1u << 10));
+        _driver.Boot();
+        (_, ulong ttb) = Stage1Stream(asid: 7);
+        for (ulong p = 0; p < 8; p++)
+            Map(ttb, 0, 0x10_0000 + p * 0x1000, 3, (0x20_0000 + p * 0x1000) | Page | Af | ApUser);
+        for (ulong p = 0; p < 8; p++)
+        {
+            Assert.Equal(0x20_0000 + p * 0x1000, Dma(0x10_0000 + p * 0x1000).Hpa);
+            Assert.Equal(0x20_0000 + p * 0x1000, Dma(0x10_0000 + p * 0x1000).Hpa);   // now from the TLB
+        }
+        for (ulong p = 0; p < 8; p++)
+            Map(ttb, 0, 0x10_0000 + p * 0x1000, 3, (0x30_0000 + p * 0x1000) | Page | Af | ApUser);
+        // Word 0: opcode 0x12, NUM 2 (bits 16:12), SCALE 1 (bits 24:20), ASID 7 (63:48); word 1: address, TG 1 (11:10), Leaf.
+        ulong w0 = 0x12 | 2UL << 12 | 1UL << 20 | 7UL << 48, w1 = 0x10_1000UL | 1UL << 10 | 1;
+        Assert.True(_driver.SubmitAndSync((w0, w1)));
+        for (ulong p = 0; p < 8; p++)
+        {
+            bool invalidated = ril ? p is >= 1 and <= 6 : p == 1;
+            Assert.Equal((invalidated ? 0x30_0000UL : 0x20_0000UL) + p * 0x1000, Dma(0x10_0000 + p * 0x1000).Hpa);
+        }
     }
 
     [Fact]
