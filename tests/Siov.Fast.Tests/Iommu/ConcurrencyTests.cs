@@ -26,9 +26,7 @@ public class ConcurrencyTests
     [MemberData(nameof(CoreFixture.Vendors), MemberType = typeof(CoreFixture))]
     public async Task MapUnmapAttachDetach_WhileTranslating_NoStaleOrTornResult(IommuVendor vendor)
     {
-        // The SMMUv3 sanitizer reports translations racing with the driver's changes under this stress (open: a window
-        // its quiet check does not close, or a real race; the stale detector below finds none), so it is off here.
-        using var f = new CoreFixture(vendor, smmuSanitizer: false);
+        using var f = new CoreFixture(vendor);
         IIommuHardware second = f.AddIommu(0xFED9_4000);
         PciDevice a = f.Pci("0000:01:00.0");
         PciDevice b = f.Pci("0000:81:00.0", unit: second);

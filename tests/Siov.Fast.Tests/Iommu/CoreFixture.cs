@@ -12,11 +12,9 @@ internal sealed class CoreFixture : IDisposable
 {
     private readonly List<RemappingUnit> _units = [];
     private readonly List<Smmu> _smmus = [];
-    private readonly bool _smmuSanitizer;
 
-    public CoreFixture(IommuVendor vendor = IommuVendor.IntelVtd, IommuCoreOptions? options = null, bool smmuSanitizer = true)
+    public CoreFixture(IommuVendor vendor = IommuVendor.IntelVtd, IommuCoreOptions? options = null)
     {
-        _smmuSanitizer = smmuSanitizer;
         Memory = new PhysicalMemory(128UL << 20);
         Core = new IommuCore(Memory, options);
         Vendor = vendor;
@@ -52,8 +50,7 @@ internal sealed class CoreFixture : IDisposable
     public Smmu AddSmmu(ulong registerBase)
     {
         var smmu = new Smmu(Memory, new SmmuOptions { RegisterBase = registerBase });
-        if (_smmuSanitizer)
-            smmu.EnableSanitizer(); // as for VT-d: our arm-smmu-v3 must leave no stale translation
+        smmu.EnableSanitizer(); // as for VT-d: our arm-smmu-v3 must leave no stale translation
         _smmus.Add(smmu);
         Core.AddUnit(smmu);
         return smmu;

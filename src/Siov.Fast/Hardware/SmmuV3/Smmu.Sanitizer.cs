@@ -32,8 +32,11 @@ public sealed partial class Smmu : IAtcHitChecker
     /// stale STEs and CDs in the configuration cache (<see cref="StaleCache.StreamTableEntryCache"/>,
     /// <see cref="StaleCache.ContextDescriptorCache"/>) and stale ATC entries of connected <see cref="DeviceTlb"/>s
     /// (<see cref="StaleCache.DeviceTlb"/>). Comparisons overlapping a command, a memory write or a cache fill are left out
-    /// (as are translations that record an event, which writes the event queue). Translations become as slow as walks; it is
-    /// a checking mode, not for measurements. Nested (stage 1 over stage 2) configurations are compared but not named.
+    /// (as are translations that record an event, which writes the event queue), and so is a verdict reached after one: the
+    /// write log and the invalidations it weighs must still be those of the compared instant, or a translation that raced
+    /// with a change (which the SMMU may answer either way until the CMD_SYNC completes) would look like one that outlived
+    /// the change's invalidation. Translations become as slow as walks; it is a checking mode, not for measurements. Nested
+    /// (stage 1 over stage 2) configurations are compared but not named.
     /// </summary>
     /// <param name="capacity">Reports kept, at least 1.</param>
     /// <returns>The sanitizer (the same one on later calls).</returns>
@@ -90,10 +93,22 @@ public sealed partial class Smmu : IAtcHitChecker
         if (!quiet || !StillQuiet(log, invalidations, writes))
             return cached;
         sanitizer.Compared();
-        if (!Agree(cached, fresh))
-            CheckStale(sanitizer, log, request, cached, fresh, freshSte, freshTarget);
+        if (Agree(cached, fresh))
+            return cached;
+        SanitizerVerdictHook?.Invoke();
+        // The verdict reads the write log and the invalidations noted so far; it holds only while they are still those of
+        // the compared instant (VT-d reaches its verdict under the program lock, which no invalidation passes). A command
+        // or a write since then (the rest of the driver's change: CMD_CFGI_*, CMD_TLBI_*, the next write) would make a
+        // translation that raced with the change, and saw it in flight, look like one that outlived its invalidation.
+        // Every note of a TLB or configuration cache invalidation follows a rise of the invalidation sequence in the same
+        // queue run, so the same sequence and no run at both ends mean the verdict read the compared instant's notes.
+        if (CheckStale(sanitizer, log, request, cached, fresh, freshSte, freshTarget) is { } report && StillQuiet(log, invalidations, writes))
+            sanitizer.Report(report);
         return cached;
     }
+
+    /// <summary>Test seam: runs between a comparison that disagreed and its verdict (null in use).</summary>
+    internal Action? SanitizerVerdictHook { get; set; }
 
     private bool StillQuiet(MemoryWriteLog log, long invalidations, long writes) =>
         Volatile.Read(ref _invalidationSequence) == invalidations && Volatile.Read(ref _commandsRunning) == 0
@@ -123,15 +138,15 @@ public sealed partial class Smmu : IAtcHitChecker
             : TranslationResult.Faulted((FaultReason)EventOfWalk(walk.Status));
     }
 
-    /// <summary>Works out which cache held the stale state and which entry changed; reports when an invalidation of that
-    /// cache (for the TLB: of the same space) has run since the change.</summary>
-    private void CheckStale(InvalidationSanitizer sanitizer, MemoryWriteLog log, in DmaRequest request, TranslationResult cached,
+    /// <summary>Works out which cache held the stale state and which entry changed; the report, when an invalidation of
+    /// that cache (for the TLB: of the same space) has run since the change, else null.</summary>
+    private StaleTranslationReport? CheckStale(InvalidationSanitizer sanitizer, MemoryWriteLog log, in DmaRequest request, TranslationResult cached,
         TranslationResult fresh, StreamTableEntry? freshSte, SmmuTarget? freshTarget)
     {
         uint sid = request.RequesterId;
         SmmuStreamCache? stream = sid < (uint)_streams.Length ? Volatile.Read(ref _streams[sid]) : null;
         if (stream is null)
-            return; // answered from memory
+            return null; // answered from memory
         SmmuTarget? cachedTarget = stream.Lookup(request.HasPasid ? request.Pasid : NoSubstreamKey);
         uint ssid = request.HasPasid ? request.Pasid : 0;
         ulong page = request.Iova & ~0xFFFUL;
@@ -168,15 +183,15 @@ public sealed partial class Smmu : IAtcHitChecker
         }
         else
         {
-            return;
+            return null;
         }
         MemoryWrite? changed = LastWrite(log, path[..entries]);
         // No logged change: nothing to name. No invalidation of that cache since the change: still in flight.
         ulong key = cachedTarget is { Bypass: false } ? KeyOf(cachedTarget) : 0;
         if (changed is not MemoryWrite w || !sanitizer.InvalidatedSince(cache, w.Sequence, key))
-            return;
-        sanitizer.Report(new StaleTranslationReport(request, cached, fresh, cache, DomainOf(cachedTarget), request.HasPasid ? request.Pasid : null,
-            changed, missing) { EntryKind = kind });
+            return null;
+        return new StaleTranslationReport(request, cached, fresh, cache, DomainOf(cachedTarget), request.HasPasid ? request.Pasid : null,
+            changed, missing) { EntryKind = kind };
     }
 
     private static ushort DomainOf(SmmuTarget? target) => target is null ? (ushort)0 : target.Stage1 ? target.Asid : target.Vmid;
@@ -207,6 +222,7 @@ public sealed partial class Smmu : IAtcHitChecker
         sanitizer.Compared();
         if (!cached.IsSuccess || (fresh.IsSuccess && fresh.Hpa == cached.Hpa && (cached.Permissions & ~fresh.Permissions) == 0))
             return;
+        SanitizerVerdictHook?.Invoke();
         uint sid = request.RequesterId;
         uint ssid = request.HasPasid ? request.Pasid : 0;
         SmmuTarget? target = freshTarget
@@ -223,6 +239,8 @@ public sealed partial class Smmu : IAtcHitChecker
         ulong key = target is { Bypass: false } ? KeyOf(target) : 0;
         if (changed is not MemoryWrite w || !sanitizer.InvalidatedSince(cache, w.Sequence, key) || sanitizer.DeviceTlbInvalidatedSince((ushort)sid, w.Sequence))
             return;
+        if (!StillQuiet(log, invalidations, writes))
+            return; // the verdict read a later state than the one compared (see TranslateChecked)
         ulong page = request.Iova & ~0xFFFUL;
         string missing = $"CMD_ATC_INV SID 0x{sid:x}{(request.HasPasid ? $" SSV SSID {request.Pasid}" : "")} Addr 0x{page:x} Size 0, CMD_SYNC";
         sanitizer.Report(new StaleTranslationReport(request, cached, fresh, StaleCache.DeviceTlb, DomainOf(target),

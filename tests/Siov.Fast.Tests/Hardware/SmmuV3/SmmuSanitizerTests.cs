@@ -10,7 +10,9 @@ namespace Siov.Fast.Tests.Hardware.SmmuV3;
 /// test leaves one command out of the sequence the architecture asks for (a CMD_TLBI_NH_VA for the wrong page, a
 /// CMD_CFGI_CD or CMD_CFGI_STE for the wrong stream or substream, a CMD_ATC_INV never sent), and the sanitizer names the
 /// missing command and the entry whose write it should have followed. A change not yet followed by any invalidation of
-/// that cache is taken as in flight, and the right command ends the reports.
+/// that cache is taken as in flight, and the right command ends the reports. A transaction that raced with a change (seen
+/// while it was in flight) is not reported either when the change's commands run between its comparison and its verdict
+/// (<c>Smmu.SanitizerVerdictHook</c> puts them there).
 /// </summary>
 public sealed class SmmuSanitizerTests : IDisposable
 {
@@ -143,5 +145,106 @@ public sealed class SmmuSanitizerTests : IDisposable
         Assert.Equal(AtcOutcome.NotPresent, atc.Translate(read, out _));
         Assert.Empty(_sanitizer.GetReports());
         Assert.True(_sanitizer.Comparisons > 0);
+    }
+
+    /// <summary>Runs <paramref name="step"/> once, between the next comparison that disagrees and its verdict: the rest of
+    /// a driver's change landing while a translation that raced with it is being judged.</summary>
+    private void BeforeNextVerdict(Action step) => _smmu.SanitizerVerdictHook = () =>
+    {
+        _smmu.SanitizerVerdictHook = null;
+        step();
+    };
+
+    /// <summary>A translation that hits the TLB after the unmap wrote the leaf and before the CMD_TLBI_NH_VA ran races
+    /// with the change: until the CMD_SYNC completes, the SMMU may answer either way (IHI 0070, 3.21: a change takes
+    /// effect for a transaction only once the invalidation and the CMD_SYNC after it have completed). When the TLBI runs
+    /// between that comparison and its verdict, the verdict must still see the change in flight, not a TLBI that left the
+    /// entry behind (the concurrency stress's false reports on SMMUv3).</summary>
+    [Fact]
+    public void ATlbHitRacingWithTheTlbiIsNotReported()
+    {
+        Assert.Equal(0x2000UL, Dma(0x1000).Hpa);
+        _memory.WriteUInt64(_driver.DescriptorAddress(_ttb, 0, 0x1000, 3), 0);
+        BeforeNextVerdict(() => Assert.True(_driver.SubmitAndSync(SmmuSpecDriver.TlbiNhVa(Asid, 0x1000))));
+        Assert.Equal(0x2000UL, Dma(0x1000).Hpa);                               // in flight when it was compared
+        Assert.Null(_smmu.SanitizerVerdictHook);
+        Assert.False(Dma(0x1000).IsSuccess);
+        Assert.Empty(_sanitizer.GetReports());
+    }
+
+    /// <summary>The same for the configuration cache, as arm-smmu-v3 detaches a stream: word 0 of the STE cleared (V),
+    /// CMD_CFGI_STE and CMD_SYNC, the new STE written, CMD_CFGI_STE and CMD_SYNC again. A transaction that used the cached
+    /// STE after V was cleared, judged once all of that has run and another transaction has cached the new STE, raced
+    /// with the first step; it outlived no invalidation.</summary>
+    [Fact]
+    public void ACachedSteRacingWithTheStesUpdateIsNotReported()
+    {
+        Assert.True(Dma(0x1000).IsSuccess);
+        _memory.WriteUInt64(_driver.StreamTable + Sid * 64UL, 0);              // V clear; its CMD_CFGI_STE still to come
+        BeforeNextVerdict(() =>
+        {
+            Assert.True(_driver.SubmitAndSync(SmmuSpecDriver.CfgiSte(Sid)));
+            _driver.WriteSte(Sid, Abort);
+            Assert.True(_driver.SubmitAndSync(SmmuSpecDriver.CfgiSte(Sid)));
+            Assert.False(Dma(0x1000).IsSuccess);                               // the abort STE cached
+        });
+        Assert.True(Dma(0x1000).IsSuccess);                                    // the old STE, in flight
+        Assert.Null(_smmu.SanitizerVerdictHook);
+        Assert.False(Dma(0x1000).IsSuccess);
+        Assert.Empty(_sanitizer.GetReports());
+    }
+
+    /// <summary>And for a CD changed twice, each change followed by its CMD_CFGI_CD and CMD_SYNC: a transaction that used
+    /// the cached CD during the first change, judged after both (and after the second CD was cached).</summary>
+    [Fact]
+    public void ACachedCdRacingWithTheCdsUpdateIsNotReported()
+    {
+        Assert.Equal(0x2000UL, Dma(0x1000).Hpa);
+        ulong ttb2 = _memory.Frames.Allocate(), ttb3 = _memory.Frames.Allocate();
+        _driver.Map(ttb2, 0, 0x1000, 3, 0x5000 | Page | Af | ApUser);
+        _driver.Map(ttb3, 0, 0x1000, 3, 0x6000 | Page | Af | ApUser);
+        SmmuSpecDriver.WriteCd(_memory, _cdTable, ttb2, 8);                      // its CMD_CFGI_CD still to come
+        BeforeNextVerdict(() =>
+        {
+            Assert.True(_driver.SubmitAndSync(SmmuSpecDriver.CfgiCd(Sid, 0)));
+            SmmuSpecDriver.WriteCd(_memory, _cdTable, ttb3, 9);
+            Assert.True(_driver.SubmitAndSync(SmmuSpecDriver.CfgiCd(Sid, 0)));
+            Assert.Equal(0x6000UL, Dma(0x1000).Hpa);                           // the third CD cached
+        });
+        Assert.Equal(0x2000UL, Dma(0x1000).Hpa);                               // the first CD, in flight
+        Assert.Null(_smmu.SanitizerVerdictHook);
+        Assert.Equal(0x6000UL, Dma(0x1000).Hpa);
+        Assert.Empty(_sanitizer.GetReports());
+    }
+
+    /// <summary>An ATC hit after the unmap and before the SMMU's TLBI (which comes before the CMD_ATC_INV) is in flight too,
+    /// even when the TLBI runs before its verdict.</summary>
+    [Fact]
+    public void AnAtcHitRacingWithTheTlbiIsNotReported()
+    {
+        using var atc = new DeviceTlb(_smmu, Sid, capacity: 64);
+        var read = new DmaRequest(Sid, null, 0x1008, DmaAccess.Read);
+        Assert.Equal(AtcOutcome.Filled, atc.Translate(read, out _));
+        _memory.WriteUInt64(_driver.DescriptorAddress(_ttb, 0, 0x1000, 3), 0);
+        BeforeNextVerdict(() => Assert.True(_driver.SubmitAndSync(SmmuSpecDriver.TlbiNhVa(Asid, 0x1000))));
+        Assert.Equal(AtcOutcome.Hit, atc.Translate(read, out _));
+        Assert.Null(_smmu.SanitizerVerdictHook);
+        Assert.True(_driver.SubmitAndSync(SmmuSpecDriver.AtcInv(Sid, 0x1000, size: 0)));
+        Assert.Equal(AtcOutcome.NotPresent, atc.Translate(read, out _));
+        Assert.Empty(_sanitizer.GetReports());
+    }
+
+    /// <summary>A command that really is missing is still named when nothing moves between the comparison and the
+    /// verdict.</summary>
+    [Fact]
+    public void AMissingTlbiIsStillNamedWhenNothingMovesBeforeTheVerdict()
+    {
+        Assert.Equal(0x2000UL, Dma(0x1000).Hpa);
+        _memory.WriteUInt64(_driver.DescriptorAddress(_ttb, 0, 0x1000, 3), 0);
+        Assert.True(_driver.SubmitAndSync(SmmuSpecDriver.TlbiNhVa(Asid, 0x3000)));  // the wrong page
+        BeforeNextVerdict(() => { });
+        Assert.Equal(0x2000UL, Dma(0x1000).Hpa);
+        Assert.Null(_smmu.SanitizerVerdictHook);
+        Assert.Equal("CMD_TLBI_NH_VA VMID 0 ASID 7 Addr 0x1000, CMD_SYNC", Assert.Single(_sanitizer.GetReports()).MissingInvalidation);
     }
 }
