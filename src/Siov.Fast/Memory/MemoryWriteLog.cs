@@ -38,6 +38,21 @@ public sealed class MemoryWriteLog
             return _last.TryGetValue(hpa, out write);
     }
 
+    /// <summary>The latest logged write among <paramref name="entries"/> (a walk's path of table entries: which change a
+    /// cached answer may have missed), or null when none is remembered.</summary>
+    /// <param name="entries">8-byte aligned HPAs.</param>
+    /// <returns>The write with the highest sequence number, or null.</returns>
+    internal MemoryWrite? LastWrite(ReadOnlySpan<ulong> entries)
+    {
+        MemoryWrite? changed = null;
+        foreach (ulong at in entries)
+        {
+            if (TryGetLastWrite(at, out MemoryWrite write) && (changed is null || write.Sequence > changed.Value.Sequence))
+                changed = write;
+        }
+        return changed;
+    }
+
     /// <summary>True when every write begun has landed, with the number of the last one (for a reader that must see
     /// memory and the log agree: read it before and after, and trust what it read in between only if both say the same).</summary>
     internal bool IsQuiet(out long sequence)

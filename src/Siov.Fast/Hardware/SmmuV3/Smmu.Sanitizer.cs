@@ -174,7 +174,7 @@ public sealed partial class Smmu : IAtcHitChecker
             int cd = cachedTarget.Stage1 ? CdPath(stream.Ste, ssid, path) : 0;
             int walk = WalkPath(cachedTarget.Stage1 ? cachedTarget.S1 : cachedTarget.S2, request.Iova, path[cd..]);
             entries = cd + walk;
-            MemoryWrite? inTable = LastWrite(log, path.Slice(cd, walk)), inCd = LastWrite(log, path[..cd]);
+            MemoryWrite? inTable = log.LastWrite(path.Slice(cd, walk)), inCd = log.LastWrite(path[..cd]);
             bool tableChanged = inTable is MemoryWrite t && (inCd is not MemoryWrite c || t.Sequence > c.Sequence);
             kind = cachedTarget.Stage1 ? (tableChanged ? "stage 1 descriptor" : "CD") : "stage 2 descriptor";
             missing = !cachedTarget.Stage1 ? $"CMD_TLBI_S2_IPA VMID {cachedTarget.Vmid} Addr 0x{page:x}, CMD_SYNC"
@@ -185,7 +185,7 @@ public sealed partial class Smmu : IAtcHitChecker
         {
             return null;
         }
-        MemoryWrite? changed = LastWrite(log, path[..entries]);
+        MemoryWrite? changed = log.LastWrite(path[..entries]);
         // No logged change: nothing to name. No invalidation of that cache since the change: still in flight.
         ulong key = cachedTarget is { Bypass: false } ? KeyOf(cachedTarget) : 0;
         if (changed is not MemoryWrite w || !sanitizer.InvalidatedSince(cache, w.Sequence, key))
@@ -229,10 +229,10 @@ public sealed partial class Smmu : IAtcHitChecker
             ?? (sid < (uint)_streams.Length ? Volatile.Read(ref _streams[sid])?.Lookup(request.HasPasid ? request.Pasid : NoSubstreamKey) : null);
         // The latest change among the STE, the CD and the walk's descriptors, and the SMMU invalidation it needed.
         Span<ulong> path = stackalloc ulong[16];
-        MemoryWrite? inSte = LastWrite(log, path[..StePath(sid, path)]);
-        MemoryWrite? inCd = freshSte is { Stage1: true } ste ? LastWrite(log, path[..CdPath(ste, ssid, path)]) : null;
+        MemoryWrite? inSte = log.LastWrite(path[..StePath(sid, path)]);
+        MemoryWrite? inCd = freshSte is { Stage1: true } ste ? log.LastWrite(path[..CdPath(ste, ssid, path)]) : null;
         MemoryWrite? inTable = target is { Bypass: false } && !(target.Stage1 && target.Stage2)
-            ? LastWrite(log, path[..WalkPath(target.Stage1 ? target.S1 : target.S2, request.Iova, path)]) : null;
+            ? log.LastWrite(path[..WalkPath(target.Stage1 ? target.S1 : target.S2, request.Iova, path)]) : null;
         (MemoryWrite? changed, StaleCache cache, string kind) = Latest(
             (inSte, StaleCache.StreamTableEntryCache, "STE"), (inCd, StaleCache.ContextDescriptorCache, "CD"),
             (inTable, StaleCache.Iotlb, target is { Stage1: true } ? "stage 1 descriptor" : "stage 2 descriptor"));
@@ -256,18 +256,6 @@ public sealed partial class Smmu : IAtcHitChecker
                 best = (w, cache, kind);
         }
         return best;
-    }
-
-    /// <summary>The latest logged write among <paramref name="entries"/>, or null.</summary>
-    private static MemoryWrite? LastWrite(MemoryWriteLog log, ReadOnlySpan<ulong> entries)
-    {
-        MemoryWrite? changed = null;
-        foreach (ulong at in entries)
-        {
-            if (log.TryGetLastWrite(at, out MemoryWrite write) && (changed is null || write.Sequence > changed.Value.Sequence))
-                changed = write;
-        }
-        return changed;
     }
 
     /// <summary>The level-1 descriptor (2-level tables) and the four modelled words of the STE of <paramref name="sid"/>.</summary>

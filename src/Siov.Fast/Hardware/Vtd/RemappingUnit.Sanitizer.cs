@@ -163,7 +163,7 @@ public sealed partial class RemappingUnit : Ats.IAtcHitChecker
             return;
         }
 
-        MemoryWrite? changed = LastWrite(log, path[..entries]);
+        MemoryWrite? changed = log.LastWrite(path[..entries]);
         // No logged change: nothing to name. An invalidation not yet issued since the change: still in flight.
         if (changed is not MemoryWrite w || !sanitizer.InvalidatedSince(cache, w.Sequence, did))
             return;
@@ -196,18 +196,6 @@ public sealed partial class RemappingUnit : Ats.IAtcHitChecker
             table = entry & SecondLevelEntry.AddressMask;
         }
         return entries;
-    }
-
-    /// <summary>The latest logged write among <paramref name="entries"/>, or null.</summary>
-    private static MemoryWrite? LastWrite(MemoryWriteLog log, ReadOnlySpan<ulong> entries)
-    {
-        MemoryWrite? changed = null;
-        foreach (ulong at in entries)
-        {
-            if (log.TryGetLastWrite(at, out MemoryWrite write) && (changed is null || write.Sequence > changed.Value.Sequence))
-                changed = write;
-        }
-        return changed;
     }
 
     /// <summary>
@@ -249,7 +237,7 @@ public sealed partial class RemappingUnit : Ats.IAtcHitChecker
         if (target is null || target.PassThrough)
             return;
         Span<ulong> path = stackalloc ulong[8];
-        MemoryWrite? changed = LastWrite(log, path[..WalkPath(target, request.Iova, path)]);
+        MemoryWrite? changed = log.LastWrite(path[..WalkPath(target, request.Iova, path)]);
         if (changed is not MemoryWrite w || !sanitizer.InvalidatedSince(StaleCache.Iotlb, w.Sequence, target.DomainId)
             || sanitizer.DeviceTlbInvalidatedSince(rid, w.Sequence))
             return;
