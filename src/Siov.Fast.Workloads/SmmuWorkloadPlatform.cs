@@ -55,7 +55,7 @@ public sealed class SmmuWorkloadPlatform : IDisposable
             var format = new SecondLevelFormat { Stage = PageTableStage.ArmStage1, Levels = 4, HostAddressWidth = 48 };
             if (workload.UsesPasid)
             {
-                // PASID domains are CDs in the CD table of the stream's own (here empty) stage 1 domain, as aux domains are.
+                // PASID domains are CDs in the stream's CD table, whose CD 0 is its own (here empty) stage 1 domain, as aux domains are.
                 var parent = new SecondLevelPageTable(memory, format);
                 tables.Add(parent);
                 driver.AttachDevice(StandardWorkload.RequesterId, StandardWorkload.DomainIdOf(workload.Domains), parent);

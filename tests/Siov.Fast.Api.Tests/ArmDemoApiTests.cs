@@ -135,4 +135,27 @@ public sealed class ArmDemoApiTests() : ApiTestHost(("Siov:Platform", "arm-demo"
         Assert.True(after.GetProperty("comparisons").GetInt64() > 0);
         Assert.Equal(0, after.GetProperty("stale_translations").GetInt64());
     }
+
+    /// <summary>The NIC and the accelerator's own function share one unmanaged domain; a work queue of the accelerator goes
+    /// to a VM as an aux domain whose parent is that domain. The NIC's DMA tagged with the VM's PASID must not reach the VM's
+    /// memory: the aux domain's CD is in the accelerator's CD table only (seed 004's shared per-domain CD table let it
+    /// through).</summary>
+    [Fact]
+    public async Task AnotherDeviceOfTheParentDomainCannotReachAnAuxDomain()
+    {
+        await ReadJsonAsync(await PostAsync("/devices/01:00.0/features/aux"));
+        int shared = (await ReadJsonAsync(await PostAsync("/domains", """{"type":"UNMANAGED"}"""), HttpStatusCode.Created)).GetProperty("id").GetInt32();
+        await ReadJsonAsync(await PostAsync($"/domains/{shared}/attachments", """{"device":"02:00.0"}"""));
+        await ReadJsonAsync(await PostAsync($"/domains/{shared}/attachments", """{"device":"01:00.0"}"""));
+        await ReadJsonAsync(await PostAsync($"/domains/{shared}/mappings", """{"iova":"0x0","hpa":"0x4000000000","size":"0x100000","prot":"rw"}"""), HttpStatusCode.Created);
+        JsonElement wq = await ReadJsonAsync(await PostAsync("/mdevs", """{"parent":"01:00.0","type":"idxd-wq","uuid":"22222222-0000-0000-0000-000000000001"}"""), HttpStatusCode.Created);
+        int vm = (await ReadJsonAsync(await PostAsync("/containers"), HttpStatusCode.Created)).GetProperty("id").GetInt32();
+        await ReadJsonAsync(await PostAsync($"/containers/{vm}/groups", $$"""{"group":{{wq.GetProperty("group").GetInt32()}}}"""));
+        await ReadJsonAsync(await PostAsync($"/containers/{vm}/dma", """{"iova":"0x0","hpa":"0x5000000000","size":"0x100000","prot":"rw"}"""), HttpStatusCode.Created);
+        uint pasid = Assert.Single((await GetJsonAsync("/devices/01:00.0")).GetProperty("pasids").EnumerateArray()).GetProperty("pasid").GetUInt32();
+
+        Assert.Equal("0x5000001234", HpaOf(await TranslateAsync("01:00.0", pasid, 0x1234)));   // the work queue: the VM's
+        Assert.Equal("0x4000001234", HpaOf(await TranslateAsync("02:00.0", null, 0x1234)));    // the NIC: the shared domain
+        Assert.Equal(("0x0a", "C_BAD_CD"), FaultOf(await TranslateAsync("02:00.0", pasid, 0x1234))); // not the VM's through the NIC
+    }
 }

@@ -247,7 +247,7 @@ public sealed class ModelledPlatform : IDisposable
     /// devices of <see cref="CreateDefault"/> at the same addresses, so seed 002 runs over the same calls:
     /// <list type="bullet">
     /// <item>01:00.0, an accelerator with 20-bit PASIDs (SubstreamIDs), ATS and PRI, offering mdev type <c>idxd-wq</c>
-    /// (8 IOMMU-backed work queues, each an aux domain at an SSID of the parent's CD table);</item>
+    /// (8 IOMMU-backed work queues, each an aux domain at an SSID of the parent device's CD table);</item>
     /// <item>02:00.0, a NIC with ATS;</item>
     /// <item>03:00.0 and 03:00.1, two functions in one group; 00:14.0 (USB), plain.</item>
     /// </list>

@@ -107,24 +107,31 @@ public sealed class ArmSmmuV3DriverTests : IDisposable
         Assert.Equal(Errno.ENOENT, Assert.Throws<IommuException>(() => _driver.RemoveDevicePasid(0x0200, 5)).Code);
     }
 
-    /// <summary>Seed 004: the aux domain's CD sits in the parent domain's CD table, so every stream of the parent sees it;
-    /// it is counted per attached device and cleared with the last.</summary>
+    /// <summary>An aux domain's CD sits in the CD table of the device it is attached to (the master's table): a neighbour
+    /// attached to the same parent domain does not reach it until it attaches the aux domain too. With the last CD holding
+    /// the aux domain's ASID the driver invalidates the ASID, so a later domain with that ASID sees no stale entry.</summary>
     [Fact]
-    public void AnAuxCdIsSharedByTheParentsStreamsAndClearedWithTheLastDevice()
+    public void AnAuxCdSitsInTheDevicesOwnCdTable()
     {
-        using SecondLevelPageTable parent = Stage1(), aux = Stage1();
-        ulong page = _memory.Frames.Allocate();
+        using SecondLevelPageTable parent = Stage1(), aux = Stage1(), later = Stage1();
+        ulong page = _memory.Frames.Allocate(), other = _memory.Frames.Allocate();
         aux.Map(0x1000, page, 0x1000, DmaProtection.ReadWrite);
+        later.Map(0x1000, other, 0x1000, DmaProtection.ReadWrite);
         _driver.AttachDevice(0x0200, 9, parent);
         _driver.AttachDevice(0x0201, 9, parent);
         _driver.SetDevicePasid(0x0200, 5, 10, aux);
-        Assert.Equal(page, Dma(0x0201, 5, 0x1000).Hpa);                // through the shared CD table
+        Assert.Equal(page, Dma(0x0200, 5, 0x1000).Hpa);
+        Assert.Equal(SmmuEventType.BadCd, Smmu.EventOf(Dma(0x0201, 5, 0x1000)));  // the neighbour's table has no CD 5
         _driver.SetDevicePasid(0x0201, 5, 10, aux);
+        Assert.Equal(page, Dma(0x0201, 5, 0x1000).Hpa);
         _driver.RemoveDevicePasid(0x0200, 5);
-        Assert.Equal(page, Dma(0x0200, 5, 0x1000).Hpa);                // 0x201 still uses it: the CD stays
-        _driver.RemoveDevicePasid(0x0201, 5);
         Assert.Equal(SmmuEventType.BadCd, Smmu.EventOf(Dma(0x0200, 5, 0x1000)));
+        Assert.Equal(page, Dma(0x0201, 5, 0x1000).Hpa);                // its own CD stays, ASID 10 still in use
+        _driver.RemoveDevicePasid(0x0201, 5);
         Assert.Equal(SmmuEventType.BadCd, Smmu.EventOf(Dma(0x0201, 5, 0x1000)));
+        _driver.SetDevicePasid(0x0200, 7, 10, later);                     // ASID 10 for another table now
+        Assert.Equal(other, Dma(0x0200, 7, 0x1000).Hpa);
+        Assert.Equal(other, Dma(0x0200, 7, 0x1000).Hpa);                 // from the TLB: no entry of the old table survived
     }
 
     [Fact]
@@ -258,10 +265,10 @@ public sealed class ArmSmmuV3DriverTests : IDisposable
         Assert.True(_sanitizer.Comparisons > 0); // the ATC's hits were checked against memory
     }
 
-    /// <summary>An aux domain's CD is reached through every stream of its parent, so its flush invalidates each of their
-    /// ATCs at its SSID.</summary>
+    /// <summary>An aux domain attached to two devices has a CD in each one's table, so its flush invalidates both ATCs at
+    /// its SSID, and only there.</summary>
     [Fact]
-    public void AnAuxDomainsFlushInvalidatesTheParentsStreamsAtItsSsid()
+    public void AnAuxDomainsFlushInvalidatesEveryAttachedStreamAtItsSsid()
     {
         _driver.EnableDeviceAts(0x0200, false);
         _driver.EnableDeviceAts(0x0201, false);
@@ -272,10 +279,11 @@ public sealed class ArmSmmuV3DriverTests : IDisposable
         _driver.AttachDevice(0x0200, 9, parent);
         _driver.AttachDevice(0x0201, 9, parent);
         _driver.SetDevicePasid(0x0200, 5, 10, aux);
+        _driver.SetDevicePasid(0x0201, 5, 10, aux);
         using var a = new DeviceTlb(_smmu, 0x0200, capacity: 64);
         using var b = new DeviceTlb(_smmu, 0x0201, capacity: 64);
         Assert.Equal(AtcOutcome.Filled, a.Translate(Read(0x0200, 5, 0x1000), out _));
-        Assert.Equal(AtcOutcome.Filled, b.Translate(Read(0x0201, 5, 0x1000), out _)); // not attached, but through the shared CD
+        Assert.Equal(AtcOutcome.Filled, b.Translate(Read(0x0201, 5, 0x1000), out _));
         Assert.Equal(AtcOutcome.Filled, b.Translate(Read(0x0201, null, 0x1000), out _));
 
         aux.Unmap(0x1000, 0x1000);
@@ -284,13 +292,13 @@ public sealed class ArmSmmuV3DriverTests : IDisposable
         Assert.False(b.TryTranslate(Read(0x0201, 5, 0x1000), out _));
         Assert.True(b.TryTranslate(Read(0x0201, null, 0x1000), out _));     // SSV: the parent's own entry stays
         _driver.RemoveDevicePasid(0x0200, 5);
+        _driver.RemoveDevicePasid(0x0201, 5);
     }
 
-    /// <summary>Seed 004's aux detach: while another device still uses the aux domain's CD, only the departing device's ATC
-    /// is invalidated at its SSID; with the last device the CD is cleared and every stream of the parent loses its ATC
-    /// entries at that SSID, including a stream that refilled through the shared CD after its own detach.</summary>
+    /// <summary>Seed 004's aux detach: while another device still uses the aux domain, only the departing device's CD is
+    /// cleared and only its ATC invalidated at the SSID; the other keeps both until it detaches too.</summary>
     [Fact]
-    public void AuxDetachInvalidatesTheDepartingDevicesAtcAndEveryParentStreamsWithTheLast()
+    public void AuxDetachInvalidatesOnlyTheDepartingDevicesAtc()
     {
         _driver.EnableDeviceAts(0x0200, false);
         _driver.EnableDeviceAts(0x0201, false);
@@ -313,13 +321,12 @@ public sealed class ArmSmmuV3DriverTests : IDisposable
         Assert.True(a.TryTranslate(Read(0x0200, null, 0x1000), out _));     // ...only at SSID 5
         Assert.True(b.TryTranslate(Read(0x0201, 5, 0x1000), out TranslationResult kept)); // the other's survives
         Assert.Equal(page, kept.Hpa);
-        Assert.Equal(AtcOutcome.Filled, a.Translate(Read(0x0200, 5, 0x1000), out _)); // the CD is still in the parent's table
+        Assert.Equal(AtcOutcome.Unsuccessful, a.Translate(Read(0x0200, 5, 0x1000), out _)); // its CD is gone: C_BAD_CD
 
         _driver.RemoveDevicePasid(0x0201, 5);
-        Assert.False(a.TryTranslate(Read(0x0200, 5, 0x1000), out _));
         Assert.False(b.TryTranslate(Read(0x0201, 5, 0x1000), out _));
         Assert.True(a.TryTranslate(Read(0x0200, null, 0x1000), out _));
-        Assert.Equal(AtcOutcome.Unsuccessful, b.Translate(Read(0x0201, 5, 0x1000), out _)); // C_BAD_CD: CA
+        Assert.Equal(AtcOutcome.Unsuccessful, b.Translate(Read(0x0201, 5, 0x1000), out _));
     }
 
     /// <summary>A detach writes the abort STE, then invalidates the stream's whole ATC.</summary>

@@ -20,16 +20,17 @@ namespace Siov.Fast.Drivers.ArmSmmuV3;
 /// </summary>
 /// <remarks>
 /// <para>Domains. A DMA or unmanaged domain is a stage 1 domain whose ASID is the domain id the core gives it on this
-/// SMMU. As in the driver of seed 004's time, a stage 1 domain owns a 2-level CD table: CD 0 holds its own page table and
-/// every stream attached to it points its STE (Config stage 1, S1DSS = substream 0) at that table. An identity domain is
+/// SMMU. Each stage 1 stream has a 2-level CD table of its own (the master's, as in Linux since per-master CD tables): CD 0
+/// holds its primary domain's table and its STE (Config stage 1, S1DSS = substream 0) points at it. When the last CD
+/// holding an ASID goes (<c>_asidUsers</c>), CMD_TLBI_NH_ASID makes the ASID free for another domain. An identity domain is
 /// an STE with Config bypass, a blocked or detached stream one with Config abort. A stage 2 table
 /// (<see cref="PageTableStage.ArmStage2"/>) given to <see cref="AttachDevice"/> makes a stage 2 STE with the id as VMID.</para>
-/// <para>Aux domains (seed 004). <see cref="SetDevicePasid"/> writes the aux domain's CD at its SSID in the CD table of the
-/// stream's primary (parent) domain, so it is seen through every stream attached to that parent; the rules
-/// (<see cref="StickyAttachModes"/>, <see cref="CheckAuxAttach"/>) keep an aux domain on one parent. The CD is counted
-/// per attached device: <see cref="RemoveDevicePasid"/> clears it (CMD_CFGI_CD, CMD_TLBI_NH_ASID, CMD_SYNC) with the last
-/// one and then invalidates the ATC of every ATS-enabled stream of the parent at that SSID; until then only the departing
-/// device's ATC is invalidated at that SSID.</para>
+/// <para>Aux domains (seed 004). <see cref="SetDevicePasid"/> writes the aux domain's CD at its SSID in the parent
+/// device's CD table, so only that device reaches it (a neighbour attached to the same primary domain does not: seed 004's
+/// driver shared one CD table per domain, which let such a neighbour's DMA reach another owner's aux domain); the rules
+/// (<see cref="StickyAttachModes"/>, <see cref="CheckAuxAttach"/>) keep an aux domain on one parent domain. The aux detach
+/// (<see cref="RemoveDevicePasid"/>) clears the departing device's CD (CMD_CFGI_CD, CMD_SYNC) and invalidates only its ATC
+/// at that SSID while other devices keep theirs; the ASID is invalidated with the last CD holding it.</para>
 /// <para>ATS (<c>arm_smmu_enable_ats</c>). Where SMMU_IDR0.ATS is set the driver turns on SMMU_CR0.ATSCHK at boot, and
 /// <see cref="EnableDeviceAts"/> marks a stream before its first attach: every STE written for it from then on has
 /// EATS = 0b01 (in the STE before the function's ATS is used, as Linux orders it), every TLB invalidation of a domain is
@@ -55,7 +56,8 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
     private readonly ulong _streamTableL1, _cmdq, _eventq, _syncWord;
     private readonly Dictionary<uint, ulong> _l2StreamTables = [];   // StreamID >> SPLIT -> level-2 table
     private readonly Dictionary<uint, StreamState> _streams = [];    // attached streams
-    private readonly Dictionary<ushort, CdTable> _cdTables = [];     // stage 1 domain's ASID -> its CD table
+    private readonly Dictionary<uint, CdTable> _cdTables = [];       // StreamID of a stage 1 stream -> its CD table
+    private readonly Dictionary<ushort, int> _asidUsers = [];        // ASID -> CDs holding it, over every CD table
     private readonly HashSet<ushort> _stage2Vmids = [];
     private readonly HashSet<uint> _atsStreams = [];                 // streams whose STEs get EATS = 0b01
     private readonly Stack<ulong> _spareCdL1 = new(), _spareCdLeaves = new(); // contiguous frames are not reused by the allocator
@@ -73,13 +75,15 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
         public readonly HashSet<uint> Ssids = []; // SSIDs this stream attached (aux domains, PASID attachments)
     }
 
-    /// <summary>A stage 1 domain's CD table: CD 0 is the domain's own, others hold aux domains at their SSIDs.</summary>
-    private sealed class CdTable(ulong l1)
+    /// <summary>A stage 1 stream's CD table (the master's, as Linux's <c>arm_smmu_master</c> has it): CD 0 is its primary
+    /// domain's, the others hold its aux domains and PASID attachments at their SSIDs.</summary>
+    private sealed class CdTable(ulong l1, ushort asid)
     {
         public readonly ulong L1 = l1;
+        public readonly ushort Asid = asid;                               // CD 0's: the stream's primary domain
         public readonly Dictionary<uint, ulong> Leaves = [];            // SSID >> 8 -> level-2 CD table
-        public readonly HashSet<uint> Streams = [];
-        public readonly Dictionary<uint, (ushort Asid, int Users)> Substreams = []; // SSID -> aux domain CD, devices using it
+        public readonly HashSet<uint> Streams = [];                       // the one stream whose STE points here
+        public readonly Dictionary<uint, (ushort Asid, int Users)> Substreams = []; // SSID -> aux domain's CD
     }
 
     /// <summary>Takes charge of an SMMU at reset: reads the ID registers, allocates the stream table, queues and a sync
@@ -300,9 +304,11 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
                 return;
             }
             CheckStage1(table);
-            CdTable cds = CdTableOf(domainId, table);
+            CdTable cds = NewCdTable(domainId, table);
             WriteSte(sid, StreamTableEntry.Create(StreamTableEntry.ConfigStage1, cds.L1, SubstreamIdBits, s1Format: 1, defaultSubstream: 2));
             cds.Streams.Add(sid);
+            _cdTables.Add(sid, cds);
+            AddAsidUser(domainId);
             _streams.Add(sid, new StreamState { Id = domainId, Config = StreamTableEntry.ConfigStage1 });
         }
     }
@@ -330,10 +336,8 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
             _streams.Remove(sid);
             if (stream.Config == StreamTableEntry.ConfigStage1)
             {
-                CdTable cds = _cdTables[stream.Id];
-                cds.Streams.Remove(sid);
-                if (cds.Streams.Count == 0)
-                    ReleaseCdTable(stream.Id, cds);
+                ReleaseCdTable(sid, _cdTables[sid]);
+                RemoveAsidUser(stream.Id);
             }
             else if (stream.Config == StreamTableEntry.ConfigStage2 && !_streams.Values.Any(s => s.Config == StreamTableEntry.ConfigStage2 && s.Id == stream.Id))
             {
@@ -344,9 +348,9 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
     }
 
     /// <summary>
-    /// Attaches an aux domain (or a PASID attachment) at SubstreamID <paramref name="pasid"/> of a stream: its CD goes at
-    /// that SSID of the CD table of the stream's stage 1 domain, its parent (seed 004's <c>arm_smmu_aux_attach_dev</c>).
-    /// A second device of the same parent finds the CD there and only counts itself.
+    /// Attaches an aux domain (or a PASID attachment) at SubstreamID <paramref name="pasid"/> of a stream (seed 004's
+    /// <c>arm_smmu_aux_attach_dev</c>): its CD goes at that SSID of the stream's own CD table, whose CD 0 is the parent
+    /// (primary) domain. A second device attaching the same aux domain gets a CD of its own.
     /// </summary>
     /// <param name="requesterId">The StreamID.</param>
     /// <param name="pasid">The SSID, 1 to 2^SSIDSIZE - 1.</param>
@@ -373,20 +377,12 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
                 throw new IommuException(Errno.EINVAL, $"StreamID {Throw.Hex(sid)} has no stage 1 domain whose CD table could hold SSID {pasid}");
             if (stream.Ssids.Contains(pasid))
                 Throw.Iommu(Errno.EBUSY, $"SSID {pasid} of StreamID {Throw.Hex(sid)} is attached already");
-            CdTable cds = _cdTables[stream.Id];
-            if (cds.Substreams.TryGetValue(pasid, out var aux))
-            {
-                if (aux.Asid != domainId)
-                    Throw.Iommu(Errno.EBUSY, $"SSID {pasid} of the CD table of ASID {stream.Id} holds ASID {aux.Asid}'s CD");
-                cds.Substreams[pasid] = (aux.Asid, aux.Users + 1);
-            }
-            else
-            {
-                if (_cdTables.ContainsKey(domainId))
-                    Throw.Iommu(Errno.EINVAL, $"ASID {domainId} is a primary domain's; an aux domain needs its own ASID");
-                WriteCd(cds, pasid, ContextDescriptor.Create(table.RootHpa, domainId, table.AddressWidth));
-                cds.Substreams.Add(pasid, (domainId, 1));
-            }
+            CdTable cds = _cdTables[sid];
+            if (domainId == cds.Asid)
+                Throw.Iommu(Errno.EINVAL, $"ASID {domainId} is StreamID {Throw.Hex(sid)}'s primary domain; it cannot also sit at SSID {pasid}");
+            WriteCd(cds, pasid, ContextDescriptor.Create(table.RootHpa, domainId, table.AddressWidth));
+            cds.Substreams.Add(pasid, (domainId, 1));
+            AddAsidUser(domainId);
             stream.Ssids.Add(pasid);
         }
     }
@@ -402,12 +398,10 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
         Throw.Iommu(Errno.EOPNOTSUPP, $"{UnitName}: nested stage 1 tables (a guest's CD table over stage 2) are not modelled by this driver");
 
     /// <summary>
-    /// Detaches SSID <paramref name="pasid"/> from a stream (seed 004's <c>arm_smmu_aux_detach_dev</c>): with the last
-    /// device using that aux domain's CD, the CD is cleared (V first, CMD_CFGI_CD per stream of the parent, then
-    /// CMD_TLBI_NH_ASID and CMD_SYNC, since the aux domain's ASID is no longer reachable), then the ATC of every ATS-enabled
-    /// stream of the parent is invalidated at that SSID (CMD_ATC_INV with SSV; CMD_SYNC): the TLB needs no more once the CD
-    /// is gone, but ATCs are tagged by SubstreamID, and any stream of the parent could have filled them through the shared
-    /// CD. While other devices still use the CD, it stays, and only the departing stream's ATC is invalidated at that SSID.
+    /// Detaches SSID <paramref name="pasid"/> from a stream (seed 004's <c>arm_smmu_aux_detach_dev</c>): the stream's CD
+    /// is cleared (V first, CMD_CFGI_CD and CMD_SYNC), then, for an ATS-enabled stream, its ATC is invalidated at that SSID
+    /// (CMD_ATC_INV with SSV; CMD_SYNC): only this device's, while other devices keep the aux domain in their own tables.
+    /// With the last CD holding the aux domain's ASID, CMD_TLBI_NH_ASID.
     /// </summary>
     /// <param name="requesterId">The StreamID.</param>
     /// <param name="pasid">The SSID.</param>
@@ -419,21 +413,14 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
         {
             if (!_streams.TryGetValue(sid, out StreamState? stream) || !stream.Ssids.Contains(pasid))
                 throw new IommuException(Errno.ENOENT, $"SSID {pasid} of StreamID {Throw.Hex(sid)} is not attached");
-            CdTable cds = _cdTables[stream.Id];
-            (ushort asid, int users) = cds.Substreams[pasid];
+            CdTable cds = _cdTables[sid];
+            (ushort asid, _) = cds.Substreams[pasid];
             stream.Ssids.Remove(pasid);
-            if (users > 1)
-            {
-                cds.Substreams[pasid] = (asid, users - 1);
-                if (_atsStreams.Contains(sid))
-                    Submit([AtcInv(sid, pasid, 0, 0)]); // only the departing device's ATC
-                return;
-            }
             cds.Substreams.Remove(pasid);
-            ClearCd(cds, pasid, asid);
-            (ulong, ulong)[] atcs = [.. cds.Streams.Where(_atsStreams.Contains).Select(s => AtcInv(s, pasid, 0, 0))];
-            if (atcs.Length > 0)
-                Submit(atcs);
+            ClearCd(cds, pasid);
+            RemoveAsidUser(asid);
+            if (_atsStreams.Contains(sid))
+                Submit([AtcInv(sid, pasid, 0, 0)]); // this device's ATC only: no other stream has a CD at this SSID for it
         }
     }
 
@@ -442,7 +429,7 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
     /// CMD_TLBI_S12_VMALL. Then, as <c>arm_smmu_atc_inv_domain</c>, CMD_ATC_INV for every ATS-enabled stream that reaches
     /// the domain, covering the range with the smallest naturally aligned power of two of pages
     /// (<c>arm_smmu_atc_inv_to_cmd</c>): without SSV for a domain in CD 0 or a stage 2 STE, with SSV and the SSID for an aux
-    /// domain's CD (every stream of its parent reaches it); and CMD_SYNC.</summary>
+    /// domain's CD (every stream that has it attached); and CMD_SYNC.</summary>
     /// <param name="domainId">The ASID (or VMID).</param>
     /// <param name="pasid">Ignored: the ASID tags the domain's entries whatever the SSID.</param>
     /// <param name="iova">First IOVA.</param>
@@ -501,17 +488,17 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
     }
 
     /// <summary>CMD_ATC_INV for every ATS-enabled stream through which a domain's translations can reach an ATC: the
-    /// streams of its CD table (CD 0, no SSV), the streams of every CD table holding it as an aux domain (SSV, its SSID),
+    /// streams whose CD 0 it is (no SSV), the streams whose CD table holds it as an aux domain (SSV, its SSID),
     /// and the stage 2 STEs with its VMID (no SSV).</summary>
     private List<(ulong, ulong)> AtcInvalidationsOf(ushort domainId, ulong iova, ulong size)
     {
         var commands = new List<(ulong, ulong)>();
         if (_atsStreams.Count == 0)
             return commands;
-        if (_cdTables.TryGetValue(domainId, out CdTable? own))
-            commands.AddRange(own.Streams.Where(_atsStreams.Contains).Select(sid => AtcInv(sid, null, iova, size)));
         foreach (CdTable cds in _cdTables.Values)
         {
+            if (cds.Asid == domainId)
+                commands.AddRange(cds.Streams.Where(_atsStreams.Contains).Select(sid => AtcInv(sid, null, iova, size)));
             foreach ((uint ssid, (ushort asid, _)) in cds.Substreams)
             {
                 if (asid == domainId)
@@ -620,36 +607,27 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
             Throw.Iommu(Errno.EINVAL, $"stage 1 needs an ArmStage1 table, not {table.Format.Stage}");
     }
 
-    /// <summary>The CD table of the stage 1 domain with <paramref name="asid"/>, made with CD 0 at its first stream.</summary>
-    private CdTable CdTableOf(ushort asid, SecondLevelPageTable table)
+    /// <summary>A new CD table for a stage 1 stream, with CD 0 pointing at its primary domain's table.</summary>
+    private CdTable NewCdTable(ushort asid, SecondLevelPageTable table)
     {
-        var descriptor = ContextDescriptor.Create(table.RootHpa, asid, table.AddressWidth);
-        if (_cdTables.TryGetValue(asid, out CdTable? existing))
-        {
-            if (ContextDescriptor.Ttb0Field.Get(_memory.ReadUInt64(CdAddress(existing, 0, allocate: false) + 8)) != ContextDescriptor.Ttb0Field.Get(descriptor.Word1))
-                Throw.Iommu(Errno.EINVAL, $"ASID {asid} belongs to a domain with another page table");
-            return existing;
-        }
         ulong l1 = _spareCdL1.Count > 0 ? _spareCdL1.Pop() : _memory.Frames.AllocateContiguous(Frames(_cdL1Entries * 8L));
-        var cds = new CdTable(l1);
+        var cds = new CdTable(l1, asid);
         try
         {
-            WriteCd(cds, 0, descriptor);
+            WriteCd(cds, 0, ContextDescriptor.Create(table.RootHpa, asid, table.AddressWidth));
         }
         catch
         {
             _spareCdL1.Push(l1);
             throw;
         }
-        _cdTables.Add(asid, cds);
         return cds;
     }
 
-    /// <summary>Clears CD 0, invalidates the ASID and keeps the table's frames for the next domain.</summary>
-    private void ReleaseCdTable(ushort asid, CdTable cds)
+    /// <summary>Clears CD 0 of a stream's table (its STE aborts already) and keeps the table's frames for the next stream.</summary>
+    private void ReleaseCdTable(uint sid, CdTable cds)
     {
         _memory.WriteUInt64(CdAddress(cds, 0, allocate: false), 0);
-        Submit([TlbiNhAsid(asid)]); // no stream points at the table any more, so no CFGI_CD is owed
         foreach ((uint index, ulong leaf) in cds.Leaves)
         {
             ZeroFrames(leaf, Frames((1L << CdLeafBits) * ContextDescriptor.Size));
@@ -657,7 +635,23 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
             _spareCdLeaves.Push(leaf);
         }
         _spareCdL1.Push(cds.L1);
-        _cdTables.Remove(asid);
+        _cdTables.Remove(sid);
+    }
+
+    private void AddAsidUser(ushort asid) => _asidUsers[asid] = _asidUsers.GetValueOrDefault(asid) + 1;
+
+    /// <summary>One CD less holds the ASID; with the last, CMD_TLBI_NH_ASID (and CMD_SYNC): the ASID's entries can no longer
+    /// be reached, and the core may give the ASID to another domain.</summary>
+    private void RemoveAsidUser(ushort asid)
+    {
+        int users = _asidUsers[asid] - 1;
+        if (users > 0)
+        {
+            _asidUsers[asid] = users;
+            return;
+        }
+        _asidUsers.Remove(asid);
+        Submit([TlbiNhAsid(asid)]);
     }
 
     private void ZeroFrames(ulong hpa, int frames)
@@ -677,13 +671,13 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
             Submit([.. cds.Streams.Select(sid => CfgiCd(sid, ssid))]);
     }
 
-    /// <summary>Clears a CD (V first), CMD_CFGI_CD for every stream of the table, and invalidates the ASID it held.</summary>
-    private void ClearCd(CdTable cds, uint ssid, ushort asid)
+    /// <summary>Clears a CD (V first), then CMD_CFGI_CD and CMD_SYNC for the table's stream.</summary>
+    private void ClearCd(CdTable cds, uint ssid)
     {
         ulong cd = CdAddress(cds, ssid, allocate: false);
         _memory.WriteUInt64(cd, 0);
         _memory.WriteUInt64(cd + 8, 0);
-        Submit([.. cds.Streams.Select(sid => CfgiCd(sid, ssid)), TlbiNhAsid(asid)]);
+        Submit([.. cds.Streams.Select(sid => CfgiCd(sid, ssid))]);
     }
 
     /// <summary>An STE update: invalid first (word 0 with V clear), CMD_CFGI_STE and CMD_SYNC, the other words, word 0
