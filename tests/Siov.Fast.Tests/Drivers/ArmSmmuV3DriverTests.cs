@@ -265,44 +265,13 @@ public sealed class ArmSmmuV3DriverTests : IDisposable
         Assert.True(_sanitizer.Comparisons > 0); // the ATC's hits were checked against memory
     }
 
-    /// <summary>An aux domain attached to two devices has a CD in each one's table, so its flush invalidates both ATCs at
-    /// its SSID, and only there.</summary>
-    [Fact]
-    public void AnAuxDomainsFlushInvalidatesEveryAttachedStreamAtItsSsid()
+    /// <summary>Streams 0x200 and 0x201 with ATS, both on parent domain ASID 9 (IOVA 0x1000 to <c>Own</c>) and both with aux
+    /// domain ASID 10 at SSID 5 (IOVA 0x1000 to <c>Page</c>), and an ATC each.</summary>
+    private (SecondLevelPageTable Parent, SecondLevelPageTable Aux, ulong Page, ulong Own, DeviceTlb A, DeviceTlb B) TwoDevicesWithAnAuxDomain()
     {
         _driver.EnableDeviceAts(0x0200, false);
         _driver.EnableDeviceAts(0x0201, false);
-        using SecondLevelPageTable parent = Stage1(), aux = Stage1();
-        ulong page = _memory.Frames.Allocate();
-        aux.Map(0x1000, page, 0x1000, DmaProtection.ReadWrite);
-        parent.Map(0x1000, page, 0x1000, DmaProtection.ReadWrite);
-        _driver.AttachDevice(0x0200, 9, parent);
-        _driver.AttachDevice(0x0201, 9, parent);
-        _driver.SetDevicePasid(0x0200, 5, 10, aux);
-        _driver.SetDevicePasid(0x0201, 5, 10, aux);
-        using var a = new DeviceTlb(_smmu, 0x0200, capacity: 64);
-        using var b = new DeviceTlb(_smmu, 0x0201, capacity: 64);
-        Assert.Equal(AtcOutcome.Filled, a.Translate(Read(0x0200, 5, 0x1000), out _));
-        Assert.Equal(AtcOutcome.Filled, b.Translate(Read(0x0201, 5, 0x1000), out _));
-        Assert.Equal(AtcOutcome.Filled, b.Translate(Read(0x0201, null, 0x1000), out _));
-
-        aux.Unmap(0x1000, 0x1000);
-        _driver.FlushIotlbRange(10, 5, 0x1000, 0x1000);
-        Assert.False(a.TryTranslate(Read(0x0200, 5, 0x1000), out _));
-        Assert.False(b.TryTranslate(Read(0x0201, 5, 0x1000), out _));
-        Assert.True(b.TryTranslate(Read(0x0201, null, 0x1000), out _));     // SSV: the parent's own entry stays
-        _driver.RemoveDevicePasid(0x0200, 5);
-        _driver.RemoveDevicePasid(0x0201, 5);
-    }
-
-    /// <summary>Seed 004's aux detach: while another device still uses the aux domain, only the departing device's CD is
-    /// cleared and only its ATC invalidated at the SSID; the other keeps both until it detaches too.</summary>
-    [Fact]
-    public void AuxDetachInvalidatesOnlyTheDepartingDevicesAtc()
-    {
-        _driver.EnableDeviceAts(0x0200, false);
-        _driver.EnableDeviceAts(0x0201, false);
-        using SecondLevelPageTable parent = Stage1(), aux = Stage1();
+        SecondLevelPageTable parent = Stage1(), aux = Stage1();
         ulong page = _memory.Frames.Allocate(), own = _memory.Frames.Allocate();
         aux.Map(0x1000, page, 0x1000, DmaProtection.ReadWrite);
         parent.Map(0x1000, own, 0x1000, DmaProtection.ReadWrite);
@@ -310,23 +279,61 @@ public sealed class ArmSmmuV3DriverTests : IDisposable
         _driver.AttachDevice(0x0201, 9, parent);
         _driver.SetDevicePasid(0x0200, 5, 10, aux);
         _driver.SetDevicePasid(0x0201, 5, 10, aux);
-        using var a = new DeviceTlb(_smmu, 0x0200, capacity: 64);
-        using var b = new DeviceTlb(_smmu, 0x0201, capacity: 64);
-        Assert.Equal(AtcOutcome.Filled, a.Translate(Read(0x0200, 5, 0x1000), out _));
-        Assert.Equal(AtcOutcome.Filled, a.Translate(Read(0x0200, null, 0x1000), out _));
-        Assert.Equal(AtcOutcome.Filled, b.Translate(Read(0x0201, 5, 0x1000), out _));
+        return (parent, aux, page, own, new DeviceTlb(_smmu, 0x0200, capacity: 64), new DeviceTlb(_smmu, 0x0201, capacity: 64));
+    }
 
-        _driver.RemoveDevicePasid(0x0200, 5);
-        Assert.False(a.TryTranslate(Read(0x0200, 5, 0x1000), out _));       // the departing device's ATC at SSID 5
-        Assert.True(a.TryTranslate(Read(0x0200, null, 0x1000), out _));     // ...only at SSID 5
-        Assert.True(b.TryTranslate(Read(0x0201, 5, 0x1000), out TranslationResult kept)); // the other's survives
-        Assert.Equal(page, kept.Hpa);
-        Assert.Equal(AtcOutcome.Unsuccessful, a.Translate(Read(0x0200, 5, 0x1000), out _)); // its CD is gone: C_BAD_CD
+    /// <summary>An aux domain attached to two devices has a CD in each one's table, so its flush invalidates both ATCs at
+    /// its SSID, and only there.</summary>
+    [Fact]
+    public void AnAuxDomainsFlushInvalidatesEveryAttachedStreamAtItsSsid()
+    {
+        (SecondLevelPageTable parent, SecondLevelPageTable aux, _, _, DeviceTlb a, DeviceTlb b) = TwoDevicesWithAnAuxDomain();
+        using (parent)
+        using (aux)
+        using (a)
+        using (b)
+        {
+            Assert.Equal(AtcOutcome.Filled, a.Translate(Read(0x0200, 5, 0x1000), out _));
+            Assert.Equal(AtcOutcome.Filled, b.Translate(Read(0x0201, 5, 0x1000), out _));
+            Assert.Equal(AtcOutcome.Filled, b.Translate(Read(0x0201, null, 0x1000), out _));
 
-        _driver.RemoveDevicePasid(0x0201, 5);
-        Assert.False(b.TryTranslate(Read(0x0201, 5, 0x1000), out _));
-        Assert.True(a.TryTranslate(Read(0x0200, null, 0x1000), out _));
-        Assert.Equal(AtcOutcome.Unsuccessful, b.Translate(Read(0x0201, 5, 0x1000), out _));
+            aux.Unmap(0x1000, 0x1000);
+            _driver.FlushIotlbRange(10, 5, 0x1000, 0x1000);
+            Assert.False(a.TryTranslate(Read(0x0200, 5, 0x1000), out _));
+            Assert.False(b.TryTranslate(Read(0x0201, 5, 0x1000), out _));
+            Assert.True(b.TryTranslate(Read(0x0201, null, 0x1000), out _));     // SSV: the parent's own entry stays
+            _driver.RemoveDevicePasid(0x0200, 5);
+            _driver.RemoveDevicePasid(0x0201, 5);
+        }
+    }
+
+    /// <summary>Seed 004's aux detach: while another device still uses the aux domain, only the departing device's CD is
+    /// cleared and only its ATC invalidated at the SSID; the other keeps both until it detaches too.</summary>
+    [Fact]
+    public void AuxDetachInvalidatesOnlyTheDepartingDevicesAtc()
+    {
+        (SecondLevelPageTable parent, SecondLevelPageTable aux, ulong page, _, DeviceTlb a, DeviceTlb b) = TwoDevicesWithAnAuxDomain();
+        using (parent)
+        using (aux)
+        using (a)
+        using (b)
+        {
+            Assert.Equal(AtcOutcome.Filled, a.Translate(Read(0x0200, 5, 0x1000), out _));
+            Assert.Equal(AtcOutcome.Filled, a.Translate(Read(0x0200, null, 0x1000), out _));
+            Assert.Equal(AtcOutcome.Filled, b.Translate(Read(0x0201, 5, 0x1000), out _));
+
+            _driver.RemoveDevicePasid(0x0200, 5);
+            Assert.False(a.TryTranslate(Read(0x0200, 5, 0x1000), out _));       // the departing device's ATC at SSID 5
+            Assert.True(a.TryTranslate(Read(0x0200, null, 0x1000), out _));     // ...only at SSID 5
+            Assert.True(b.TryTranslate(Read(0x0201, 5, 0x1000), out TranslationResult kept)); // the other's survives
+            Assert.Equal(page, kept.Hpa);
+            Assert.Equal(AtcOutcome.Unsuccessful, a.Translate(Read(0x0200, 5, 0x1000), out _)); // its CD is gone: C_BAD_CD
+
+            _driver.RemoveDevicePasid(0x0201, 5);
+            Assert.False(b.TryTranslate(Read(0x0201, 5, 0x1000), out _));
+            Assert.True(a.TryTranslate(Read(0x0200, null, 0x1000), out _));
+            Assert.Equal(AtcOutcome.Unsuccessful, b.Translate(Read(0x0201, 5, 0x1000), out _));
+        }
     }
 
     /// <summary>A detach writes the abort STE, then invalidates the stream's whole ATC.</summary>
