@@ -12,10 +12,13 @@ namespace Siov.Fast.Cli;
 /// </summary>
 internal static class IortText
 {
-    /// <summary>Renders a parsed IORT.</summary>
+    /// <summary>Renders a parsed IORT and, given the functions of an lspci listing, where each one's DMA goes: the SMMUv3
+    /// (by base address) and StreamID its root complex maps its requester id to (<see cref="IortTable.MapRequesterId"/>), or
+    /// that no SMMUv3 translates it.</summary>
     /// <param name="iort">The table.</param>
+    /// <param name="topology">The functions, or null.</param>
     /// <returns>The text, one item a line.</returns>
-    public static string Describe(IortTable iort)
+    public static string Describe(IortTable iort, PciTopology? topology = null)
     {
         ArgumentNullException.ThrowIfNull(iort);
         var text = new StringBuilder();
@@ -44,6 +47,12 @@ internal static class IortText
         }
         foreach (SkippedSubtable s in iort.Skipped)
             Line(text, $"skipped node {Hex((uint)s.Offset)} type {s.Type}{(s.Type == 3 ? " (SMMUv1/v2)" : "")} length {s.Length}");
+        foreach (PciFunction f in topology?.Functions ?? [])
+        {
+            Line(text, iort.MapRequesterId(f.Address.Segment, f.Address.RequesterId) is IortStreamMapping m
+                ? $"device {f.Address} -> smmuv3 {Hex(m.Smmu.BaseAddress)} streamid {Hex(m.StreamId)}"
+                : $"device {f.Address} -> no SMMUv3 (the IORT maps it to none)");
+        }
         return text.ToString();
     }
 

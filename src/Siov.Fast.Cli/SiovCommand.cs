@@ -18,7 +18,7 @@ public static class SiovCommand
     {
         var dmar = new Option<FileInfo?>("--dmar") { Description = "DMAR table (binary, as /sys/firmware/acpi/tables/DMAR)" };
         var ivrs = new Option<FileInfo?>("--ivrs") { Description = "IVRS table (binary)" };
-        var iort = new Option<FileInfo?>("--iort") { Description = "IORT table (binary, Arm); given alone, prints its nodes and ID mappings" };
+        var iort = new Option<FileInfo?>("--iort") { Description = "IORT table (binary, Arm): prints its nodes and ID mappings; with --lspci, also the SMMUv3 and StreamID of each function" };
         var lspci = new Option<FileInfo?>("--lspci") { Description = "lspci -vvnn output (text)" };
         var dmesg = new Option<FileInfo?>("--dmesg") { Description = "boot log with 'DMAR: dmarN: reg_base_addr ...' lines" };
         var json = new Option<bool>("--json") { Description = "write one JSON document" };
@@ -36,7 +36,7 @@ public static class SiovCommand
         show.Options.Add(json);
         show.Options.Add(tree);
         show.SetAction(result => result.GetValue(iort) is { } iortFile
-            ? ShowIort(iortFile, result.GetValue(dmar) is not null || result.GetValue(ivrs) is not null || result.GetValue(lspci) is not null
+            ? ShowIort(iortFile, result.GetValue(lspci), result.GetValue(dmar) is not null || result.GetValue(ivrs) is not null
                 || result.GetValue(dmesg) is not null || result.GetValue(json) || result.GetValue(tree), output, error)
             : Show(result.GetValue(dmar), result.GetValue(ivrs), result.GetValue(lspci), result.GetValue(dmesg), result.GetValue(json),
                 result.GetValue(tree), output, error));
@@ -64,18 +64,21 @@ public static class SiovCommand
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
     }
 
-    /// <summary><c>platform show --iort FILE</c>: the IORT's nodes as text; the IORT does not feed a
+    /// <summary><c>platform show --iort FILE [--lspci FILE]</c>: the IORT's nodes as text and, with a listing, where each
+    /// function's DMA goes (as <see cref="ModelledPlatform.FromIort"/> places it); the IORT does not feed a
     /// <see cref="PlatformDescription"/> (which models VT-d and AMD-Vi platforms), so it takes no other option.</summary>
-    private static int ShowIort(FileInfo iort, bool withOthers, TextWriter output, TextWriter error)
+    private static int ShowIort(FileInfo iort, FileInfo? lspci, bool withOthers, TextWriter output, TextWriter error)
     {
         if (withOthers)
         {
-            error.WriteLine("siov: give --iort alone (it prints the IORT's nodes; --dmar, --ivrs, --lspci, --dmesg, --json and --tree do not apply): EINVAL");
+            error.WriteLine("siov: give --iort alone or with --lspci (it prints the IORT's nodes; --dmar, --ivrs, --dmesg, --json and --tree do not apply): EINVAL");
             return BadInput;
         }
         try
         {
-            output.Write(IortText.Describe(IortTable.Parse(InputFiles.ReadTable(iort, "IORT"))));
+            IortTable table = IortTable.Parse(InputFiles.ReadTable(iort, "IORT"));
+            PciTopology? topology = lspci is null ? null : PciTopology.ParseLspci(InputFiles.ReadText(lspci, "lspci -vvnn output"));
+            output.Write(IortText.Describe(table, topology));
             return 0;
         }
         catch (IommuException e)

@@ -377,8 +377,20 @@ public class SiovCliTests
 
         var (code, _, error) = Run("platform", "show", "--iort", iort, "--dmar", DataFile("asus-q325uar.dmar.dat"));
         Assert.Equal(SiovCommand.BadInput, code);
-        Assert.Contains("give --iort alone", error, StringComparison.Ordinal);
+        Assert.Contains("give --iort alone or with --lspci", error, StringComparison.Ordinal);
         Assert.Equal(SiovCommand.BadInput, Run("platform", "show", "--iort", iort, "--json").Code);
+    }
+
+    /// <summary>With a listing, each function's SMMUv3 and StreamID, by hand from the table: bus 0 to SMMU A at the RID,
+    /// bus 1 to SMMU B at 0x8000 + (RID - 0x100).</summary>
+    [Fact]
+    public void ShowIort_WithLspci_NamesEachFunctionsSmmuAndStreamId()
+    {
+        var (code, output, _) = Run("platform", "show", "--iort", DataFile("siov-arm-mixed.iort.dat"), "--lspci", DataFile("siov-arm-mixed.lspci.txt"));
+        Assert.Equal(0, code);
+        string[] lines = output.Split(Environment.NewLine);
+        Assert.Contains("device 0000:00:01.0 -> smmuv3 0x2b400000 streamid 0x8", lines);
+        Assert.Contains("device 0000:01:00.0 -> smmuv3 0x2b600000 streamid 0x8000", lines);
     }
 
     private static string TempFile(string name, byte[] content)
