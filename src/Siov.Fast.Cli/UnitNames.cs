@@ -1,6 +1,5 @@
-using Siov.Fast.Hardware;
 using System.Globalization;
-using Siov.Fast.Hardware.Vtd;
+using Siov.Fast.Hardware;
 using Siov.Fast.Platforms;
 
 namespace Siov.Fast.Cli;

@@ -7,7 +7,6 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Siov.Fast.Api.Infrastructure;
 using Siov.Fast.Api.Infrastructure.Wire;
-using Siov.Fast.Hardware.Vtd;
 
 namespace Siov.Fast.Api.Apis;
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Siov.Fast.Hardware;
-using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Iommu;
 
 namespace Siov.Fast.Tests.Iommu;
