@@ -242,7 +242,7 @@ public sealed class ModelledPlatform : IDisposable
 
     /// <summary>
     /// The Arm platform, "arm-demo": one SMMUv3 at 0x09050000 (where QEMU's <c>virt</c> machine has it) with the default
-    /// ID registers (stage 1 and 2, 16-bit StreamIDs, 20-bit SubstreamIDs, ATS, PRI, 2-level tables), its root complex
+    /// ID registers (stage 1 and 2, 16-bit StreamIDs, 20-bit SubstreamIDs, ATS, range invalidation, 2-level tables), its root complex
     /// mapping requester ids to StreamIDs one to one (an IORT ID mapping of RIDs 0-0xffff to StreamIDs 0-0xffff), and the
     /// devices of <see cref="CreateDefault"/> at the same addresses, so seed 002 runs over the same calls:
     /// <list type="bullet">

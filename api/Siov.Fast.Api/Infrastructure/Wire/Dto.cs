@@ -38,7 +38,7 @@ internal static class Dto
     {
         IIommuDriver driver = platform.Core.GetDriver(s);
         return new UnitDto(UnitName(platform, s), Hex.Format(s.RegisterBase), "stage1", "arm-smmuv3",
-            "preset: SmmuOptions.Default (stage 1 and 2, 16-bit StreamIDs, 20-bit SubstreamIDs, ATS, PRI, 2-level tables)", null, null,
+            "preset: SmmuOptions.Default (stage 1 and 2, 16-bit StreamIDs, 20-bit SubstreamIDs, ATS, range invalidation, 2-level tables)", null, null,
             [.. LevelChoices.Where(driver.SupportsLevels)], 48, driver.HostAddressWidth, driver.NumberOfDomains, driver.PasidWidth,
             [.. SizeNames.Where(p => (driver.PageSizes & p.Size) != 0).Select(p => p.Name)], s.Tlb.Capacity, 256,
             [.. new[] { SmmuRegisters.Idr0, SmmuRegisters.Idr1, SmmuRegisters.Idr2, SmmuRegisters.Idr3, SmmuRegisters.Idr4, SmmuRegisters.Idr5 }

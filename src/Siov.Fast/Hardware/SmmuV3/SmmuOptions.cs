@@ -5,11 +5,12 @@ namespace Siov.Fast.Hardware.SmmuV3;
 /// <summary>An SMMUv3's ID registers and the model's settings.</summary>
 public sealed record SmmuOptions
 {
-    /// <summary>SMMU_IDR0. Default: S2P, S1P, TTF AArch64, COHACC, ATS, ASID16, MSI, PRI, VMID16, CD2L, 2-level stream tables.</summary>
+    /// <summary>SMMU_IDR0. Default: S2P, S1P, TTF AArch64, COHACC, ATS, ASID16, MSI, VMID16, CD2L, 2-level stream tables; not
+    /// PRI, since the model has no PRI queue.</summary>
     public uint Idr0 { get; init; } = (uint)(SmmuRegisters.Idr0Fields.Stage2.Encode(1) | SmmuRegisters.Idr0Fields.Stage1.Encode(1)
         | SmmuRegisters.Idr0Fields.TableFormats.Encode(2) | SmmuRegisters.Idr0Fields.CoherentAccess.Encode(1)
         | SmmuRegisters.Idr0Fields.Ats.Encode(1) | SmmuRegisters.Idr0Fields.Asid16.Encode(1) | SmmuRegisters.Idr0Fields.Msi.Encode(1)
-        | SmmuRegisters.Idr0Fields.Pri.Encode(1) | SmmuRegisters.Idr0Fields.Vmid16.Encode(1)
+        | SmmuRegisters.Idr0Fields.Vmid16.Encode(1)
         | SmmuRegisters.Idr0Fields.TwoLevelCdTables.Encode(1) | SmmuRegisters.Idr0Fields.StreamTableLevels.Encode(1));
 
     /// <summary>SMMU_IDR1. Default: 16 StreamID bits, 20 SubstreamID bits, event and command queues of up to 2^19 entries.</summary>
