@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Siov.Fast.Hardware.SmmuV3;
 using Siov.Fast.Hardware.Vtd;
 using Siov.Fast.Platforms;
 
@@ -7,7 +8,9 @@ namespace Siov.Fast.Diagnostics;
 /// <summary>
 /// The engine's <see cref="Meter"/>, named <see cref="MeterName"/>: the counters a platform already keeps, published as
 /// observable instruments that any <see cref="MeterListener"/> (OpenTelemetry, <c>dotnet-counters</c>) reads when it
-/// collects. Per-unit instruments carry the tag <c>unit</c> (<c>dmar0</c>, <c>dmar1</c>... in the platform's unit order).
+/// collects. Per-unit instruments carry the tag <c>unit</c> (<c>dmar0</c>, <c>dmar1</c>... in the platform's unit order;
+/// an SMMUv3 by its driver's name, <c>smmu3.0x</c> and its base). The <c>siov.smmu.*</c> instruments are the SMMUv3's
+/// (whose model keeps no per-translation counters); the sanitizer's count covers both vendors.
 /// </summary>
 /// <remarks>
 /// Nothing here is written by a translation: every instrument is observable, and its callback sums the per-thread
@@ -52,6 +55,14 @@ public sealed class SiovMeter : IDisposable
             "{request}", "Page requests (PRI) that reached the unit's page request queue");
         Meter.CreateObservableCounter("siov.iommu.sanitizer.stale_translations", StaleTranslations,
             "{translation}", "Stale translations the invalidation sanitizer found (units with the sanitizer on)");
+        Meter.CreateObservableCounter("siov.smmu.commands", () => PerSmmu(s => s.CommandsExecuted),
+            "{command}", "Commands the SMMUv3 consumed from its command queue (CMD_CFGI_*, CMD_TLBI_*, CMD_ATC_INV, CMD_SYNC...)");
+        Meter.CreateObservableCounter("siov.smmu.events", () => PerSmmu(s => s.EventsRecorded),
+            "{event}", "Event records the SMMUv3 wrote to its event queue");
+        Meter.CreateObservableCounter("siov.smmu.events.lost", () => PerSmmu(s => s.EventsLost),
+            "{event}", "Events the SMMUv3 lost to a full or disabled event queue");
+        Meter.CreateObservableCounter("siov.smmu.atc_invalidations", () => PerSmmu(s => s.AtcInvalidations),
+            "{request}", "ATS invalidation requests the SMMUv3 sent to functions' ATCs (CMD_ATC_INV)");
         Meter.CreateObservableCounter("siov.iommu.map_calls", () => _platform.Core.MapCalls,
             "{call}", "Map calls (single and batch) that completed, on every domain");
         Meter.CreateObservableCounter("siov.iommu.unmap_calls", () => _platform.Core.UnmapCalls,
@@ -81,6 +92,11 @@ public sealed class SiovMeter : IDisposable
             measurements.Add(new Measurement<long>(read(units[i]), new KeyValuePair<string, object?>("unit", UnitName(i))));
         return measurements;
     }
+
+    private List<Measurement<long>> PerSmmu(Func<Smmu, long> read) =>
+        [.. _platform.Smmus.Select(s => new Measurement<long>(read(s), new KeyValuePair<string, object?>("unit", SmmuName(s))))];
+
+    private string SmmuName(Smmu smmu) => _platform.Core.GetDriver(smmu).UnitName;
 
     private List<Measurement<long>> ReportedFaults()
     {
@@ -123,6 +139,11 @@ public sealed class SiovMeter : IDisposable
         {
             if (units[i].Sanitizer is { } sanitizer)
                 measurements.Add(new(sanitizer.StaleTranslations, new KeyValuePair<string, object?>("unit", UnitName(i))));
+        }
+        foreach (Smmu smmu in _platform.Smmus)
+        {
+            if (smmu.Sanitizer is { } sanitizer)
+                measurements.Add(new(sanitizer.StaleTranslations, new KeyValuePair<string, object?>("unit", SmmuName(smmu))));
         }
         return measurements;
     }

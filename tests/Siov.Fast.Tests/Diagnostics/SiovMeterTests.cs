@@ -39,6 +39,35 @@ public class SiovMeterTests
         Assert.Equal(before["siov.iommu.table_frames.limit"], after["siov.iommu.table_frames.limit"]);
     }
 
+    /// <summary>On the Arm platform the SMMUv3's own counts: commands the driver queued, events a faulting translation
+    /// wrote, and the sanitizer's findings under the SMMU's name.</summary>
+    [Fact]
+    public void SmmuInstruments_MoveWithCommandsAndEvents()
+    {
+        using var platform = ModelledPlatform.CreateArmDemo();
+        platform.Smmus[0].EnableSanitizer();
+        using var meter = new SiovMeter(platform);
+        using var reader = new Reader(meter);
+        const string Unit = "unit=smmu3.0x0000000009050000";
+        Dictionary<string, long> before = reader.Collect();
+        Assert.True(before[$"siov.smmu.commands {Unit}"] > 0);            // bring-up and the default domains' STEs
+
+        PciDevice nic = platform.Core.FindPciDevice(PciAddress.Parse("02:00.0"))!;
+        using var atc = new Siov.Fast.Ats.DeviceTlb(platform.Smmus[0], nic.SourceId, capacity: 64); // the NIC's ATC, connected
+        IommuDomain domain = platform.Core.GetDomainForDevice(nic)!;
+        domain.Map(0x1000, 0x8000_0000, 0x1000, DmaProtection.Read);
+        Assert.True(nic.Translate(null, 0x1000, DmaAccess.Read).IsSuccess);
+        Assert.False(nic.Translate(null, 0x5000, DmaAccess.Read).IsSuccess); // F_TRANSLATION, one event
+        domain.Unmap(0x1000, 0x1000);                                        // CMD_TLBI_NH_VA, CMD_ATC_INV, CMD_SYNC
+        Dictionary<string, long> after = reader.Collect();
+
+        Assert.Equal(1, after[$"siov.smmu.events {Unit}"] - before[$"siov.smmu.events {Unit}"]);
+        Assert.Equal(0, after[$"siov.smmu.events.lost {Unit}"]);
+        Assert.True(after[$"siov.smmu.commands {Unit}"] > before[$"siov.smmu.commands {Unit}"]);
+        Assert.True(after[$"siov.smmu.atc_invalidations {Unit}"] > before[$"siov.smmu.atc_invalidations {Unit}"]); // to the NIC's ATC
+        Assert.Equal(0, after[$"siov.iommu.sanitizer.stale_translations {Unit}"]);
+    }
+
     [Fact]
     public void Translation_RecordsNothingUntilCollected_AndMovesOnlyItsOwnCounters()
     {
