@@ -72,7 +72,6 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
     {
         public ushort Id;                     // ASID (stage 1) or VMID (stage 2); 0 for bypass
         public int Config;                    // StreamTableEntry.Config*
-        public readonly HashSet<uint> Ssids = []; // SSIDs this stream attached (aux domains, PASID attachments)
     }
 
     /// <summary>A stage 1 stream's CD table (the master's, as Linux's <c>arm_smmu_master</c> has it): CD 0 is its primary
@@ -82,8 +81,8 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
         public readonly ulong L1 = l1;
         public readonly ushort Asid = asid;                               // CD 0's: the stream's primary domain
         public readonly Dictionary<uint, ulong> Leaves = [];            // SSID >> 8 -> level-2 CD table
-        public readonly HashSet<uint> Streams = [];                       // the one stream whose STE points here
-        public readonly Dictionary<uint, (ushort Asid, int Users)> Substreams = []; // SSID -> aux domain's CD
+        public uint? Sid;                                                 // the stream whose STE points here, once it does
+        public readonly Dictionary<uint, ushort> Substreams = [];         // SSID -> ASID of the aux domain's CD
     }
 
     /// <summary>Takes charge of an SMMU at reset: reads the ID registers, allocates the stream table, queues and a sync
@@ -306,7 +305,7 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
             CheckStage1(table);
             CdTable cds = NewCdTable(domainId, table);
             WriteSte(sid, StreamTableEntry.Create(StreamTableEntry.ConfigStage1, cds.L1, SubstreamIdBits, s1Format: 1, defaultSubstream: 2));
-            cds.Streams.Add(sid);
+            cds.Sid = sid;
             _cdTables.Add(sid, cds);
             AddAsidUser(domainId);
             _streams.Add(sid, new StreamState { Id = domainId, Config = StreamTableEntry.ConfigStage1 });
@@ -328,8 +327,8 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
         {
             if (!_streams.TryGetValue(sid, out StreamState? stream))
                 Throw.Iommu(Errno.ENOENT, $"StreamID {Throw.Hex(sid)} is not attached");
-            if (stream.Ssids.Count > 0)
-                Throw.Iommu(Errno.EBUSY, $"StreamID {Throw.Hex(sid)} has {stream.Ssids.Count} SSID(s) attached in its domain's CD table; detach them first");
+            if (_cdTables.GetValueOrDefault(sid)?.Substreams.Count is > 0 and int ssids)
+                Throw.Iommu(Errno.EBUSY, $"StreamID {Throw.Hex(sid)} has {ssids} SSID(s) attached in its CD table; detach them first");
             WriteSte(sid, StreamTableEntry.Create(StreamTableEntry.ConfigAbort));
             if (_atsStreams.Contains(sid))
                 Submit([AtcInv(sid, null, 0, 0)]);
@@ -375,15 +374,14 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
             CheckDomainId(domainId);
             if (!_streams.TryGetValue(sid, out StreamState? stream) || stream.Config != StreamTableEntry.ConfigStage1)
                 throw new IommuException(Errno.EINVAL, $"StreamID {Throw.Hex(sid)} has no stage 1 domain whose CD table could hold SSID {pasid}");
-            if (stream.Ssids.Contains(pasid))
-                Throw.Iommu(Errno.EBUSY, $"SSID {pasid} of StreamID {Throw.Hex(sid)} is attached already");
             CdTable cds = _cdTables[sid];
+            if (cds.Substreams.ContainsKey(pasid))
+                Throw.Iommu(Errno.EBUSY, $"SSID {pasid} of StreamID {Throw.Hex(sid)} is attached already");
             if (domainId == cds.Asid)
                 Throw.Iommu(Errno.EINVAL, $"ASID {domainId} is StreamID {Throw.Hex(sid)}'s primary domain; it cannot also sit at SSID {pasid}");
             WriteCd(cds, pasid, ContextDescriptor.Create(table.RootHpa, domainId, table.AddressWidth));
-            cds.Substreams.Add(pasid, (domainId, 1));
+            cds.Substreams.Add(pasid, domainId);
             AddAsidUser(domainId);
-            stream.Ssids.Add(pasid);
         }
     }
 
@@ -411,12 +409,8 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
         uint sid = requesterId;
         lock (_lock)
         {
-            if (!_streams.TryGetValue(sid, out StreamState? stream) || !stream.Ssids.Contains(pasid))
+            if (!_cdTables.TryGetValue(sid, out CdTable? cds) || !cds.Substreams.Remove(pasid, out ushort asid))
                 throw new IommuException(Errno.ENOENT, $"SSID {pasid} of StreamID {Throw.Hex(sid)} is not attached");
-            CdTable cds = _cdTables[sid];
-            (ushort asid, _) = cds.Substreams[pasid];
-            stream.Ssids.Remove(pasid);
-            cds.Substreams.Remove(pasid);
             ClearCd(cds, pasid);
             RemoveAsidUser(asid);
             if (_atsStreams.Contains(sid))
@@ -497,12 +491,14 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
             return commands;
         foreach (CdTable cds in _cdTables.Values)
         {
+            if (cds.Sid is not uint sid || !_atsStreams.Contains(sid))
+                continue;
             if (cds.Asid == domainId)
-                commands.AddRange(cds.Streams.Where(_atsStreams.Contains).Select(sid => AtcInv(sid, null, iova, size)));
-            foreach ((uint ssid, (ushort asid, _)) in cds.Substreams)
+                commands.Add(AtcInv(sid, null, iova, size));
+            foreach ((uint ssid, ushort asid) in cds.Substreams)
             {
                 if (asid == domainId)
-                    commands.AddRange(cds.Streams.Where(_atsStreams.Contains).Select(sid => AtcInv(sid, ssid, iova, size)));
+                    commands.Add(AtcInv(sid, ssid, iova, size));
             }
         }
         foreach ((uint sid, StreamState stream) in _streams)
@@ -661,14 +657,14 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
     }
 
     /// <summary>A CD update: V clear is not needed for an invalid CD, so the words go with word 0 last, then CMD_CFGI_CD
-    /// for every stream that points at the table and CMD_SYNC.</summary>
+    /// for the stream that points at the table (none yet for a new table's CD 0) and CMD_SYNC.</summary>
     private void WriteCd(CdTable cds, uint ssid, ContextDescriptor descriptor)
     {
         ulong cd = CdAddress(cds, ssid, allocate: true);
         _memory.WriteUInt64(cd + 8, descriptor.Word1);
         _memory.WriteUInt64(cd, descriptor.Word0); // V last
-        if (cds.Streams.Count > 0)
-            Submit([.. cds.Streams.Select(sid => CfgiCd(sid, ssid))]);
+        if (cds.Sid is uint sid)
+            Submit([CfgiCd(sid, ssid)]);
     }
 
     /// <summary>Clears a CD (V first), then CMD_CFGI_CD and CMD_SYNC for the table's stream.</summary>
@@ -677,7 +673,7 @@ public sealed class ArmSmmuV3Driver : IIommuDriver
         ulong cd = CdAddress(cds, ssid, allocate: false);
         _memory.WriteUInt64(cd, 0);
         _memory.WriteUInt64(cd + 8, 0);
-        Submit([.. cds.Streams.Select(sid => CfgiCd(sid, ssid))]);
+        Submit([CfgiCd(cds.Sid!.Value, ssid)]);
     }
 
     /// <summary>An STE update: invalid first (word 0 with V clear), CMD_CFGI_STE and CMD_SYNC, the other words, word 0
